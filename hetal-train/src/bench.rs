@@ -1,0 +1,22 @@
+//! Benchmark plumbing: every suite prints one JSON object per line on stdout.
+
+use std::time::Instant;
+
+/// Runs `f` `runs` times after one warm-up call and returns the median wall time in seconds.
+pub fn median_seconds<F: FnMut()>(runs: usize, mut f: F) -> f64 {
+    f();
+    let mut times: Vec<f64> = (0..runs.max(1))
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+/// Prints one benchmark record as a JSON line on stdout.
+pub fn emit(record: serde_json::Value) {
+    println!("{record}");
+}

@@ -1,0 +1,4 @@
+//! `hetal-train`: the server side of hetal (evaluator, HETAL algorithms,
+//! training) and the `hetal` command-line tool.
+
+pub mod bench;
