@@ -23,8 +23,10 @@ fn main() {
     let cli = Cli::parse();
     match cli.command {
         Command::Bench { suite } => {
-            eprintln!("unknown benchmark suite `{suite}`");
-            std::process::exit(2);
+            if let Err(message) = hetal_train::bench::run_suite(&suite) {
+                eprintln!("error: {message}");
+                std::process::exit(2);
+            }
         }
     }
 }

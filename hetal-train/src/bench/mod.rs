@@ -1,4 +1,5 @@
-//! Benchmark plumbing: every suite prints one JSON object per line on stdout.
+//! Benchmark suites behind `hetal bench <suite>`: each prints one JSON object
+//! per line on stdout; human-readable progress goes to stderr.
 
 use std::time::Instant;
 
@@ -19,4 +20,17 @@ pub fn median_seconds<F: FnMut()>(runs: usize, mut f: F) -> f64 {
 /// Prints one benchmark record as a JSON line on stdout.
 pub fn emit(record: serde_json::Value) {
     println!("{record}");
+}
+
+/// Names of the benchmark suites `run_suite` accepts.
+pub const SUITES: &[&str] = &[];
+
+/// Runs the named suite. Returns an error message for an unknown suite.
+pub fn run_suite(name: &str) -> Result<(), String> {
+    match name {
+        other => Err(format!(
+            "unknown benchmark suite `{other}` (known: {})",
+            SUITES.join(", ")
+        )),
+    }
 }
