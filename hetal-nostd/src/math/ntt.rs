@@ -24,10 +24,15 @@ pub fn bit_reverse(x: usize, bits: u32) -> usize {
     }
 }
 
-/// `x - m` if `x >= m`, else `x`, for `m < 2^63` (branch-free: an unsigned minimum).
+/// `x - m` if `x >= m`, else `x`, for `x < 2m` and `m < 2^63` (branch-free).
+///
+/// Written with a sign mask rather than `min` so that LLVM keeps the
+/// butterfly loops scalar: vectorising them with SSE2 would emulate the
+/// 64-bit multiplications and run much slower.
 #[inline(always)]
 fn fold(x: u64, m: u64) -> u64 {
-    x.min(x.wrapping_sub(m))
+    let t = x.wrapping_sub(m);
+    t.wrapping_add(m & 0u64.wrapping_sub(t >> 63))
 }
 
 /// Precomputed tables for the negacyclic NTT modulo one NTT-friendly prime.
