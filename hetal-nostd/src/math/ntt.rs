@@ -180,36 +180,27 @@ impl<S: AsRef<[u64]>> NttTable<S> {
     pub fn forward(&self, a: &mut [u64]) {
         debug_assert_eq!(a.len(), self.n());
         let [tw, tw_shoup, _, _] = self.twiddles();
-        let q = self.q;
-        let two_q = 2 * q.value();
+        let q = &self.q;
         let n = self.n();
-        let mut m = 1;
-        let mut t = n >> 1;
-        // All stages but the last, with values in [0, 4q).
-        while t > 1 {
-            let w = tw.get(m..2 * m).unwrap_or(&[]);
-            let ws = tw_shoup.get(m..2 * m).unwrap_or(&[]);
-            for ((block, &w), &ws) in a.chunks_exact_mut(2 * t).zip(w).zip(ws) {
-                let (x, y) = block.split_at_mut(t);
-                for (x, y) in x.iter_mut().zip(y.iter_mut()) {
-                    let u = fold(*x, two_q);
-                    let v = q.mul_shoup_lazy(*y, w, ws);
-                    *x = u + v;
-                    *y = u + two_q - v;
-                }
-            }
+        let block = n.min(BLOCK_WORDS);
+        let (mut m, mut t) = (1, n >> 1);
+        // Early stages span more than one cache block: run them over the whole array.
+        while 2 * t > block {
+            forward_stage(q, a, t, part(tw, m, m), part(tw_shoup, m, m));
             m <<= 1;
             t >>= 1;
         }
-        // Last stage (t = 1) with the final reduction to [0, q).
-        let w = tw.get(m..2 * m).unwrap_or(&[]);
-        let ws = tw_shoup.get(m..2 * m).unwrap_or(&[]);
-        let qv = q.value();
-        for ((pair, &w), &ws) in a.chunks_exact_mut(2).zip(w).zip(ws) {
-            let u = fold(pair[0], two_q);
-            let v = q.mul_shoup_lazy(pair[1], w, ws);
-            pair[0] = fold(fold(u + v, two_q), qv);
-            pair[1] = fold(fold(u + two_q - v, two_q), qv);
+        // Later stages stay within one block: finish each block before the next.
+        for (ci, chunk) in a.chunks_exact_mut(block).enumerate() {
+            let (mut m, mut t) = (m, t);
+            while t > 1 {
+                let (off, cnt) = (m + ci * (block / (2 * t)), block / (2 * t));
+                forward_stage(q, chunk, t, part(tw, off, cnt), part(tw_shoup, off, cnt));
+                m <<= 1;
+                t >>= 1;
+            }
+            let (off, cnt) = (m + ci * (block / 2), block / 2);
+            forward_last_stage(q, chunk, part(tw, off, cnt), part(tw_shoup, off, cnt));
         }
     }
 
@@ -220,27 +211,32 @@ impl<S: AsRef<[u64]>> NttTable<S> {
     pub fn inverse(&self, a: &mut [u64]) {
         debug_assert_eq!(a.len(), self.n());
         let [_, _, itw, itw_shoup] = self.twiddles();
-        let q = self.q;
-        let two_q = 2 * q.value();
+        let q = &self.q;
         let n = self.n();
-        let mut m = n >> 1;
-        let mut t = 1;
-        // All stages but the last, with values in [0, 2q).
-        while m > 1 {
-            let w = itw.get(m..2 * m).unwrap_or(&[]);
-            let ws = itw_shoup.get(m..2 * m).unwrap_or(&[]);
-            for ((block, &w), &ws) in a.chunks_exact_mut(2 * t).zip(w).zip(ws) {
-                let (x, y) = block.split_at_mut(t);
-                for (x, y) in x.iter_mut().zip(y.iter_mut()) {
-                    let (u, v) = (*x, *y);
-                    *x = fold(u + v, two_q);
-                    *y = q.mul_shoup_lazy(u + two_q - v, w, ws);
-                }
+        let block = n.min(BLOCK_WORDS);
+        // Early stages stay within one cache block: run them block by block.
+        for (ci, chunk) in a.chunks_exact_mut(block).enumerate() {
+            let (mut m, mut t) = (n >> 1, 1);
+            while m > 1 && 2 * t <= block {
+                let (off, cnt) = (m + ci * (block / (2 * t)), block / (2 * t));
+                inverse_stage(q, chunk, t, part(itw, off, cnt), part(itw_shoup, off, cnt));
+                m >>= 1;
+                t <<= 1;
             }
+        }
+        let (mut m, mut t) = (n >> 1, 1);
+        while m > 1 && 2 * t <= block {
+            m >>= 1;
+            t <<= 1;
+        }
+        // Later stages span several blocks: run them over the whole array.
+        while m > 1 {
+            inverse_stage(q, a, t, part(itw, m, m), part(itw_shoup, m, m));
             m >>= 1;
             t <<= 1;
         }
         // Last stage (one block of 2t = N) merged with the scaling by N^{-1}.
+        let two_q = 2 * q.value();
         let (x, y) = a.split_at_mut(a.len() / 2);
         let (ni, ni_shoup) = self.n_inv;
         let (w, ws) = self.last_inv;
@@ -248,6 +244,58 @@ impl<S: AsRef<[u64]>> NttTable<S> {
             let (u, v) = (*x, *y);
             *x = q.mul_shoup(u + v, ni, ni_shoup);
             *y = q.mul_shoup(u + two_q - v, w, ws);
+        }
+    }
+}
+
+/// Cache block, in words, below which the transforms work depth-first (16 KiB).
+const BLOCK_WORDS: usize = 1 << 11;
+
+/// `s[off..off + len]`, or an empty slice if out of range.
+#[inline(always)]
+fn part(s: &[u64], off: usize, len: usize) -> &[u64] {
+    s.get(off..off + len).unwrap_or(&[])
+}
+
+/// One lazy Cooley–Tukey stage on blocks of `2t` words, the `k`-th block using
+/// twiddle `w[k]`: inputs and outputs in `[0, 4q)`.
+#[inline(always)]
+fn forward_stage(q: &Modulus, a: &mut [u64], t: usize, w: &[u64], ws: &[u64]) {
+    let two_q = 2 * q.value();
+    for ((block, &w), &ws) in a.chunks_exact_mut(2 * t).zip(w).zip(ws) {
+        let (x, y) = block.split_at_mut(t);
+        for (x, y) in x.iter_mut().zip(y.iter_mut()) {
+            let u = fold(*x, two_q);
+            let v = q.mul_shoup_lazy(*y, w, ws);
+            *x = u + v;
+            *y = u + two_q - v;
+        }
+    }
+}
+
+/// The final Cooley–Tukey stage (`t = 1`), reducing the outputs to `[0, q)`.
+#[inline(always)]
+fn forward_last_stage(q: &Modulus, a: &mut [u64], w: &[u64], ws: &[u64]) {
+    let (qv, two_q) = (q.value(), 2 * q.value());
+    for ((pair, &w), &ws) in a.chunks_exact_mut(2).zip(w).zip(ws) {
+        let u = fold(pair[0], two_q);
+        let v = q.mul_shoup_lazy(pair[1], w, ws);
+        pair[0] = fold(fold(u + v, two_q), qv);
+        pair[1] = fold(fold(u + two_q - v, two_q), qv);
+    }
+}
+
+/// One lazy Gentleman–Sande stage on blocks of `2t` words, the `k`-th block
+/// using twiddle `w[k]`: inputs and outputs in `[0, 2q)`.
+#[inline(always)]
+fn inverse_stage(q: &Modulus, a: &mut [u64], t: usize, w: &[u64], ws: &[u64]) {
+    let two_q = 2 * q.value();
+    for ((block, &w), &ws) in a.chunks_exact_mut(2 * t).zip(w).zip(ws) {
+        let (x, y) = block.split_at_mut(t);
+        for (x, y) in x.iter_mut().zip(y.iter_mut()) {
+            let (u, v) = (*x, *y);
+            *x = fold(u + v, two_q);
+            *y = q.mul_shoup_lazy(u + two_q - v, w, ws);
         }
     }
 }
@@ -346,7 +394,7 @@ mod tests {
     #[test]
     fn evaluation_formula() {
         let mut rng = SplitMix64(6);
-        for (bits, log_n) in [(20, 1), (20, 3), (30, 5), (61, 6)] {
+        for (bits, log_n) in [(20, 1), (20, 3), (30, 5), (61, 6), (50, 12)] {
             let q = prime(bits, log_n);
             let t = NttTable::new(q, log_n).unwrap();
             let n = t.n();
