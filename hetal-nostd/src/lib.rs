@@ -12,7 +12,17 @@
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
-#[cfg(feature = "std")]
+#[cfg(any(test, feature = "std"))]
 extern crate std;
 
+pub mod encoding;
+pub mod encrypt;
 pub mod math;
+pub mod params;
+pub mod ring;
+pub mod wire;
+
+#[cfg(feature = "alloc")]
+pub mod decrypt;
+#[cfg(feature = "alloc")]
+pub mod keys;
