@@ -2,3 +2,4 @@
 //! training) and the `hetal` command-line tool.
 
 pub mod bench;
+pub mod engine;
