@@ -21,6 +21,9 @@ pub struct ClearConfig {
     pub noise: Option<NoiseConfig>,
     /// Rotation amounts (left, in `0..slots`) that have keys; `None` allows all.
     pub rotation_keys: Option<BTreeSet<usize>>,
+    /// Count operations and track levels without computing slot values
+    /// (for operation counts at sizes where computing would be slow).
+    pub counting_only: bool,
 }
 
 impl ClearConfig {
@@ -33,6 +36,7 @@ impl ClearConfig {
             bootstrap_level: max_level,
             noise: None,
             rotation_keys: None,
+            counting_only: false,
         }
     }
 
@@ -115,6 +119,9 @@ pub struct ClearDecryptor;
 
 impl Decryptor<ClearEngine> for ClearDecryptor {
     fn decrypt(&self, ct: &ClearCt) -> EngineResult<Vec<Complex>> {
+        if ct.values.is_empty() {
+            return Err(EngineError::ValuesNotTracked);
+        }
         Ok(ct.values.clone())
     }
 }
@@ -266,6 +273,9 @@ impl Engine for ClearEngine {
         }
         let mut slots = values.to_vec();
         slots.resize(self.config.slots, Complex::ZERO);
+        if self.config.counting_only {
+            slots = Vec::new();
+        }
         self.op_noise(&mut slots);
         Ok(ClearCt {
             values: slots,

@@ -80,6 +80,9 @@ pub enum EngineError {
     /// Rescale of a ciphertext that does not await one.
     #[error("nothing to rescale")]
     NothingToRescale,
+    /// Decryption of a ciphertext from an engine that only counts operations.
+    #[error("the engine counts operations without tracking values")]
+    ValuesNotTracked,
 }
 
 /// Result of an engine operation.
