@@ -4,3 +4,4 @@
 pub mod bench;
 pub mod engine;
 pub mod linalg;
+pub mod softmax;

@@ -6,11 +6,13 @@
 use serde_json::json;
 
 use crate::bench::emit;
-use crate::engine::{ClearConfig, ClearEngine, OpCounts};
+use crate::engine::{ClearConfig, ClearDecryptor, ClearEngine, OpCounts};
 use crate::linalg::{
-    col_major, diag_abt, diag_atb, encrypt_matrix, jin_abt, jin_atb, row_major, BlockMatrix,
-    ColumnPacked, Layout, LinalgResult, Matrix, Replicated, TileShape,
+    col_major, decrypt_matrix, diag_abt, diag_atb, encrypt_matrix, jin_abt, jin_atb,
+    padded_classes, row_major, BlockMatrix, ColumnPacked, Layout, LinalgResult, Matrix, Replicated,
+    TileShape,
 };
+use crate::softmax::{row_errors, sample_logits, softmax, SoftmaxMethod};
 
 const SLOTS: usize = 1 << 15;
 const TOP: usize = 12;
@@ -35,6 +37,7 @@ fn threads() -> usize {
 /// Runs the whole suite.
 pub fn run() -> Result<(), String> {
     matmul_ops().map_err(|e| e.to_string())?;
+    softmax_error().map_err(|e| e.to_string())?;
     Ok(())
 }
 
@@ -150,6 +153,69 @@ fn matmul_ops() -> LinalgResult<()> {
                 "depth": m.depth,
                 "out_level": m.out_level,
             }));
+        }
+    }
+    Ok(())
+}
+
+/// Softmax tiles per measurement (2^15 slots each).
+const SOFTMAX_TILES: usize = 2;
+
+fn softmax_error() -> LinalgResult<()> {
+    for method in SoftmaxMethod::ALL {
+        for classes in [3, 5, 7, 10] {
+            for range in [4.0, 8.0, 32.0, 128.0] {
+                if range > method.supported_range() {
+                    continue;
+                }
+                eprintln!(
+                    "softmax_error: {} {classes} classes [-{range}, {range}]",
+                    method.name()
+                );
+                let period = padded_classes(classes);
+                let shape = TileShape::for_batch(SLOTS, period, SLOTS)?;
+                let logits =
+                    sample_logits(SOFTMAX_TILES * shape.s0, classes, range, 7 + classes as u64);
+                let mut boots = [0.0; 2];
+                let mut stats = (0.0, 0.0, 0);
+                for (slot, after_boot) in [9, 12].into_iter().enumerate() {
+                    let mut cfg = ClearConfig::exact(SLOTS, TOP);
+                    cfg.bootstrap_level = after_boot;
+                    let engine = ClearEngine::new(cfg)?;
+                    let x = encrypt_matrix(
+                        &engine,
+                        &logits,
+                        shape,
+                        Layout::Horizontal { period },
+                        TOP,
+                    )?;
+                    let p = softmax(&engine, &x, method)?;
+                    boots[slot] = engine.counts().bootstrap as f64 / p.tiles().len() as f64;
+                    if slot == 0 {
+                        let (max, mean) =
+                            row_errors(&logits, &decrypt_matrix(&ClearDecryptor, &p)?);
+                        stats = (
+                            max,
+                            mean,
+                            p.tiles().iter().map(|t| t.depth()).max().unwrap_or(0),
+                        );
+                    }
+                }
+                emit(json!({
+                    "bench": "softmax_error",
+                    "params": params(),
+                    "threads": threads(),
+                    "method": method.name(),
+                    "classes": classes,
+                    "range": range,
+                    "max_err": stats.0,
+                    "mean_err": stats.1,
+                    "depth": stats.2,
+                    "depth_formula": method.depth(period),
+                    "boots_9": boots[0],
+                    "boots_12": boots[1],
+                }));
+            }
         }
     }
     Ok(())

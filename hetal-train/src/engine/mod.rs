@@ -177,3 +177,24 @@ pub trait Decryptor<E: Engine + ?Sized> {
 pub fn to_complex(values: &[f64]) -> Vec<Complex> {
     values.iter().map(|&x| Complex::real(x)).collect()
 }
+
+/// Bootstraps `ct` when it has fewer than `needed` levels left: the general
+/// rule by which algorithms get their bootstraps (call it before a step that
+/// consumes `needed` levels). Fails when even a fresh bootstrap output would
+/// not have `needed` levels.
+pub fn ensure_levels<E: Engine + ?Sized>(
+    engine: &E,
+    ct: &E::Ct,
+    needed: usize,
+) -> EngineResult<E::Ct> {
+    if engine.level(ct) >= needed {
+        return Ok(ct.clone());
+    }
+    if engine.bootstrap_level() < needed {
+        return Err(EngineError::LevelExhausted {
+            needed,
+            level: engine.bootstrap_level(),
+        });
+    }
+    engine.bootstrap(ct)
+}

@@ -6,7 +6,7 @@ mod baselines;
 mod block;
 mod diag;
 mod matrix;
-mod rowops;
+pub(crate) mod rowops;
 mod tile;
 
 pub use baselines::{col_major, jin_abt, jin_atb, row_major, ColumnPacked, Replicated};
