@@ -58,15 +58,17 @@ pub(crate) fn expect_same<C, D>(
     Ok(())
 }
 
-/// Complex diagonal-pair mask `(D_k − i·D_{k+1}) / 2` with `D_k(i, j) = [on(i, j, k)]`.
+/// Complex diagonal-pair mask `scale·(D_k − i·D_{k+1}) / 2` with `D_k(i, j) = [on(i, j, k)]`.
 fn pair_mask(
     shape: super::TileShape,
     k: usize,
+    scale: f64,
     on: impl Fn(usize, usize, usize) -> bool,
 ) -> Vec<Complex> {
+    let half = 0.5 * scale;
     mask(shape, |i, j| {
-        let re = if on(i, j, k) { 0.5 } else { 0.0 };
-        let im = if on(i, j, k + 1) { -0.5 } else { 0.0 };
+        let re = if on(i, j, k) { half } else { 0.0 };
+        let im = if on(i, j, k + 1) { -half } else { 0.0 };
         Complex::new(re, im)
     })
 }
@@ -119,7 +121,7 @@ pub fn diag_abt<E: Engine>(
                 .map(|t| engine.rotate(t, k as isize * s1))
                 .collect::<Result<_, _>>()?
         };
-        let diag = pair_mask(shape, k, |i, j, k| j % period == (i + k) % period);
+        let diag = pair_mask(shape, k, 1.0, |i, j, k| j % period == (i + k) % period);
         for (t, slot) in acc.iter_mut().enumerate() {
             let mut products: Option<E::Ct> = None;
             for (l, w_tile) in w_k.iter().enumerate() {
@@ -169,6 +171,17 @@ pub fn diag_atb<E: Engine>(
     d: &BlockMatrix<E::Ct>,
     x: &BlockMatrix<E::Ct>,
 ) -> LinalgResult<BlockMatrix<E::Ct>> {
+    diag_atb_scaled(engine, d, x, 1.0)
+}
+
+/// [`diag_atb`] times a real constant, folded into its final masks (no extra
+/// level or CMult): the gradient step `(lr / n)·(P − Y)ᵀ·X` in one go.
+pub fn diag_atb_scaled<E: Engine>(
+    engine: &E,
+    d: &BlockMatrix<E::Ct>,
+    x: &BlockMatrix<E::Ct>,
+    scale: f64,
+) -> LinalgResult<BlockMatrix<E::Ct>> {
     expect_plain(x)?;
     let period = period_of(d, false)?;
     expect_same(d, x, "inner dimension of Dᵀ·X", (d.rows(), x.rows()))?;
@@ -207,7 +220,7 @@ pub fn diag_atb<E: Engine>(
                 .map(|t| rot_left(engine, t, k, shape))
                 .collect::<LinalgResult<_>>()?
         };
-        let diag = pair_mask(shape, k, |i, j, k| i % period == (j + k) % period);
+        let diag = pair_mask(shape, k, scale, |i, j, k| i % period == (j + k) % period);
         for (l, slot) in acc.iter_mut().enumerate() {
             let mut products: Option<E::Ct> = None;
             for (t, d_tile) in d_k.iter().enumerate() {

@@ -11,7 +11,7 @@ mod tile;
 
 pub use baselines::{col_major, jin_abt, jin_atb, row_major, ColumnPacked, Replicated};
 pub use block::{decrypt_matrix, encrypt_matrix, BlockMatrix, Layout};
-pub use diag::{diag_abt, diag_atb};
+pub use diag::{diag_abt, diag_atb, diag_atb_scaled};
 pub use matrix::Matrix;
 pub use rowops::{prot_up, rot_left};
 pub use tile::{padded_classes, TileShape};

@@ -67,6 +67,15 @@ fn diag_products_match_f64_for_many_shapes() {
                 .max_abs_diff(&want)
                 .unwrap();
             assert!(err < 1e-9, "DiagATB {a}x{c}x{b}, D at {d_level}: {err}");
+            let scaled = diag_atb_scaled(&e, &de, &xe, -0.25).unwrap();
+            let err = decrypt_matrix(&ClearDecryptor, &scaled)
+                .unwrap()
+                .max_abs_diff(&Matrix::from_fn(c, b, |i, j| {
+                    -0.25 * want.get(i, j).unwrap_or(0.0)
+                }))
+                .unwrap();
+            assert!(err < 1e-9, "scaled DiagATB: {err}");
+            assert_eq!(e.level(&scaled.tiles()[0]), e.level(&grad.tiles()[0]));
             let expected_level = if d_level == 12 { 8 } else { d_level - 3 };
             let expected_level = if p == 2 && d_level == 12 {
                 9

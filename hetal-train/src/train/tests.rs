@@ -1,0 +1,66 @@
+//! Encrypted training on digits against the f64 reference.
+
+use super::*;
+use crate::data::digits;
+use crate::engine::{ClearConfig, ClearDecryptor, ClearEngine, NoiseConfig};
+use crate::softmax::SoftmaxMethod;
+
+fn config(epochs: usize) -> TrainConfig {
+    TrainConfig {
+        learning_rate: 1.0,
+        batch_size: 64,
+        max_epochs: epochs,
+        patience: 3,
+        optimizer: Optimizer::Nesterov { momentum: 0.9 },
+        seed: 3,
+    }
+}
+
+#[test]
+fn reference_trainer_learns_digits() {
+    let split = digits().unwrap().split(0.15, 0.3, 1).unwrap();
+    let report = train_reference(&split.train, &split.validation, &config(10)).unwrap();
+    let acc = accuracy(&report.weights, &split.test).unwrap();
+    assert!(acc > 0.93, "test accuracy {acc}");
+    assert!(report.losses[0] > *report.losses.last().unwrap());
+}
+
+/// Trains on digits with CKKS-like noise on the clear engine and compares
+/// test accuracy with the f64 reference under the same hyper-parameters.
+fn encrypted_vs_reference(
+    epochs: usize,
+    slots: usize,
+) -> (f64, f64, TrainReport<crate::engine::ClearCt>, u64) {
+    let split = digits().unwrap().split(0.15, 0.3, 1).unwrap();
+    let cfg = config(epochs);
+    let mut clear = ClearConfig::exact(slots, 12);
+    clear.bootstrap_level = 9;
+    clear.noise = Some(NoiseConfig::ckks_like(42));
+    let engine = ClearEngine::new(clear).unwrap();
+    let data = encrypt_dataset(&engine, &split.train, &split.validation, &cfg, 12).unwrap();
+    let mut key_owner = KeyOwner::new(
+        ClearDecryptor,
+        split.validation.labels.clone(),
+        cfg.patience,
+    );
+    let report =
+        train_encrypted(&engine, &data, &cfg, &mut key_owner, SoftmaxMethod::Hetal).unwrap();
+    let weights = key_owner.decrypt::<ClearEngine>(&report.weights).unwrap();
+    let acc = accuracy(&weights, &split.test).unwrap();
+    let reference = train_reference(&split.train, &split.validation, &cfg).unwrap();
+    let acc_ref = accuracy(&reference.weights, &split.test).unwrap();
+    assert_eq!(report.iterations, reference.iterations);
+    (acc, acc_ref, report, engine.counts().bootstrap)
+}
+
+#[test]
+fn encrypted_training_matches_the_reference_within_half_a_point() {
+    let (acc, acc_ref, report, boots) = encrypted_vs_reference(3, 1 << 13);
+    assert!(
+        (acc - acc_ref).abs() <= 0.005,
+        "encrypted {acc} vs reference {acc_ref}"
+    );
+    assert!(acc > 0.9, "accuracy {acc}");
+    assert!(boots > 0);
+    assert_eq!(report.epochs, 3);
+}
