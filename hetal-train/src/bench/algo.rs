@@ -6,13 +6,20 @@
 use serde_json::json;
 
 use crate::bench::emit;
-use crate::engine::{ClearConfig, ClearDecryptor, ClearEngine, OpCounts};
+use std::time::Instant;
+
+use crate::data::digits;
+use crate::engine::{ClearConfig, ClearCt, ClearDecryptor, ClearEngine, NoiseConfig, OpCounts};
 use crate::linalg::{
     col_major, decrypt_matrix, diag_abt, diag_atb, encrypt_matrix, jin_abt, jin_atb,
     padded_classes, row_major, BlockMatrix, ColumnPacked, Layout, LinalgResult, Matrix, Replicated,
     TileShape,
 };
 use crate::softmax::{row_errors, sample_logits, softmax, SoftmaxMethod};
+use crate::train::{
+    accuracy, encrypt_dataset, step_observed, train_encrypted, train_reference, EncryptedBatch,
+    KeyOwner, Optimizer, State, TrainConfig, TrainError,
+};
 
 const SLOTS: usize = 1 << 15;
 const TOP: usize = 12;
@@ -34,10 +41,33 @@ fn threads() -> usize {
     rayon::current_num_threads()
 }
 
-/// Runs the whole suite.
+/// Parts of the suite, in the order they run.
+pub const PARTS: [&str; 4] = [
+    "matmul_ops",
+    "softmax_error",
+    "iteration_ops",
+    "train_clear",
+];
+
+/// Runs the suite; the environment variable `HETAL_ALGO_PARTS` (a
+/// comma-separated subset of [`PARTS`]) restricts it.
 pub fn run() -> Result<(), String> {
-    matmul_ops().map_err(|e| e.to_string())?;
-    softmax_error().map_err(|e| e.to_string())?;
+    let selected = std::env::var("HETAL_ALGO_PARTS").unwrap_or_else(|_| PARTS.join(","));
+    let wanted: Vec<&str> = selected.split(',').map(str::trim).collect();
+    if let Some(bad) = wanted.iter().find(|p| !PARTS.contains(p)) {
+        return Err(format!(
+            "unknown algo part `{bad}` (known: {})",
+            PARTS.join(", ")
+        ));
+    }
+    for part in PARTS.iter().filter(|p| wanted.contains(p)) {
+        match *part {
+            "matmul_ops" => matmul_ops().map_err(|e| e.to_string())?,
+            "softmax_error" => softmax_error().map_err(|e| e.to_string())?,
+            "iteration_ops" => iteration_ops().map_err(|e| e.to_string())?,
+            _ => train_clear().map_err(|e| e.to_string())?,
+        }
+    }
     Ok(())
 }
 
@@ -218,5 +248,160 @@ fn softmax_error() -> LinalgResult<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// The paper's datasets: name, batch size, classes (769 columns each).
+pub const PAPER_SHAPES: [(&str, usize, usize); 5] = [
+    ("mnist", 1024, 10),
+    ("cifar10", 2048, 10),
+    ("face_mask", 512, 3),
+    ("dermamnist", 1024, 7),
+    ("snips", 1024, 7),
+];
+
+fn paper_config(batch: usize) -> TrainConfig {
+    TrainConfig {
+        learning_rate: 1.0,
+        batch_size: batch,
+        max_epochs: 1,
+        patience: 3,
+        optimizer: Optimizer::Nesterov { momentum: 0.9 },
+        seed: 0,
+    }
+}
+
+/// Counts of one steady-state iteration (the third of three on one batch)
+/// with the paper's engine settings (top level 12, 9 levels after bootstrap).
+fn iteration_ops() -> Result<(), TrainError> {
+    for (name, batch, classes) in PAPER_SHAPES {
+        eprintln!("iteration_ops: {name}");
+        let mut cfg = ClearConfig::paper();
+        cfg.counting_only = true;
+        let engine = ClearEngine::new(cfg)?;
+        let period = padded_classes(classes);
+        let shape = TileShape::for_batch(batch, period, SLOTS)?;
+        let x = encrypt_matrix(
+            &engine,
+            &Matrix::zeros(batch, 769),
+            shape,
+            Layout::Plain,
+            TOP,
+        )?;
+        let y = encrypt_matrix(
+            &engine,
+            &Matrix::zeros(batch, classes),
+            shape,
+            Layout::Horizontal { period },
+            TOP,
+        )?;
+        let w = encrypt_matrix(
+            &engine,
+            &Matrix::zeros(classes, 769),
+            shape,
+            Layout::Vertical { period },
+            TOP,
+        )?;
+        let batch_ct = EncryptedBatch { x, y };
+        let config = paper_config(batch);
+        let mut state = State::new(w);
+        let mut before = (engine.counts(), 0);
+        let mut phases = serde_json::Map::new();
+        for _ in 0..3 {
+            before = (engine.counts(), weight_depth(&state));
+            let mut mark = engine.counts();
+            phases.clear();
+            state = step_observed(
+                &engine,
+                state,
+                &batch_ct,
+                &config,
+                SoftmaxMethod::Hetal,
+                &mut |phase| {
+                    let now = engine.counts();
+                    phases.insert(format!("{phase:?}"), json!(now.since(&mark).bootstrap));
+                    mark = now;
+                },
+            )?;
+        }
+        let counts = engine.counts().since(&before.0);
+        emit(json!({
+            "bench": "iteration_ops",
+            "params": "clear-2^15-slots-L12-boot9",
+            "threads": threads(),
+            "shape": name,
+            "batch": batch,
+            "classes": classes,
+            "tile": [shape.s0, shape.s1],
+            "weight_tiles": state.w.tiles().len(),
+            "cmult": counts.cmult,
+            "mult": counts.mult,
+            "rot": counts.rot,
+            "boots": counts.bootstrap,
+            "depth": weight_depth(&state) - before.1,
+            "boots_by_phase": phases,
+        }));
+    }
+    Ok(())
+}
+
+fn weight_depth(state: &State<ClearCt>) -> usize {
+    state.w.tiles().iter().map(|t| t.depth()).max().unwrap_or(0)
+}
+
+/// Digits on the clear engine with CKKS-like noise against the f64 reference.
+fn train_clear() -> Result<(), TrainError> {
+    let split = digits()?.split(0.15, 0.3, 1)?;
+    let config = TrainConfig {
+        learning_rate: 1.0,
+        batch_size: 128,
+        max_epochs: 10,
+        patience: 3,
+        optimizer: Optimizer::Nesterov { momentum: 0.9 },
+        seed: 3,
+    };
+    let mut cfg = ClearConfig::paper();
+    cfg.noise = Some(NoiseConfig::ckks_like(42));
+    let engine = ClearEngine::new(cfg)?;
+    eprintln!(
+        "train_clear: digits, {} training samples",
+        split.train.len()
+    );
+    let start = Instant::now();
+    let data = encrypt_dataset(&engine, &split.train, &split.validation, &config, TOP)?;
+    let mut key_owner = KeyOwner::new(
+        ClearDecryptor,
+        split.validation.labels.clone(),
+        config.patience,
+    );
+    let report = train_encrypted(
+        &engine,
+        &data,
+        &config,
+        &mut key_owner,
+        SoftmaxMethod::Hetal,
+    )?;
+    let seconds = start.elapsed().as_secs_f64();
+    let weights = key_owner.decrypt::<ClearEngine>(&report.weights)?;
+    let reference = train_reference(&split.train, &split.validation, &config)?;
+    let counts = engine.counts();
+    emit(json!({
+        "bench": "train_clear",
+        "params": "clear-2^15-slots-L12-boot9-noise",
+        "threads": threads(),
+        "dataset": "digits",
+        "acc": accuracy(&weights, &split.test)?,
+        "acc_reference": accuracy(&reference.weights, &split.test)?,
+        "epochs": report.epochs,
+        "epochs_reference": reference.epochs,
+        "best_epoch": report.best_epoch,
+        "best_epoch_reference": reference.best_epoch,
+        "iterations": report.iterations,
+        "boots_per_iter": counts.bootstrap as f64 / report.iterations.max(1) as f64,
+        "val_losses": key_owner.losses(),
+        "val_losses_reference": reference.losses,
+        "median_s": seconds,
+        "runs": 1,
+    }));
     Ok(())
 }

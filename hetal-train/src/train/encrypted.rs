@@ -113,29 +113,85 @@ fn ensure_all<E: Engine>(
     Ok(m.try_map(|t| ensure_levels(engine, t, needed))?)
 }
 
-/// Optimiser state: the weights and, for Nesterov, the previous plain step.
-struct State<C> {
-    w: BlockMatrix<C>,
-    v: BlockMatrix<C>,
+/// Optimiser state: the encrypted weights `w` and, for Nesterov, the
+/// previous plain step `v`.
+#[derive(Clone, Debug)]
+pub struct State<C> {
+    /// Current weights (vertical layout).
+    pub w: BlockMatrix<C>,
+    /// Previous plain gradient step (equal to `w` at the start).
+    pub v: BlockMatrix<C>,
+}
+
+impl<C: Clone> State<C> {
+    /// Starts from weights `w`.
+    pub fn new(w: BlockMatrix<C>) -> Self {
+        State { v: w.clone(), w }
+    }
+}
+
+/// The phases of one training step, in order (for per-phase accounting).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Weights bootstrapped when they lack DiagABT's levels.
+    WeightRefresh,
+    /// Logits `X·Wᵀ` (DiagABT).
+    Forward,
+    /// Softmax approximation.
+    Softmax,
+    /// Error `P − Y`, bootstrapped when it lacks DiagATB's levels.
+    Error,
+    /// Gradient `(lr/n)·(P − Y)ᵀ·X` (DiagATB).
+    Gradient,
+    /// Optimiser update.
+    Update,
 }
 
 /// One gradient step on one batch: forward (DiagABT), softmax, error,
 /// gradient (DiagATB with `lr / n` folded in), update.
-fn step<E: Engine>(
+pub fn step<E: Engine>(
     engine: &E,
     state: State<E::Ct>,
     batch: &EncryptedBatch<E::Ct>,
     config: &TrainConfig,
     method: SoftmaxMethod,
 ) -> Result<State<E::Ct>, TrainError> {
+    step_observed(engine, state, batch, config, method, &mut |_| {})
+}
+
+/// [`step`], calling `done` after each [`Phase`].
+pub fn step_observed<E: Engine>(
+    engine: &E,
+    state: State<E::Ct>,
+    batch: &EncryptedBatch<E::Ct>,
+    config: &TrainConfig,
+    method: SoftmaxMethod,
+    done: &mut dyn FnMut(Phase),
+) -> Result<State<E::Ct>, TrainError> {
     let w = ensure_all(engine, &state.w, ABT_DEPTH)?;
+    done(Phase::WeightRefresh);
     let logits = diag_abt(engine, &batch.x, &w)?;
+    done(Phase::Forward);
     let p = softmax(engine, &logits, method)?;
+    done(Phase::Softmax);
     let d = p.try_zip(&batch.y, |a, b| Ok(engine.sub(a, b)?))?;
     let d = ensure_all(engine, &d, ATB_DEPTH)?;
+    done(Phase::Error);
     let scale = config.learning_rate / batch.x.rows() as f64;
     let g = diag_atb_scaled(engine, &d, &batch.x, scale)?;
+    done(Phase::Gradient);
     let v_new = w.try_zip(&g, |a, b| Ok(engine.sub(a, b)?))?;
+    let out = update(engine, state, v_new, config)?;
+    done(Phase::Update);
+    Ok(out)
+}
+
+fn update<E: Engine>(
+    engine: &E,
+    state: State<E::Ct>,
+    v_new: BlockMatrix<E::Ct>,
+    config: &TrainConfig,
+) -> Result<State<E::Ct>, TrainError> {
     match config.optimizer {
         Optimizer::Sgd => Ok(State {
             w: v_new.clone(),
@@ -171,10 +227,7 @@ pub fn train_encrypted<E: Engine, J: ValidationJudge<E>>(
         Layout::Vertical { period },
         engine.max_level(),
     )?;
-    let mut state = State {
-        w: w0.clone(),
-        v: w0,
-    };
+    let mut state = State::new(w0);
     let mut held: VecDeque<(usize, BlockMatrix<E::Ct>)> = VecDeque::new();
     let mut iterations = 0;
     let mut epochs = 0;

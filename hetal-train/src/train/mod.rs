@@ -14,7 +14,10 @@ pub mod loss;
 pub mod reference;
 
 pub use config::{Optimizer, TrainConfig};
-pub use encrypted::{encrypt_dataset, train_encrypted, EncryptedBatch, EncryptedData, TrainReport};
+pub use encrypted::{
+    encrypt_dataset, step, step_observed, train_encrypted, EncryptedBatch, EncryptedData, Phase,
+    State, TrainReport,
+};
 pub use key_owner::{KeyOwner, Patience, ValidationJudge, Verdict};
 pub use loss::{accuracy, cross_entropy};
 pub use reference::{train_reference, ReferenceReport};

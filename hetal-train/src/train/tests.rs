@@ -64,3 +64,34 @@ fn encrypted_training_matches_the_reference_within_half_a_point() {
     assert!(boots > 0);
     assert_eq!(report.epochs, 3);
 }
+
+/// One Nesterov step from zero weights, encrypted (exact engine) against
+/// the same step in f64: the only difference is the softmax approximation.
+#[test]
+fn one_encrypted_step_equals_the_f64_step() {
+    let split = digits().unwrap().split(0.15, 0.3, 1).unwrap();
+    let cfg = config(1);
+    let engine = ClearEngine::new(ClearConfig::exact(1 << 13, 200)).unwrap();
+    let data = encrypt_dataset(&engine, &split.train, &split.validation, &cfg, 200).unwrap();
+    let batch = &data.train[0];
+    let period = crate::linalg::padded_classes(10);
+    let w0 = crate::linalg::encrypt_matrix(
+        &engine,
+        &crate::linalg::Matrix::zeros(10, 65),
+        data.shape,
+        crate::linalg::Layout::Vertical { period },
+        200,
+    )
+    .unwrap();
+    let state = step(&engine, State::new(w0), batch, &cfg, SoftmaxMethod::Hetal).unwrap();
+    let got = crate::linalg::decrypt_matrix(&ClearDecryptor, &state.w).unwrap();
+    let n = 64;
+    let x = crate::linalg::Matrix::from_fn(n, 65, |r, c| split.train.with_bias().row(r)[c]);
+    let y = crate::linalg::Matrix::from_fn(n, 10, |r, c| split.train.one_hot().row(r)[c]);
+    let d = crate::linalg::Matrix::from_fn(n, 10, |r, c| 0.1 - y.row(r)[c]);
+    let g = d.t_mul(&x).unwrap();
+    let want = crate::linalg::Matrix::from_fn(10, 65, |r, c| -(1.0 + 0.9) * g.row(r)[c] / n as f64);
+    let err = got.max_abs_diff(&want).unwrap();
+    assert!(err < 1e-3, "first step differs by {err}");
+    eprintln!("first step error {err}");
+}
