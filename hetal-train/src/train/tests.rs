@@ -95,3 +95,68 @@ fn one_encrypted_step_equals_the_f64_step() {
     assert!(err < 1e-3, "first step differs by {err}");
     eprintln!("first step error {err}");
 }
+
+/// A judge that stops after a fixed epoch and names another one best,
+/// decrypting nothing: it checks the server's bookkeeping of held weights.
+struct Scripted {
+    stop_after: usize,
+    best: usize,
+    seen: usize,
+}
+
+impl ValidationJudge<ClearEngine> for Scripted {
+    fn judge(
+        &mut self,
+        logits: &[crate::linalg::BlockMatrix<crate::engine::ClearCt>],
+    ) -> Result<Verdict, TrainError> {
+        assert!(!logits.is_empty());
+        self.seen += 1;
+        Ok(if self.seen >= self.stop_after {
+            Verdict::Stop
+        } else {
+            Verdict::Continue
+        })
+    }
+
+    fn best_epoch(&self) -> Option<usize> {
+        Some(self.best)
+    }
+}
+
+#[test]
+fn early_stopping_returns_the_named_epoch_and_sgd_runs() {
+    let split = digits().unwrap().split(0.15, 0.3, 1).unwrap();
+    let small = split.train.select(&(0..128).collect::<Vec<_>>());
+    let mut cfg = config(5);
+    cfg.optimizer = Optimizer::Sgd;
+    cfg.patience = 2;
+    let engine = ClearEngine::new(ClearConfig::exact(1 << 13, 12)).unwrap();
+    let data = encrypt_dataset(&engine, &small, &split.validation, &cfg, 12).unwrap();
+    let run = |stop_after, best| {
+        let mut judge = Scripted {
+            stop_after,
+            best,
+            seen: 0,
+        };
+        train_encrypted(&engine, &data, &cfg, &mut judge, SoftmaxMethod::Hetal)
+    };
+    let stopped = run(3, 1).unwrap();
+    assert_eq!(
+        (stopped.epochs, stopped.best_epoch, stopped.iterations),
+        (3, 1, 6)
+    );
+    let one_epoch = run(1, 1).unwrap();
+    let a = crate::linalg::decrypt_matrix(&ClearDecryptor, &stopped.weights).unwrap();
+    let b = crate::linalg::decrypt_matrix(&ClearDecryptor, &one_epoch.weights).unwrap();
+    assert_eq!(a, b, "the weights of epoch 1 are returned");
+    let later =
+        crate::linalg::decrypt_matrix(&ClearDecryptor, &run(3, 3).unwrap().weights).unwrap();
+    assert_ne!(a, later);
+    assert_eq!(
+        run(5, 1).unwrap_err(),
+        TrainError::BestEpochLost(1),
+        "outside the patience window"
+    );
+    let reference = train_reference(&small, &split.validation, &cfg).unwrap();
+    assert!(reference.losses[0] > reference.losses[reference.losses.len() - 1]);
+}
