@@ -18,7 +18,7 @@ use crate::linalg::{
 use crate::softmax::{row_errors, sample_logits, softmax, SoftmaxMethod};
 use crate::train::{
     accuracy, encrypt_dataset, step_observed, train_encrypted, train_reference, EncryptedBatch,
-    KeyOwner, Optimizer, State, TrainConfig, TrainError,
+    KeyOwner, Optimizer, State, TrainConfig, TrainError, WeightRefresh,
 };
 
 const SLOTS: usize = 1 << 15;
@@ -268,6 +268,7 @@ fn paper_config(batch: usize) -> TrainConfig {
         patience: 3,
         optimizer: Optimizer::Nesterov { momentum: 0.9 },
         seed: 0,
+        weight_refresh: WeightRefresh::PerTile,
     }
 }
 
@@ -275,72 +276,65 @@ fn paper_config(batch: usize) -> TrainConfig {
 /// with the paper's engine settings (top level 12, 9 levels after bootstrap).
 fn iteration_ops() -> Result<(), TrainError> {
     for (name, batch, classes) in PAPER_SHAPES {
-        eprintln!("iteration_ops: {name}");
-        let mut cfg = ClearConfig::paper();
-        cfg.counting_only = true;
-        let engine = ClearEngine::new(cfg)?;
-        let period = padded_classes(classes);
-        let shape = TileShape::for_batch(batch, period, SLOTS)?;
-        let x = encrypt_matrix(
-            &engine,
-            &Matrix::zeros(batch, 769),
-            shape,
-            Layout::Plain,
-            TOP,
-        )?;
-        let y = encrypt_matrix(
-            &engine,
-            &Matrix::zeros(batch, classes),
-            shape,
-            Layout::Horizontal { period },
-            TOP,
-        )?;
-        let w = encrypt_matrix(
-            &engine,
-            &Matrix::zeros(classes, 769),
-            shape,
-            Layout::Vertical { period },
-            TOP,
-        )?;
-        let batch_ct = EncryptedBatch { x, y };
-        let config = paper_config(batch);
-        let mut state = State::new(w);
-        let mut before = (engine.counts(), 0);
-        let mut phases = serde_json::Map::new();
-        for _ in 0..3 {
-            before = (engine.counts(), weight_depth(&state));
-            let mut mark = engine.counts();
-            phases.clear();
-            state = step_observed(
-                &engine,
-                state,
-                &batch_ct,
-                &config,
-                SoftmaxMethod::Hetal,
-                &mut |phase| {
-                    let now = engine.counts();
-                    phases.insert(format!("{phase:?}"), json!(now.since(&mark).bootstrap));
-                    mark = now;
-                },
-            )?;
+        for (variant, refresh) in [
+            ("faithful", WeightRefresh::PerTile),
+            ("packed_weights", WeightRefresh::Packed),
+        ] {
+            eprintln!("iteration_ops: {name} ({variant})");
+            let mut cfg = ClearConfig::paper();
+            cfg.counting_only = true;
+            let engine = ClearEngine::new(cfg)?;
+            let period = padded_classes(classes);
+            let shape = TileShape::for_batch(batch, period, SLOTS)?;
+            let zeros =
+                |r, c, layout| encrypt_matrix(&engine, &Matrix::zeros(r, c), shape, layout, TOP);
+            let batch_ct = EncryptedBatch {
+                x: zeros(batch, 769, Layout::Plain)?,
+                y: zeros(batch, classes, Layout::Horizontal { period })?,
+            };
+            let mut state = State::new(zeros(classes, 769, Layout::Vertical { period })?);
+            let config = TrainConfig {
+                weight_refresh: refresh,
+                ..paper_config(batch)
+            };
+            let mut before = (engine.counts(), 0);
+            let mut phases = serde_json::Map::new();
+            for _ in 0..3 {
+                before = (engine.counts(), weight_depth(&state));
+                let mut mark = engine.counts();
+                phases.clear();
+                state = step_observed(
+                    &engine,
+                    state,
+                    &batch_ct,
+                    &config,
+                    SoftmaxMethod::Hetal,
+                    &mut |phase| {
+                        let now = engine.counts();
+                        phases.insert(format!("{phase:?}"), json!(now.since(&mark).bootstrap));
+                        mark = now;
+                    },
+                )?;
+            }
+            let counts = engine.counts().since(&before.0);
+            emit(json!({
+                "bench": "iteration_ops",
+                "params": "clear-2^15-slots-L12-boot9",
+                "threads": threads(),
+                "shape": name,
+                "variant": variant,
+                "batch": batch,
+                "classes": classes,
+                "tile": [shape.s0, shape.s1],
+                "weight_tiles": state.w.tiles().len(),
+                "cmult": counts.cmult,
+                "mult": counts.mult,
+                "rot": counts.rot,
+                "boots": counts.bootstrap,
+                "depth": weight_depth(&state) - before.1,
+                "boots_by_phase": phases,
+            }));
         }
-        let counts = engine.counts().since(&before.0);
-        emit(json!({
-            "bench": "iteration_ops",
-            "params": "clear-2^15-slots-L12-boot9",
-            "threads": threads(),
-            "shape": name,
-            "batch": batch,
-            "classes": classes,
-            "tile": [shape.s0, shape.s1],
-            "weight_tiles": state.w.tiles().len(),
-            "cmult": counts.cmult,
-            "mult": counts.mult,
-            "rot": counts.rot,
-            "boots": counts.bootstrap,
-            "depth": weight_depth(&state) - before.1,
-            "boots_by_phase": phases,
-        }));
     }
     Ok(())
 }
@@ -359,6 +353,7 @@ fn train_clear() -> Result<(), TrainError> {
         patience: 3,
         optimizer: Optimizer::Nesterov { momentum: 0.9 },
         seed: 3,
+        weight_refresh: WeightRefresh::PerTile,
     };
     let mut cfg = ClearConfig::paper();
     cfg.noise = Some(NoiseConfig::ckks_like(42));

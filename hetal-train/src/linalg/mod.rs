@@ -6,6 +6,7 @@ mod baselines;
 mod block;
 mod diag;
 mod matrix;
+mod repack;
 pub(crate) mod rowops;
 mod tile;
 
@@ -13,6 +14,7 @@ pub use baselines::{col_major, jin_abt, jin_atb, row_major, ColumnPacked, Replic
 pub use block::{decrypt_matrix, encrypt_matrix, BlockMatrix, Layout};
 pub use diag::{diag_abt, diag_atb, diag_atb_scaled};
 pub use matrix::Matrix;
+pub use repack::bootstrap_vertical_packed;
 pub use rowops::{prot_up, rot_left};
 pub use tile::{padded_classes, TileShape};
 

@@ -16,6 +16,17 @@ pub enum Optimizer {
     },
 }
 
+/// How the server refreshes the weights when they lack levels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WeightRefresh {
+    /// The paper's way: bootstrap every weight tile.
+    PerTile,
+    /// Variant: cut the `c' × s1` block out of each tile, pack up to
+    /// `s0 / c'` blocks per ciphertext, bootstrap those, rebuild the tiles
+    /// (see [`crate::linalg::bootstrap_vertical_packed`]).
+    Packed,
+}
+
 /// Training hyper-parameters.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TrainConfig {
@@ -31,6 +42,8 @@ pub struct TrainConfig {
     pub optimizer: Optimizer,
     /// Seed of the per-epoch batch order.
     pub seed: u64,
+    /// Weight refresh strategy.
+    pub weight_refresh: WeightRefresh,
 }
 
 impl TrainConfig {
@@ -64,6 +77,7 @@ mod tests {
             patience: 1,
             optimizer: Optimizer::Sgd,
             seed: 5,
+            weight_refresh: WeightRefresh::PerTile,
         };
         let b = cfg.batches(10);
         assert_eq!(b, vec![0..4, 4..8, 8..10]);

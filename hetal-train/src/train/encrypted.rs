@@ -4,12 +4,12 @@
 
 use std::collections::VecDeque;
 
-use super::{Optimizer, TrainConfig, TrainError, ValidationJudge, Verdict};
+use super::{Optimizer, TrainConfig, TrainError, ValidationJudge, Verdict, WeightRefresh};
 use crate::data::Dataset;
 use crate::engine::{ensure_levels, Engine};
 use crate::linalg::{
-    diag_abt, diag_atb_scaled, encrypt_matrix, padded_classes, BlockMatrix, Layout, LinalgError,
-    Matrix, TileShape,
+    bootstrap_vertical_packed, diag_abt, diag_atb_scaled, encrypt_matrix, padded_classes,
+    BlockMatrix, Layout, LinalgError, Matrix, TileShape,
 };
 use crate::softmax::{softmax, SoftmaxMethod};
 
@@ -168,14 +168,21 @@ pub fn step_observed<E: Engine>(
     method: SoftmaxMethod,
     done: &mut dyn FnMut(Phase),
 ) -> Result<State<E::Ct>, TrainError> {
-    let w = ensure_all(engine, &state.w, ABT_DEPTH)?;
+    let w = refresh_weights(engine, &state.w, config.weight_refresh)?;
     done(Phase::WeightRefresh);
     let logits = diag_abt(engine, &batch.x, &w)?;
     done(Phase::Forward);
     let p = softmax(engine, &logits, method)?;
     done(Phase::Softmax);
     let d = p.try_zip(&batch.y, |a, b| Ok(engine.sub(a, b)?))?;
-    let d = ensure_all(engine, &d, ATB_DEPTH)?;
+    // The packed refresh masks the next weights once, so they must keep a
+    // level after the gradient (and after Nesterov's momentum product).
+    let spare = match (config.weight_refresh, config.optimizer) {
+        (WeightRefresh::PerTile, _) => 0,
+        (WeightRefresh::Packed, Optimizer::Sgd) => 1,
+        (WeightRefresh::Packed, Optimizer::Nesterov { .. }) => 2,
+    };
+    let d = ensure_all(engine, &d, ATB_DEPTH + spare)?;
     done(Phase::Error);
     let scale = config.learning_rate / batch.x.rows() as f64;
     let g = diag_atb_scaled(engine, &d, &batch.x, scale)?;
@@ -184,6 +191,23 @@ pub fn step_observed<E: Engine>(
     let out = update(engine, state, v_new, config)?;
     done(Phase::Update);
     Ok(out)
+}
+
+/// Gives the weights DiagABT's levels by the configured strategy.
+fn refresh_weights<E: Engine>(
+    engine: &E,
+    w: &BlockMatrix<E::Ct>,
+    refresh: WeightRefresh,
+) -> Result<BlockMatrix<E::Ct>, TrainError> {
+    let lowest = w.tiles().iter().map(|t| engine.level(t)).min().unwrap_or(0);
+    match refresh {
+        WeightRefresh::PerTile => ensure_all(engine, w, ABT_DEPTH),
+        WeightRefresh::Packed if lowest < ABT_DEPTH => {
+            let cuttable = ensure_all(engine, w, 1)?;
+            Ok(bootstrap_vertical_packed(engine, &cuttable)?)
+        }
+        WeightRefresh::Packed => Ok(w.clone()),
+    }
 }
 
 fn update<E: Engine>(

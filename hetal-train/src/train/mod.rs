@@ -13,7 +13,7 @@ pub mod key_owner;
 pub mod loss;
 pub mod reference;
 
-pub use config::{Optimizer, TrainConfig};
+pub use config::{Optimizer, TrainConfig, WeightRefresh};
 pub use encrypted::{
     encrypt_dataset, step, step_observed, train_encrypted, EncryptedBatch, EncryptedData, Phase,
     State, TrainReport,

@@ -13,6 +13,7 @@ fn config(epochs: usize) -> TrainConfig {
         patience: 3,
         optimizer: Optimizer::Nesterov { momentum: 0.9 },
         seed: 3,
+        weight_refresh: WeightRefresh::PerTile,
     }
 }
 
@@ -159,4 +160,31 @@ fn early_stopping_returns_the_named_epoch_and_sgd_runs() {
     );
     let reference = train_reference(&small, &split.validation, &cfg).unwrap();
     assert!(reference.losses[0] > reference.losses[reference.losses.len() - 1]);
+}
+
+#[test]
+fn packed_weight_refresh_trains_the_same_weights_with_fewer_bootstraps() {
+    let split = digits().unwrap().split(0.15, 0.3, 1).unwrap();
+    let small = split.train.select(&(0..192).collect::<Vec<_>>());
+    let run = |refresh| {
+        let mut cfg = config(2);
+        cfg.weight_refresh = refresh;
+        let mut clear = ClearConfig::exact(1 << 12, 12);
+        clear.bootstrap_level = 9;
+        let engine = ClearEngine::new(clear).unwrap();
+        let data = encrypt_dataset(&engine, &small, &split.validation, &cfg, 12).unwrap();
+        let mut key_owner = KeyOwner::new(ClearDecryptor, split.validation.labels.clone(), 3);
+        let report =
+            train_encrypted(&engine, &data, &cfg, &mut key_owner, SoftmaxMethod::Hetal).unwrap();
+        let w = key_owner.decrypt::<ClearEngine>(&report.weights).unwrap();
+        (w, engine.counts().bootstrap, report.weights.tiles().len())
+    };
+    let (faithful, boots_faithful, tiles) = run(WeightRefresh::PerTile);
+    let (packed, boots_packed, _) = run(WeightRefresh::Packed);
+    assert_eq!(tiles, 2, "65 columns in tiles of 64 columns");
+    assert!(faithful.max_abs_diff(&packed).unwrap() < 1e-9);
+    assert!(
+        boots_packed < boots_faithful,
+        "{boots_packed} vs {boots_faithful}"
+    );
 }
