@@ -188,10 +188,16 @@ fn mul<E: Engine>(engine: &E, a: &E::Ct, b: &E::Ct) -> EngineResult<E::Ct> {
     engine.mul(&a, &b)
 }
 
+/// `x²`, bootstrapping `x` once (not once per factor) when it has no level left.
+fn square<E: Engine>(engine: &E, x: &E::Ct) -> EngineResult<E::Ct> {
+    let x = ensure_levels(engine, x, 1)?;
+    engine.mul(&x, &x)
+}
+
 fn square_times<E: Engine>(engine: &E, x: &E::Ct, times: usize) -> EngineResult<E::Ct> {
     let mut x = x.clone();
     for _ in 0..times {
-        x = mul(engine, &x, &x)?;
+        x = square(engine, &x)?;
     }
     Ok(x)
 }
@@ -213,7 +219,7 @@ fn normalise<E: Engine>(
     let mut w = engine.add_real(&minus, 2.0)?;
     let mut t = engine.add_real(&minus, 1.0)?;
     for _ in 0..steps {
-        t = mul(engine, &t, &t)?;
+        t = square(engine, &t)?;
         w = mul(engine, &w, &engine.add_real(&t, 1.0)?)?;
     }
     mul(engine, &masked, &w)
@@ -227,7 +233,8 @@ fn hetal<E: Engine>(engine: &E, z: &E::Ct, rows: &Rows, precise: bool) -> Engine
     let mut shift = 1;
     while shift < rows.period {
         let v = engine.rotate(&u, shift as isize)?;
-        let d = engine.sub(&u, &v)?;
+        // One refresh of the difference serves the comparison and the product.
+        let d = ensure_levels(engine, &engine.sub(&u, &v)?, poly::depth(7))?;
         let mut s = poly::eval(engine, &d, &G)?;
         s = poly::eval(engine, &s, &G)?;
         s = poly::eval(engine, &s, &F_STEP)?;
