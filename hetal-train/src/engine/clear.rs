@@ -85,11 +85,11 @@ impl OpCounts {
     /// Counts accumulated since `earlier`.
     pub fn since(&self, earlier: &OpCounts) -> OpCounts {
         OpCounts {
-            cmult: self.cmult - earlier.cmult,
-            mult: self.mult - earlier.mult,
-            rot: self.rot - earlier.rot,
-            conj: self.conj - earlier.conj,
-            bootstrap: self.bootstrap - earlier.bootstrap,
+            cmult: self.cmult.saturating_sub(earlier.cmult),
+            mult: self.mult.saturating_sub(earlier.mult),
+            rot: self.rot.saturating_sub(earlier.rot),
+            conj: self.conj.saturating_sub(earlier.conj),
+            bootstrap: self.bootstrap.saturating_sub(earlier.bootstrap),
         }
     }
 }
@@ -187,6 +187,23 @@ impl ClearEngine {
         }
     }
 
+    /// A ciphertext of another engine (other slot count or value tracking) is a size error.
+    fn check_ct(&self, a: &ClearCt) -> EngineResult<()> {
+        let expected = if self.config.counting_only {
+            0
+        } else {
+            self.config.slots
+        };
+        if a.values.len() == expected {
+            Ok(())
+        } else {
+            Err(EngineError::SizeMismatch {
+                len: a.values.len(),
+                slots: self.config.slots,
+            })
+        }
+    }
+
     fn op_noise(&self, values: &mut [Complex]) {
         if let (Some(src), Some(cfg)) = (&self.noise, &self.config.noise) {
             for v in values.iter_mut() {
@@ -202,6 +219,8 @@ impl ClearEngine {
         b: &ClearCt,
         f: impl Fn(Complex, Complex) -> Complex,
     ) -> EngineResult<ClearCt> {
+        self.check_ct(a)?;
+        self.check_ct(b)?;
         if a.pending_rescale != b.pending_rescale {
             return Err(EngineError::ScaleMismatch);
         }
@@ -299,6 +318,7 @@ impl Engine for ClearEngine {
 
     fn add_plain(&self, a: &ClearCt, p: &[Complex]) -> EngineResult<ClearCt> {
         self.check_len(p.len())?;
+        self.check_ct(a)?;
         Ok(self.map(a, |j, x| x + p[j]))
     }
 
@@ -317,6 +337,7 @@ impl Engine for ClearEngine {
 
     fn mul_plain_lazy(&self, a: &ClearCt, p: &[Complex]) -> EngineResult<ClearCt> {
         self.check_len(p.len())?;
+        self.check_ct(a)?;
         Self::need_level(a)?;
         self.counters.cmult.fetch_add(1, Ordering::Relaxed);
         let mut out = self.map(a, |j, x| x * p[j]);
@@ -351,6 +372,7 @@ impl Engine for ClearEngine {
     }
 
     fn rotate(&self, a: &ClearCt, k: isize) -> EngineResult<ClearCt> {
+        self.check_ct(a)?;
         let n = self.config.slots;
         let shift = k.rem_euclid(n as isize) as usize;
         if shift == 0 {
@@ -510,6 +532,16 @@ mod tests {
         let c = limited.encrypt_real(&ramp(), 1).unwrap();
         assert!(limited.rotate(&c, 1).is_ok());
         assert_eq!(limited.rotate(&c, 2), Err(EngineError::MissingRotation(2)));
+        let wide = ClearEngine::new(ClearConfig::exact(16, 3)).unwrap();
+        let foreign = wide.encrypt_real(&[1.0; 16], 1).unwrap();
+        assert!(matches!(
+            e.rotate(&foreign, 1),
+            Err(EngineError::SizeMismatch { .. })
+        ));
+        assert!(matches!(
+            e.add(&a, &foreign),
+            Err(EngineError::SizeMismatch { .. })
+        ));
     }
 
     #[test]

@@ -143,7 +143,7 @@ impl SoftmaxMethod {
             SoftmaxMethod::LeeGumbel => inverse(poly::depth(12) + 6 + 2, 8),
             SoftmaxMethod::Hong => inverse(1 + 4 + 2, 30),
             SoftmaxMethod::JinPairwise => {
-                let factors = period - 1;
+                let factors = period.saturating_sub(1).max(1);
                 let tree = (usize::BITS - (factors - 1).leading_zeros()) as usize;
                 1 + poly::depth(3) + 1 + tree + 1
             }
