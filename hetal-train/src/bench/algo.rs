@@ -276,9 +276,18 @@ fn paper_config(batch: usize) -> TrainConfig {
 /// with the paper's engine settings (top level 12, 9 levels after bootstrap).
 fn iteration_ops() -> Result<(), TrainError> {
     for (name, batch, classes) in PAPER_SHAPES {
-        for (variant, refresh) in [
-            ("faithful", WeightRefresh::PerTile),
-            ("packed_weights", WeightRefresh::Packed),
+        for (variant, refresh, method) in [
+            ("faithful", WeightRefresh::PerTile, SoftmaxMethod::Hetal),
+            (
+                "packed_weights",
+                WeightRefresh::Packed,
+                SoftmaxMethod::Hetal,
+            ),
+            (
+                "packed_weights_lean_softmax",
+                WeightRefresh::Packed,
+                SoftmaxMethod::HetalLean,
+            ),
         ] {
             eprintln!("iteration_ops: {name} ({variant})");
             let mut cfg = ClearConfig::paper();
@@ -303,18 +312,11 @@ fn iteration_ops() -> Result<(), TrainError> {
                 before = (engine.counts(), weight_depth(&state));
                 let mut mark = engine.counts();
                 phases.clear();
-                state = step_observed(
-                    &engine,
-                    state,
-                    &batch_ct,
-                    &config,
-                    SoftmaxMethod::Hetal,
-                    &mut |phase| {
-                        let now = engine.counts();
-                        phases.insert(format!("{phase:?}"), json!(now.since(&mark).bootstrap));
-                        mark = now;
-                    },
-                )?;
+                state = step_observed(&engine, state, &batch_ct, &config, method, &mut |phase| {
+                    let now = engine.counts();
+                    phases.insert(format!("{phase:?}"), json!(now.since(&mark).bootstrap));
+                    mark = now;
+                })?;
             }
             let counts = engine.counts().since(&before.0);
             emit(json!({

@@ -13,6 +13,11 @@ pub enum SoftmaxMethod {
     Hetal,
     /// Algorithm 1 with the precise domain-extension correction.
     HetalPrecise,
+    /// Variant of Algorithm 1 (not the paper's): the Goldschmidt inverse
+    /// uses `R = 2c'` and 8 steps instead of `R = 100` and 16. The row sum
+    /// `z` lies in about `[1, c]`, so `z / R ≤ 1/2` and
+    /// `(1 − z/R)^(2^9) < 10^-6` already for `z ≥ 0.9`: 8 levels fewer.
+    HetalLean,
     /// Lee et al.'s Gumbel softmax: exp(x/4) by a degree-12 polynomial of
     /// x/256 and six squarings, inverse with R = 10000 and 8 steps.
     LeeGumbel,
@@ -29,6 +34,8 @@ const EXT_STEPS: i32 = 5;
 const R_MAX: f64 = 128.0;
 /// Goldschmidt scale and steps of Algorithm 1.
 const HETAL_INV: (f64, usize) = (100.0, 16);
+/// Goldschmidt steps of the lean variant (scale `2c'`).
+const LEAN_INV_STEPS: usize = 8;
 /// g(x) = (4589x − 16577x³ + 25614x⁵ − 12860x⁷)/1024.
 const G: [f64; 8] = [
     0.0,
@@ -91,9 +98,10 @@ fn rescaled(coeffs: &[f64], k: f64) -> Vec<f64> {
 
 impl SoftmaxMethod {
     /// All methods.
-    pub const ALL: [SoftmaxMethod; 5] = [
+    pub const ALL: [SoftmaxMethod; 6] = [
         SoftmaxMethod::Hetal,
         SoftmaxMethod::HetalPrecise,
+        SoftmaxMethod::HetalLean,
         SoftmaxMethod::LeeGumbel,
         SoftmaxMethod::Hong,
         SoftmaxMethod::JinPairwise,
@@ -104,6 +112,7 @@ impl SoftmaxMethod {
         match self {
             SoftmaxMethod::Hetal => "hetal",
             SoftmaxMethod::HetalPrecise => "hetal_precise",
+            SoftmaxMethod::HetalLean => "hetal_lean",
             SoftmaxMethod::LeeGumbel => "lee_gumbel",
             SoftmaxMethod::Hong => "hong",
             SoftmaxMethod::JinPairwise => "jin_pairwise",
@@ -114,7 +123,7 @@ impl SoftmaxMethod {
     /// compares each method up to its own range).
     pub fn supported_range(self) -> f64 {
         match self {
-            SoftmaxMethod::Hetal | SoftmaxMethod::HetalPrecise => R_MAX,
+            SoftmaxMethod::Hetal | SoftmaxMethod::HetalPrecise | SoftmaxMethod::HetalLean => R_MAX,
             SoftmaxMethod::LeeGumbel => 32.0,
             SoftmaxMethod::Hong => 8.0,
             SoftmaxMethod::JinPairwise => 4.0,
@@ -127,7 +136,7 @@ impl SoftmaxMethod {
         // Goldschmidt from a row sum at depth d: n steps, then the product.
         let inverse = |d: usize, steps: usize| d + steps + 2;
         match self {
-            SoftmaxMethod::Hetal | SoftmaxMethod::HetalPrecise => {
+            SoftmaxMethod::Hetal | SoftmaxMethod::HetalPrecise | SoftmaxMethod::HetalLean => {
                 let max_round = 3 * poly::depth(7) + 1;
                 let max = 1 + max_round * log_p + 1;
                 let precise = if self == SoftmaxMethod::HetalPrecise {
@@ -138,7 +147,12 @@ impl SoftmaxMethod {
                 let extension = EXT_STEPS as usize * poly::depth(3) + precise;
                 let exp = poly::depth(8) + 3;
                 // masked exp (1), broadcast row sum (1)
-                inverse(max + extension + exp + 2, HETAL_INV.1)
+                let steps = if self == SoftmaxMethod::HetalLean {
+                    LEAN_INV_STEPS
+                } else {
+                    HETAL_INV.1
+                };
+                inverse(max + extension + exp + 2, steps)
             }
             SoftmaxMethod::LeeGumbel => inverse(poly::depth(12) + 6 + 2, 8),
             SoftmaxMethod::Hong => inverse(1 + 4 + 2, 30),
@@ -171,8 +185,12 @@ pub fn softmax<E: Engine>(
     };
     logits.try_map(|z| {
         let p = match method {
-            SoftmaxMethod::Hetal => hetal(engine, z, &rows, false),
-            SoftmaxMethod::HetalPrecise => hetal(engine, z, &rows, true),
+            SoftmaxMethod::Hetal => hetal(engine, z, &rows, false, HETAL_INV),
+            SoftmaxMethod::HetalPrecise => hetal(engine, z, &rows, true, HETAL_INV),
+            SoftmaxMethod::HetalLean => {
+                let inverse = (2.0 * period as f64, LEAN_INV_STEPS);
+                hetal(engine, z, &rows, false, inverse)
+            }
             SoftmaxMethod::LeeGumbel => lee_gumbel(engine, z, &rows),
             SoftmaxMethod::Hong => hong(engine, z, &rows),
             SoftmaxMethod::JinPairwise => return jin_pairwise(engine, z, &rows),
@@ -225,7 +243,14 @@ fn normalise<E: Engine>(
     mul(engine, &masked, &w)
 }
 
-fn hetal<E: Engine>(engine: &E, z: &E::Ct, rows: &Rows, precise: bool) -> EngineResult<E::Ct> {
+/// Algorithm 1; `inverse` is the Goldschmidt scale `R` and step count.
+fn hetal<E: Engine>(
+    engine: &E,
+    z: &E::Ct,
+    rows: &Rows,
+    precise: bool,
+    inverse: (f64, usize),
+) -> EngineResult<E::Ct> {
     // Normalise to [-1/2, 1/2]; padded classes sit at -1/2.
     let z1 = ensure_levels(engine, z, 1)?;
     let mut u = engine.mul_real(&z1, 1.0 / (2.0 * R_MAX))?;
@@ -255,7 +280,7 @@ fn hetal<E: Engine>(engine: &E, z: &E::Ct, rows: &Rows, precise: bool) -> Engine
     }
     let e = poly::eval(engine, &y, &rescaled(&EXP8, 1.0 / 8.0))?;
     let e = square_times(engine, &e, 3)?;
-    normalise(engine, &e, rows, HETAL_INV.0, HETAL_INV.1)
+    normalise(engine, &e, rows, inverse.0, inverse.1)
 }
 
 fn lee_gumbel<E: Engine>(engine: &E, z: &E::Ct, rows: &Rows) -> EngineResult<E::Ct> {

@@ -51,7 +51,11 @@ fn errors(
 fn hetal_softmax_meets_the_paper_error_on_wide_inputs() {
     // Paper (facts file): about 3.7e-3 for 3 classes up to 2.0e-2 for 10 classes on [-128, 128].
     for (classes, bound) in [(3, 3.7e-3), (5, 2.0e-2), (7, 2.0e-2), (10, 2.0e-2)] {
-        for method in [SoftmaxMethod::Hetal, SoftmaxMethod::HetalPrecise] {
+        for method in [
+            SoftmaxMethod::Hetal,
+            SoftmaxMethod::HetalPrecise,
+            SoftmaxMethod::HetalLean,
+        ] {
             let (max, mean, _, boots) = errors(method, classes, 128.0, 1 << 10, 12);
             assert!(
                 max <= bound * 1.05,
@@ -100,6 +104,7 @@ fn depth_matches_the_stage_by_stage_count() {
         }
     }
     assert_eq!(SoftmaxMethod::Hetal.depth(16), 79);
+    assert_eq!(SoftmaxMethod::HetalLean.depth(16), 71);
 }
 
 #[test]
