@@ -207,6 +207,7 @@ fn softmax_error() -> LinalgResult<()> {
                 let logits =
                     sample_logits(SOFTMAX_TILES * shape.s0, classes, range, 7 + classes as u64);
                 let mut boots = [0.0; 2];
+                let mut peak = 0.0;
                 let mut stats = (0.0, 0.0, 0);
                 for (slot, after_boot) in [9, 12].into_iter().enumerate() {
                     let mut cfg = ClearConfig::exact(SLOTS, TOP);
@@ -221,6 +222,7 @@ fn softmax_error() -> LinalgResult<()> {
                     )?;
                     let p = softmax(&engine, &x, method)?;
                     boots[slot] = engine.counts().bootstrap as f64 / p.tiles().len() as f64;
+                    peak = engine.max_bootstrap_input();
                     if slot == 0 {
                         let (max, mean) =
                             row_errors(&logits, &decrypt_matrix(&ClearDecryptor, &p)?);
@@ -244,6 +246,7 @@ fn softmax_error() -> LinalgResult<()> {
                     "depth_formula": method.depth(period),
                     "boots_9": boots[0],
                     "boots_12": boots[1],
+                    "max_boot_input": peak,
                 }));
             }
         }
@@ -395,6 +398,7 @@ fn train_clear() -> Result<(), TrainError> {
         "best_epoch_reference": reference.best_epoch,
         "iterations": report.iterations,
         "boots_per_iter": counts.bootstrap as f64 / report.iterations.max(1) as f64,
+        "max_boot_input": engine.max_bootstrap_input(),
         "val_losses": key_owner.losses(),
         "val_losses_reference": reference.losses,
         "median_s": seconds,

@@ -101,6 +101,9 @@ struct Counters {
     rot: AtomicU64,
     conj: AtomicU64,
     bootstrap: AtomicU64,
+    /// Bits of the largest |slot| fed to a bootstrap (non-negative f64s
+    /// order like their bit patterns).
+    bootstrap_peak: AtomicU64,
 }
 
 /// The clear-slot engine. See the module documentation of [`crate::engine`]
@@ -166,6 +169,12 @@ impl ClearEngine {
             conj: c.conj.load(Ordering::Relaxed),
             bootstrap: c.bootstrap.load(Ordering::Relaxed),
         }
+    }
+
+    /// Largest slot modulus any bootstrap input had so far: the input range a
+    /// CKKS bootstrap (its EvalMod interval) must accept for the same run.
+    pub fn max_bootstrap_input(&self) -> f64 {
+        f64::from_bits(self.counters.bootstrap_peak.load(Ordering::Relaxed))
     }
 
     /// Distinct left-rotation amounts used so far (the Galois keys a CKKS run needs).
@@ -418,9 +427,12 @@ impl Engine for ClearEngine {
             level: self.config.bootstrap_level,
             ..a.clone()
         };
+        let peak = out.values.iter().map(|v| v.abs()).fold(0.0, f64::max);
+        self.counters
+            .bootstrap_peak
+            .fetch_max(peak.to_bits(), Ordering::Relaxed);
         if let (Some(src), Some(cfg)) = (&self.noise, &self.config.noise) {
-            let peak = out.values.iter().map(|v| v.abs()).fold(1.0, f64::max);
-            let sigma = cfg.bootstrap_absolute * peak;
+            let sigma = cfg.bootstrap_absolute * peak.max(1.0);
             for v in out.values.iter_mut() {
                 *v = *v + src.gaussian_pair().scale(sigma);
             }
@@ -487,6 +499,7 @@ mod tests {
         assert_eq!((counts.mult, counts.cmult), (1, 1));
         let boot = e.bootstrap(&by_i).unwrap();
         assert_eq!(e.level(&boot), 3);
+        assert_eq!(e.max_bootstrap_input(), 49.0, "|7·7·i|");
         assert_eq!(e.counts().bootstrap, 1);
     }
 
