@@ -348,10 +348,11 @@ fn weight_depth(state: &State<ClearCt>) -> usize {
     state.w.tiles().iter().map(|t| t.depth()).max().unwrap_or(0)
 }
 
-/// Digits on the clear engine with CKKS-like noise against the f64 reference.
+/// Digits on the clear engine with CKKS-like noise against the f64 reference,
+/// faithful and with both variants.
 fn train_clear() -> Result<(), TrainError> {
     let split = digits()?.split(0.15, 0.3, 1)?;
-    let config = TrainConfig {
+    let base = TrainConfig {
         learning_rate: 1.0,
         batch_size: 128,
         max_epochs: 10,
@@ -360,49 +361,58 @@ fn train_clear() -> Result<(), TrainError> {
         seed: 3,
         weight_refresh: WeightRefresh::PerTile,
     };
-    let mut cfg = ClearConfig::paper();
-    cfg.noise = Some(NoiseConfig::ckks_like(42));
-    let engine = ClearEngine::new(cfg)?;
-    eprintln!(
-        "train_clear: digits, {} training samples",
-        split.train.len()
-    );
-    let start = Instant::now();
-    let data = encrypt_dataset(&engine, &split.train, &split.validation, &config, TOP)?;
-    let mut key_owner = KeyOwner::new(
-        ClearDecryptor,
-        split.validation.labels.clone(),
-        config.patience,
-    );
-    let report = train_encrypted(
-        &engine,
-        &data,
-        &config,
-        &mut key_owner,
-        SoftmaxMethod::Hetal,
-    )?;
-    let seconds = start.elapsed().as_secs_f64();
-    let weights = key_owner.decrypt::<ClearEngine>(&report.weights)?;
-    let reference = train_reference(&split.train, &split.validation, &config)?;
-    let counts = engine.counts();
-    emit(json!({
-        "bench": "train_clear",
-        "params": "clear-2^15-slots-L12-boot9-noise",
-        "threads": threads(),
-        "dataset": "digits",
-        "acc": accuracy(&weights, &split.test)?,
-        "acc_reference": accuracy(&reference.weights, &split.test)?,
-        "epochs": report.epochs,
-        "epochs_reference": reference.epochs,
-        "best_epoch": report.best_epoch,
-        "best_epoch_reference": reference.best_epoch,
-        "iterations": report.iterations,
-        "boots_per_iter": counts.bootstrap as f64 / report.iterations.max(1) as f64,
-        "max_boot_input": engine.max_bootstrap_input(),
-        "val_losses": key_owner.losses(),
-        "val_losses_reference": reference.losses,
-        "median_s": seconds,
-        "runs": 1,
-    }));
+    let reference = train_reference(&split.train, &split.validation, &base)?;
+    let acc_reference = accuracy(&reference.weights, &split.test)?;
+    for (variant, refresh, method) in [
+        ("faithful", WeightRefresh::PerTile, SoftmaxMethod::Hetal),
+        (
+            "packed_weights_lean_softmax",
+            WeightRefresh::Packed,
+            SoftmaxMethod::HetalLean,
+        ),
+    ] {
+        let config = TrainConfig {
+            weight_refresh: refresh,
+            ..base
+        };
+        let mut cfg = ClearConfig::paper();
+        cfg.noise = Some(NoiseConfig::ckks_like(42));
+        let engine = ClearEngine::new(cfg)?;
+        eprintln!(
+            "train_clear: digits ({variant}), {} training samples",
+            split.train.len()
+        );
+        let start = Instant::now();
+        let data = encrypt_dataset(&engine, &split.train, &split.validation, &config, TOP)?;
+        let mut key_owner = KeyOwner::new(
+            ClearDecryptor,
+            split.validation.labels.clone(),
+            config.patience,
+        );
+        let report = train_encrypted(&engine, &data, &config, &mut key_owner, method)?;
+        let seconds = start.elapsed().as_secs_f64();
+        let weights = key_owner.decrypt::<ClearEngine>(&report.weights)?;
+        let counts = engine.counts();
+        emit(json!({
+            "bench": "train_clear",
+            "params": "clear-2^15-slots-L12-boot9-noise",
+            "threads": threads(),
+            "dataset": "digits",
+            "variant": variant,
+            "acc": accuracy(&weights, &split.test)?,
+            "acc_reference": acc_reference,
+            "epochs": report.epochs,
+            "epochs_reference": reference.epochs,
+            "best_epoch": report.best_epoch,
+            "best_epoch_reference": reference.best_epoch,
+            "iterations": report.iterations,
+            "boots_per_iter": counts.bootstrap as f64 / report.iterations.max(1) as f64,
+            "max_boot_input": engine.max_bootstrap_input(),
+            "val_losses": key_owner.losses(),
+            "val_losses_reference": reference.losses,
+            "median_s": seconds,
+            "runs": 1,
+        }));
+    }
     Ok(())
 }

@@ -215,9 +215,10 @@ impl ClearEngine {
 
     fn op_noise(&self, values: &mut [Complex]) {
         if let (Some(src), Some(cfg)) = (&self.noise, &self.config.noise) {
-            for v in values.iter_mut() {
+            let n = values.len();
+            for (v, g) in values.iter_mut().zip(src.gaussians(n)) {
                 let sigma = cfg.op_relative * v.abs() + cfg.op_absolute;
-                *v = *v + src.gaussian_pair().scale(sigma);
+                *v = *v + g.scale(sigma);
             }
         }
     }
@@ -433,8 +434,9 @@ impl Engine for ClearEngine {
             .fetch_max(peak.to_bits(), Ordering::Relaxed);
         if let (Some(src), Some(cfg)) = (&self.noise, &self.config.noise) {
             let sigma = cfg.bootstrap_absolute * peak.max(1.0);
-            for v in out.values.iter_mut() {
-                *v = *v + src.gaussian_pair().scale(sigma);
+            let n = out.values.len();
+            for (v, g) in out.values.iter_mut().zip(src.gaussians(n)) {
+                *v = *v + g.scale(sigma);
             }
         }
         Ok(out)

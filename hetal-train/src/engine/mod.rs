@@ -26,6 +26,21 @@
 //! * [`Engine::rotate`] by `k` is a left rotation, cyclic over `slots()`:
 //!   output slot `j` holds input slot `(j + k) mod slots`.
 //!
+//! * A product awaiting a rescale may be added to, subtracted from, rotated,
+//!   conjugated, or have plaintexts / constants added; it may not be
+//!   multiplied again or bootstrapped ([`EngineError::NeedsRescale`]), and
+//!   mixing it with a rescaled ciphertext in an addition is
+//!   [`EngineError::ScaleMismatch`].
+//!
+//! # Counting conventions (those of the paper's Table 7)
+//!
+//! * Mult: one per ct×ct product ([`Engine::mul_lazy`], hence [`Engine::mul`]).
+//! * CMult: one per plaintext-vector product and per constant product that
+//!   costs a level; Gaussian-integer constants (`i` included) are not counted.
+//! * Rot: one per rotation by a non-zero amount (mod `slots()`); complex
+//!   conjugation is counted apart and is not a rotation.
+//! * Bootstrap: one per [`Engine::bootstrap`].
+//!
 //! Decryption is not part of [`Engine`]: it belongs to the key owner, through
 //! the separate [`Decryptor`] trait, so that server-side code written against
 //! [`Engine`] cannot decrypt.

@@ -48,28 +48,32 @@ impl NoiseSource {
         }
     }
 
-    fn next_u64(&self) -> u64 {
-        let mut z = self
+    /// `n` independent complex samples with standard normal parts
+    /// (Box–Muller). The generator's counter is advanced once for the whole
+    /// block, so the samples equal those of `n` one-at-a-time draws.
+    pub(crate) fn gaussians(&self, n: usize) -> impl Iterator<Item = Complex> {
+        let steps = 2 * n as u64;
+        let mut state = self
             .state
-            .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed)
-            .wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in (0, 1].
-    fn unit(&self) -> f64 {
-        ((self.next_u64() >> 11) + 1) as f64 / (1u64 << 53) as f64
-    }
-
-    /// A pair of independent standard normal samples (Box–Muller).
-    pub(crate) fn gaussian_pair(&self) -> Complex {
-        let r = (-2.0 * self.unit().ln()).sqrt();
-        let t = std::f64::consts::TAU * self.unit();
-        Complex::new(r * t.cos(), r * t.sin())
+            .fetch_add(steps.wrapping_mul(GAMMA), Ordering::Relaxed);
+        let mut unit = move || {
+            state = state.wrapping_add(GAMMA);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            ((z >> 11) + 1) as f64 / (1u64 << 53) as f64
+        };
+        (0..n).map(move |_| {
+            let r = (-2.0 * unit().ln()).sqrt();
+            let t = std::f64::consts::TAU * unit();
+            Complex::new(r * t.cos(), r * t.sin())
+        })
     }
 }
+
+/// SplitMix64's increment.
+const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
 
 #[cfg(test)]
 mod tests {
@@ -79,7 +83,7 @@ mod tests {
     fn gaussian_samples_have_unit_variance_and_are_reproducible() {
         let a = NoiseSource::new(7);
         let n = 20_000;
-        let samples: Vec<Complex> = (0..n).map(|_| a.gaussian_pair()).collect();
+        let samples: Vec<Complex> = a.gaussians(n / 2).chain(a.gaussians(n - n / 2)).collect();
         let mean = samples.iter().map(|z| z.re + z.im).sum::<f64>() / (2 * n) as f64;
         let var = samples
             .iter()
@@ -89,6 +93,7 @@ mod tests {
         assert!(mean.abs() < 0.03, "mean {mean}");
         assert!((var - 1.0).abs() < 0.05, "variance {var}");
         let b = NoiseSource::new(7);
-        assert_eq!(b.gaussian_pair(), samples[0]);
+        let one_by_one: Vec<Complex> = (0..3).flat_map(|_| b.gaussians(1)).collect();
+        assert_eq!(one_by_one, samples[..3]);
     }
 }

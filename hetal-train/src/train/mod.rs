@@ -5,7 +5,7 @@
 //! * [`key_owner`]: early stopping as a key-owner role: it alone decrypts
 //!   validation logits, computes the loss and answers continue / stop.
 //! * [`encrypted`]: the server-side trainer on engine ciphertexts.
-//! * [`reference`]: the same training in f64 (exact softmax), the accuracy yardstick.
+//! * [`reference`](mod@reference): the same training in f64 (exact softmax), the accuracy yardstick.
 
 pub mod config;
 pub mod encrypted;
