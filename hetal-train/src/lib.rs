@@ -2,3 +2,8 @@
 //! training) and the `hetal` command-line tool.
 
 pub mod bench;
+pub mod data;
+pub mod engine;
+pub mod linalg;
+pub mod softmax;
+pub mod train;

@@ -1,6 +1,8 @@
 //! Benchmark suites behind `hetal bench <suite>`: each prints one JSON object
 //! per line on stdout; human-readable progress goes to stderr.
 
+pub mod algo;
+
 use std::time::Instant;
 
 /// Runs `f` `runs` times after one warm-up call and returns the median wall time in seconds.
@@ -23,11 +25,12 @@ pub fn emit(record: serde_json::Value) {
 }
 
 /// Names of the benchmark suites `run_suite` accepts.
-pub const SUITES: &[&str] = &[];
+pub const SUITES: &[&str] = &["algo"];
 
 /// Runs the named suite. Returns an error message for an unknown suite.
 pub fn run_suite(name: &str) -> Result<(), String> {
     match name {
+        "algo" => algo::run(),
         other => Err(format!(
             "unknown benchmark suite `{other}` (known: {})",
             SUITES.join(", ")

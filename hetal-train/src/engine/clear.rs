@@ -1,0 +1,577 @@
+//! [`ClearEngine`]: slot vectors in f64 that follow CKKS's level rules, count
+//! every operation and can add CKKS-sized noise.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use super::noise::NoiseSource;
+use super::{Complex, Decryptor, Engine, EngineError, EngineResult, NoiseConfig};
+
+/// Settings of a [`ClearEngine`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClearConfig {
+    /// Number of slots (a power of two).
+    pub slots: usize,
+    /// Highest level.
+    pub max_level: usize,
+    /// Level of a bootstrap's output.
+    pub bootstrap_level: usize,
+    /// Noise model; `None` computes exactly.
+    pub noise: Option<NoiseConfig>,
+    /// Rotation amounts (left, in `0..slots`) that have keys; `None` allows all.
+    pub rotation_keys: Option<BTreeSet<usize>>,
+    /// Count operations and track levels without computing slot values
+    /// (for operation counts at sizes where computing would be slow).
+    pub counting_only: bool,
+}
+
+impl ClearConfig {
+    /// Exact arithmetic with `slots` slots, levels up to `max_level` and
+    /// bootstraps back to `max_level`.
+    pub fn exact(slots: usize, max_level: usize) -> Self {
+        ClearConfig {
+            slots,
+            max_level,
+            bootstrap_level: max_level,
+            noise: None,
+            rotation_keys: None,
+            counting_only: false,
+        }
+    }
+
+    /// The paper's setting: 2^15 slots, top level 12, 9 levels left after a bootstrap.
+    pub fn paper() -> Self {
+        ClearConfig {
+            bootstrap_level: 9,
+            ..ClearConfig::exact(1 << 15, 12)
+        }
+    }
+}
+
+/// A clear "ciphertext": slot values, a level and the circuit depth behind it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClearCt {
+    values: Vec<Complex>,
+    level: usize,
+    depth: usize,
+    pending_rescale: bool,
+}
+
+impl ClearCt {
+    /// Multiplicative depth of the circuit that produced this value
+    /// (levels consumed along the longest path, bootstraps not resetting it).
+    pub fn depth(&self) -> usize {
+        self.depth
+    }
+}
+
+/// Operation counts of a [`ClearEngine`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OpCounts {
+    /// Plaintext-vector and non-integer constant multiplications.
+    pub cmult: u64,
+    /// Ciphertext-by-ciphertext multiplications.
+    pub mult: u64,
+    /// Rotations (conjugations are not rotations).
+    pub rot: u64,
+    /// Conjugations.
+    pub conj: u64,
+    /// Bootstraps.
+    pub bootstrap: u64,
+}
+
+impl OpCounts {
+    /// Counts accumulated since `earlier`.
+    pub fn since(&self, earlier: &OpCounts) -> OpCounts {
+        OpCounts {
+            cmult: self.cmult.saturating_sub(earlier.cmult),
+            mult: self.mult.saturating_sub(earlier.mult),
+            rot: self.rot.saturating_sub(earlier.rot),
+            conj: self.conj.saturating_sub(earlier.conj),
+            bootstrap: self.bootstrap.saturating_sub(earlier.bootstrap),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    cmult: AtomicU64,
+    mult: AtomicU64,
+    rot: AtomicU64,
+    conj: AtomicU64,
+    bootstrap: AtomicU64,
+    /// Bits of the largest |slot| fed to a bootstrap (non-negative f64s
+    /// order like their bit patterns).
+    bootstrap_peak: AtomicU64,
+}
+
+/// The clear-slot engine. See the module documentation of [`crate::engine`]
+/// for the level conventions it enforces.
+#[derive(Debug)]
+pub struct ClearEngine {
+    config: ClearConfig,
+    counters: Counters,
+    noise: Option<NoiseSource>,
+    rotations_used: Mutex<BTreeSet<usize>>,
+}
+
+/// The key owner's decryptor for a [`ClearEngine`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ClearDecryptor;
+
+impl Decryptor<ClearEngine> for ClearDecryptor {
+    fn decrypt(&self, ct: &ClearCt) -> EngineResult<Vec<Complex>> {
+        if ct.values.is_empty() {
+            return Err(EngineError::ValuesNotTracked);
+        }
+        Ok(ct.values.clone())
+    }
+}
+
+impl ClearEngine {
+    /// Builds an engine. Fails when `slots` is not a power of two or the
+    /// bootstrap level exceeds the top level.
+    pub fn new(config: ClearConfig) -> EngineResult<Self> {
+        if !config.slots.is_power_of_two() {
+            return Err(EngineError::SizeMismatch {
+                len: config.slots,
+                slots: config.slots.next_power_of_two(),
+            });
+        }
+        if config.bootstrap_level > config.max_level {
+            return Err(EngineError::InvalidLevel {
+                requested: config.bootstrap_level,
+                max: config.max_level,
+            });
+        }
+        let noise = config.noise.map(|n| NoiseSource::new(n.seed));
+        Ok(ClearEngine {
+            config,
+            counters: Counters::default(),
+            noise,
+            rotations_used: Mutex::new(BTreeSet::new()),
+        })
+    }
+
+    /// The engine's settings.
+    pub fn config(&self) -> &ClearConfig {
+        &self.config
+    }
+
+    /// Operation counts so far.
+    pub fn counts(&self) -> OpCounts {
+        let c = &self.counters;
+        OpCounts {
+            cmult: c.cmult.load(Ordering::Relaxed),
+            mult: c.mult.load(Ordering::Relaxed),
+            rot: c.rot.load(Ordering::Relaxed),
+            conj: c.conj.load(Ordering::Relaxed),
+            bootstrap: c.bootstrap.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Largest slot modulus any bootstrap input had so far: the input range a
+    /// CKKS bootstrap (its EvalMod interval) must accept for the same run.
+    pub fn max_bootstrap_input(&self) -> f64 {
+        f64::from_bits(self.counters.bootstrap_peak.load(Ordering::Relaxed))
+    }
+
+    /// Distinct left-rotation amounts used so far (the Galois keys a CKKS run needs).
+    pub fn rotations_used(&self) -> BTreeSet<usize> {
+        self.rotations_used
+            .lock()
+            .map(|set| set.clone())
+            .unwrap_or_default()
+    }
+
+    fn check_len(&self, len: usize) -> EngineResult<()> {
+        if len == self.config.slots {
+            Ok(())
+        } else {
+            Err(EngineError::SizeMismatch {
+                len,
+                slots: self.config.slots,
+            })
+        }
+    }
+
+    /// A ciphertext of another engine (other slot count or value tracking) is a size error.
+    fn check_ct(&self, a: &ClearCt) -> EngineResult<()> {
+        let expected = if self.config.counting_only {
+            0
+        } else {
+            self.config.slots
+        };
+        if a.values.len() == expected {
+            Ok(())
+        } else {
+            Err(EngineError::SizeMismatch {
+                len: a.values.len(),
+                slots: self.config.slots,
+            })
+        }
+    }
+
+    fn op_noise(&self, values: &mut [Complex]) {
+        if let (Some(src), Some(cfg)) = (&self.noise, &self.config.noise) {
+            let n = values.len();
+            for (v, g) in values.iter_mut().zip(src.gaussians(n)) {
+                let sigma = cfg.op_relative * v.abs() + cfg.op_absolute;
+                *v = *v + g.scale(sigma);
+            }
+        }
+    }
+
+    fn binary(
+        &self,
+        a: &ClearCt,
+        b: &ClearCt,
+        f: impl Fn(Complex, Complex) -> Complex,
+    ) -> EngineResult<ClearCt> {
+        self.check_ct(a)?;
+        self.check_ct(b)?;
+        if a.pending_rescale != b.pending_rescale {
+            return Err(EngineError::ScaleMismatch);
+        }
+        Ok(ClearCt {
+            values: a
+                .values
+                .iter()
+                .zip(&b.values)
+                .map(|(&x, &y)| f(x, y))
+                .collect(),
+            level: a.level.min(b.level),
+            depth: a.depth.max(b.depth),
+            pending_rescale: a.pending_rescale,
+        })
+    }
+
+    fn map(&self, a: &ClearCt, f: impl Fn(usize, Complex) -> Complex) -> ClearCt {
+        ClearCt {
+            values: a.values.iter().enumerate().map(|(j, &x)| f(j, x)).collect(),
+            ..a.clone()
+        }
+    }
+
+    fn need_level(a: &ClearCt) -> EngineResult<()> {
+        if a.pending_rescale {
+            Err(EngineError::NeedsRescale)
+        } else if a.level == 0 {
+            Err(EngineError::LevelExhausted {
+                needed: 1,
+                level: 0,
+            })
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Engine for ClearEngine {
+    type Ct = ClearCt;
+
+    fn slots(&self) -> usize {
+        self.config.slots
+    }
+
+    fn max_level(&self) -> usize {
+        self.config.max_level
+    }
+
+    fn bootstrap_level(&self) -> usize {
+        self.config.bootstrap_level
+    }
+
+    fn level(&self, ct: &ClearCt) -> usize {
+        ct.level
+    }
+
+    fn encrypt(&self, values: &[Complex], level: usize) -> EngineResult<ClearCt> {
+        if values.len() > self.config.slots {
+            return Err(EngineError::SizeMismatch {
+                len: values.len(),
+                slots: self.config.slots,
+            });
+        }
+        if level > self.config.max_level {
+            return Err(EngineError::InvalidLevel {
+                requested: level,
+                max: self.config.max_level,
+            });
+        }
+        let mut slots = values.to_vec();
+        slots.resize(self.config.slots, Complex::ZERO);
+        if self.config.counting_only {
+            slots = Vec::new();
+        }
+        self.op_noise(&mut slots);
+        Ok(ClearCt {
+            values: slots,
+            level,
+            depth: 0,
+            pending_rescale: false,
+        })
+    }
+
+    fn add(&self, a: &ClearCt, b: &ClearCt) -> EngineResult<ClearCt> {
+        self.binary(a, b, |x, y| x + y)
+    }
+
+    fn sub(&self, a: &ClearCt, b: &ClearCt) -> EngineResult<ClearCt> {
+        self.binary(a, b, |x, y| x - y)
+    }
+
+    fn neg(&self, a: &ClearCt) -> EngineResult<ClearCt> {
+        Ok(self.map(a, |_, x| -x))
+    }
+
+    fn add_plain(&self, a: &ClearCt, p: &[Complex]) -> EngineResult<ClearCt> {
+        self.check_len(p.len())?;
+        self.check_ct(a)?;
+        Ok(self.map(a, |j, x| x + p[j]))
+    }
+
+    fn add_const(&self, a: &ClearCt, k: Complex) -> EngineResult<ClearCt> {
+        Ok(self.map(a, |_, x| x + k))
+    }
+
+    fn mul_lazy(&self, a: &ClearCt, b: &ClearCt) -> EngineResult<ClearCt> {
+        Self::need_level(a)?;
+        Self::need_level(b)?;
+        self.counters.mult.fetch_add(1, Ordering::Relaxed);
+        let mut out = self.binary(a, b, |x, y| x * y)?;
+        out.pending_rescale = true;
+        Ok(out)
+    }
+
+    fn mul_plain_lazy(&self, a: &ClearCt, p: &[Complex]) -> EngineResult<ClearCt> {
+        self.check_len(p.len())?;
+        self.check_ct(a)?;
+        Self::need_level(a)?;
+        self.counters.cmult.fetch_add(1, Ordering::Relaxed);
+        let mut out = self.map(a, |j, x| x * p[j]);
+        out.pending_rescale = true;
+        Ok(out)
+    }
+
+    fn mul_const(&self, a: &ClearCt, k: Complex) -> EngineResult<ClearCt> {
+        if a.pending_rescale {
+            return Err(EngineError::NeedsRescale);
+        }
+        if k.is_gaussian_integer() {
+            return Ok(self.map(a, |_, x| x * k));
+        }
+        Self::need_level(a)?;
+        self.counters.cmult.fetch_add(1, Ordering::Relaxed);
+        let mut out = self.map(a, |_, x| x * k);
+        out.pending_rescale = true;
+        self.rescale(&out)
+    }
+
+    fn rescale(&self, a: &ClearCt) -> EngineResult<ClearCt> {
+        if !a.pending_rescale {
+            return Err(EngineError::NothingToRescale);
+        }
+        let mut out = a.clone();
+        out.pending_rescale = false;
+        out.level -= 1;
+        out.depth += 1;
+        self.op_noise(&mut out.values);
+        Ok(out)
+    }
+
+    fn rotate(&self, a: &ClearCt, k: isize) -> EngineResult<ClearCt> {
+        self.check_ct(a)?;
+        let n = self.config.slots;
+        let shift = k.rem_euclid(n as isize) as usize;
+        if shift == 0 {
+            return Ok(a.clone());
+        }
+        if let Some(keys) = &self.config.rotation_keys {
+            if !keys.contains(&shift) {
+                return Err(EngineError::MissingRotation(shift));
+            }
+        }
+        self.counters.rot.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut used) = self.rotations_used.lock() {
+            used.insert(shift);
+        }
+        let mut out = self.map(a, |j, _| a.values[(j + shift) % n]);
+        self.op_noise(&mut out.values);
+        Ok(out)
+    }
+
+    fn conjugate(&self, a: &ClearCt) -> EngineResult<ClearCt> {
+        self.counters.conj.fetch_add(1, Ordering::Relaxed);
+        let mut out = self.map(a, |_, x| x.conj());
+        self.op_noise(&mut out.values);
+        Ok(out)
+    }
+
+    fn drop_level(&self, a: &ClearCt, level: usize) -> EngineResult<ClearCt> {
+        if level > a.level {
+            return Err(EngineError::InvalidLevel {
+                requested: level,
+                max: a.level,
+            });
+        }
+        Ok(ClearCt { level, ..a.clone() })
+    }
+
+    fn bootstrap(&self, a: &ClearCt) -> EngineResult<ClearCt> {
+        if a.pending_rescale {
+            return Err(EngineError::NeedsRescale);
+        }
+        self.counters.bootstrap.fetch_add(1, Ordering::Relaxed);
+        let mut out = ClearCt {
+            level: self.config.bootstrap_level,
+            ..a.clone()
+        };
+        let peak = out.values.iter().map(|v| v.abs()).fold(0.0, f64::max);
+        self.counters
+            .bootstrap_peak
+            .fetch_max(peak.to_bits(), Ordering::Relaxed);
+        if let (Some(src), Some(cfg)) = (&self.noise, &self.config.noise) {
+            let sigma = cfg.bootstrap_absolute * peak.max(1.0);
+            let n = out.values.len();
+            for (v, g) in out.values.iter_mut().zip(src.gaussians(n)) {
+                *v = *v + g.scale(sigma);
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine() -> ClearEngine {
+        ClearEngine::new(ClearConfig::exact(8, 3)).unwrap()
+    }
+
+    fn ramp() -> Vec<f64> {
+        (0..8).map(|j| j as f64).collect()
+    }
+
+    #[test]
+    fn rotation_is_cyclic_left_and_counted() {
+        let e = engine();
+        let ct = e.encrypt_real(&ramp(), 3).unwrap();
+        let r = ClearDecryptor
+            .decrypt_real(&e.rotate(&ct, 3).unwrap())
+            .unwrap();
+        assert_eq!(r, vec![3.0, 4.0, 5.0, 6.0, 7.0, 0.0, 1.0, 2.0]);
+        let l = ClearDecryptor
+            .decrypt_real(&e.rotate(&ct, -1).unwrap())
+            .unwrap();
+        assert_eq!(l[0], 7.0);
+        e.rotate(&ct, 8).unwrap();
+        assert_eq!(e.counts().rot, 2);
+        assert_eq!(e.rotations_used(), BTreeSet::from([3, 7]));
+    }
+
+    #[test]
+    fn multiplications_consume_levels_and_refuse_at_level_zero() {
+        let e = engine();
+        let a = e.encrypt_real(&ramp(), 2).unwrap();
+        let b = e.encrypt_real(&ramp(), 3).unwrap();
+        let ab = e.mul(&a, &b).unwrap();
+        assert_eq!(e.level(&ab), 1);
+        assert_eq!(ab.depth(), 1);
+        let half = e.mul_real(&ab, 0.5).unwrap();
+        assert_eq!(e.level(&half), 0);
+        assert_eq!(ClearDecryptor.decrypt_real(&half).unwrap()[3], 4.5, "3·3/2");
+        assert_eq!(
+            e.mul(&half, &b),
+            Err(EngineError::LevelExhausted {
+                needed: 1,
+                level: 0
+            })
+        );
+        let twice = e.mul_const(&half, Complex::new(2.0, 0.0)).unwrap();
+        let by_i = e.mul_const(&twice, Complex::I).unwrap();
+        assert_eq!(e.level(&by_i), 0, "integer and i constants are free");
+        assert_eq!(
+            ClearDecryptor.decrypt(&by_i).unwrap()[3],
+            Complex::new(0.0, 9.0)
+        );
+        let counts = e.counts();
+        assert_eq!((counts.mult, counts.cmult), (1, 1));
+        let boot = e.bootstrap(&by_i).unwrap();
+        assert_eq!(e.level(&boot), 3);
+        assert_eq!(e.max_bootstrap_input(), 49.0, "|7·7·i|");
+        assert_eq!(e.counts().bootstrap, 1);
+    }
+
+    #[test]
+    fn lazy_products_add_before_one_rescale() {
+        let e = engine();
+        let a = e.encrypt_real(&ramp(), 3).unwrap();
+        let p = e.mul_lazy(&a, &a).unwrap();
+        let q = e
+            .mul_plain_lazy(&a, &crate::engine::to_complex(&ramp()))
+            .unwrap();
+        let s = e.add(&p, &q).unwrap();
+        assert_eq!(e.add(&s, &a), Err(EngineError::ScaleMismatch));
+        assert_eq!(e.mul(&s, &a), Err(EngineError::NeedsRescale));
+        let r = e.rescale(&s).unwrap();
+        assert_eq!(e.level(&r), 2);
+        assert_eq!(e.rescale(&r), Err(EngineError::NothingToRescale));
+        assert_eq!(ClearDecryptor.decrypt_real(&r).unwrap()[5], 50.0);
+    }
+
+    #[test]
+    fn bad_inputs_are_typed_errors() {
+        let e = engine();
+        assert!(matches!(
+            e.encrypt_real(&[0.0; 9], 0),
+            Err(EngineError::SizeMismatch { len: 9, slots: 8 })
+        ));
+        assert!(matches!(
+            e.encrypt_real(&[0.0; 8], 4),
+            Err(EngineError::InvalidLevel {
+                requested: 4,
+                max: 3
+            })
+        ));
+        let a = e.encrypt_real(&ramp(), 1).unwrap();
+        assert!(e.mul_plain_real(&a, &[1.0; 4]).is_err());
+        assert!(e.drop_level(&a, 2).is_err());
+        assert_eq!(e.level(&e.drop_level(&a, 0).unwrap()), 0);
+        assert!(ClearEngine::new(ClearConfig::exact(12, 3)).is_err());
+        let mut cfg = ClearConfig::exact(8, 3);
+        cfg.rotation_keys = Some(BTreeSet::from([1]));
+        let limited = ClearEngine::new(cfg).unwrap();
+        let c = limited.encrypt_real(&ramp(), 1).unwrap();
+        assert!(limited.rotate(&c, 1).is_ok());
+        assert_eq!(limited.rotate(&c, 2), Err(EngineError::MissingRotation(2)));
+        let wide = ClearEngine::new(ClearConfig::exact(16, 3)).unwrap();
+        let foreign = wide.encrypt_real(&[1.0; 16], 1).unwrap();
+        assert!(matches!(
+            e.rotate(&foreign, 1),
+            Err(EngineError::SizeMismatch { .. })
+        ));
+        assert!(matches!(
+            e.add(&a, &foreign),
+            Err(EngineError::SizeMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn noise_is_ckks_sized_and_seeded() {
+        let mut cfg = ClearConfig::exact(1024, 3);
+        cfg.noise = Some(NoiseConfig::ckks_like(11));
+        let noisy = |cfg: &ClearConfig| {
+            let e = ClearEngine::new(cfg.clone()).unwrap();
+            let ct = e.encrypt_real(&vec![0.5; 1024], 3).unwrap();
+            let out = e.bootstrap(&e.mul(&ct, &ct).unwrap()).unwrap();
+            ClearDecryptor.decrypt_real(&out).unwrap()
+        };
+        let first = noisy(&cfg);
+        assert_eq!(first, noisy(&cfg), "same seed, same noise");
+        let max_err = first.iter().map(|v| (v - 0.25).abs()).fold(0.0, f64::max);
+        assert!(max_err > 0.0 && max_err < 2f64.powi(-16), "error {max_err}");
+    }
+}

@@ -1,0 +1,215 @@
+//! The engine seam: HETAL's algorithms are written once over [`Engine`], a
+//! slot-vector homomorphic computer, and run on any implementation (the
+//! clear-slot [`ClearEngine`] here, the CKKS engine later).
+//!
+//! # Level conventions (every implementation must follow them)
+//!
+//! * A ciphertext has a level in `0..=max_level()`; fresh encryptions take the
+//!   level the caller asks for.
+//! * Each multiplication that needs a rescale consumes exactly one level:
+//!   ct×ct ([`Engine::mul`]), ct×plaintext vector ([`Engine::mul_plain`]) and
+//!   ct×constant ([`Engine::mul_const`]) unless the constant is a Gaussian
+//!   integer (`a + b·i` with integer `a`, `b`: multiplying by `2`, `-1` or `i`
+//!   is free). The lazy forms ([`Engine::mul_lazy`], [`Engine::mul_plain_lazy`])
+//!   leave the product at the operands' level awaiting one [`Engine::rescale`];
+//!   products awaiting a rescale may be added to each other before it.
+//! * A level-consuming operation on a ciphertext at level 0 fails with
+//!   [`EngineError::LevelExhausted`].
+//! * Binary operations accept operands at different levels; the result is at
+//!   the lower level (the engine drops the higher operand first).
+//! * Additions, rotations, conjugation and level drops cost no level.
+//! * [`Engine::bootstrap`] returns a ciphertext at
+//!   [`Engine::bootstrap_level`], whatever the input level.
+//! * Plaintext operands are given as slot values; the engine encodes them at
+//!   the ciphertext operand's level and scale. Plaintext vectors must have
+//!   exactly `slots()` entries.
+//! * [`Engine::rotate`] by `k` is a left rotation, cyclic over `slots()`:
+//!   output slot `j` holds input slot `(j + k) mod slots`.
+//!
+//! * A product awaiting a rescale may be added to, subtracted from, rotated,
+//!   conjugated, or have plaintexts / constants added; it may not be
+//!   multiplied again or bootstrapped ([`EngineError::NeedsRescale`]), and
+//!   mixing it with a rescaled ciphertext in an addition is
+//!   [`EngineError::ScaleMismatch`].
+//!
+//! # Counting conventions (those of the paper's Table 7)
+//!
+//! * Mult: one per ct×ct product ([`Engine::mul_lazy`], hence [`Engine::mul`]).
+//! * CMult: one per plaintext-vector product and per constant product that
+//!   costs a level; Gaussian-integer constants (`i` included) are not counted.
+//! * Rot: one per rotation by a non-zero amount (mod `slots()`); complex
+//!   conjugation is counted apart and is not a rotation.
+//! * Bootstrap: one per [`Engine::bootstrap`].
+//!
+//! Decryption is not part of [`Engine`]: it belongs to the key owner, through
+//! the separate [`Decryptor`] trait, so that server-side code written against
+//! [`Engine`] cannot decrypt.
+
+mod clear;
+mod complex;
+mod noise;
+
+pub use clear::{ClearConfig, ClearCt, ClearDecryptor, ClearEngine, OpCounts};
+pub use complex::Complex;
+pub use noise::NoiseConfig;
+
+use thiserror::Error;
+
+/// Errors of homomorphic operations.
+#[derive(Clone, Debug, Error, PartialEq)]
+pub enum EngineError {
+    /// The operation needs a level the ciphertext no longer has.
+    #[error("level exhausted: the operation needs {needed} level(s), the ciphertext is at level {level}")]
+    LevelExhausted {
+        /// Levels the operation consumes.
+        needed: usize,
+        /// Level of the operand.
+        level: usize,
+    },
+    /// A slot vector of the wrong length.
+    #[error("size mismatch: {len} values for {slots} slots")]
+    SizeMismatch {
+        /// Length given.
+        len: usize,
+        /// Slots of the engine.
+        slots: usize,
+    },
+    /// A level outside `0..=max_level`, or above the ciphertext's own level
+    /// for a level drop.
+    #[error("invalid level {requested} (allowed at most {max})")]
+    InvalidLevel {
+        /// Level asked for.
+        requested: usize,
+        /// Highest level allowed here.
+        max: usize,
+    },
+    /// No rotation key for this rotation amount.
+    #[error("missing rotation key for a left rotation by {0}")]
+    MissingRotation(usize),
+    /// One operand awaits a rescale and the other does not.
+    #[error("scale mismatch: one operand awaits a rescale")]
+    ScaleMismatch,
+    /// A product awaiting a rescale was used where a rescaled ciphertext is needed.
+    #[error("the ciphertext awaits a rescale")]
+    NeedsRescale,
+    /// Rescale of a ciphertext that does not await one.
+    #[error("nothing to rescale")]
+    NothingToRescale,
+    /// Decryption of a ciphertext from an engine that only counts operations.
+    #[error("the engine counts operations without tracking values")]
+    ValuesNotTracked,
+}
+
+/// Result of an engine operation.
+pub type EngineResult<T> = Result<T, EngineError>;
+
+/// A slot-vector homomorphic computer (the server side plus encryption).
+///
+/// Methods take `&self` so that one engine can be shared by rayon threads.
+pub trait Engine: Sync {
+    /// Ciphertext type.
+    type Ct: Clone + Send + Sync;
+
+    /// Number of complex slots of a ciphertext.
+    fn slots(&self) -> usize;
+    /// Highest level a ciphertext can have.
+    fn max_level(&self) -> usize;
+    /// Level of a ciphertext after bootstrapping.
+    fn bootstrap_level(&self) -> usize;
+    /// Level of a ciphertext.
+    fn level(&self, ct: &Self::Ct) -> usize;
+
+    /// Encrypts up to `slots()` complex values (missing slots are zero) at `level`.
+    fn encrypt(&self, values: &[Complex], level: usize) -> EngineResult<Self::Ct>;
+
+    /// `a + b`.
+    fn add(&self, a: &Self::Ct, b: &Self::Ct) -> EngineResult<Self::Ct>;
+    /// `a - b`.
+    fn sub(&self, a: &Self::Ct, b: &Self::Ct) -> EngineResult<Self::Ct>;
+    /// `-a`.
+    fn neg(&self, a: &Self::Ct) -> EngineResult<Self::Ct>;
+    /// `a + p` for a plaintext slot vector `p`.
+    fn add_plain(&self, a: &Self::Ct, p: &[Complex]) -> EngineResult<Self::Ct>;
+    /// `a + k` in every slot.
+    fn add_const(&self, a: &Self::Ct, k: Complex) -> EngineResult<Self::Ct>;
+    /// `a · b` with relinearisation, awaiting a rescale (one Mult).
+    fn mul_lazy(&self, a: &Self::Ct, b: &Self::Ct) -> EngineResult<Self::Ct>;
+    /// `a · p` for a plaintext slot vector, awaiting a rescale (one CMult).
+    fn mul_plain_lazy(&self, a: &Self::Ct, p: &[Complex]) -> EngineResult<Self::Ct>;
+    /// `a · k`, rescaled: one level and one CMult, both free when `k` is a
+    /// Gaussian integer.
+    fn mul_const(&self, a: &Self::Ct, k: Complex) -> EngineResult<Self::Ct>;
+    /// Rescales a product, consuming its level.
+    fn rescale(&self, a: &Self::Ct) -> EngineResult<Self::Ct>;
+    /// Left rotation by `k` slots (negative `k` rotates right); one Rot unless
+    /// `k ≡ 0 (mod slots)`.
+    fn rotate(&self, a: &Self::Ct, k: isize) -> EngineResult<Self::Ct>;
+    /// Complex conjugation of every slot.
+    fn conjugate(&self, a: &Self::Ct) -> EngineResult<Self::Ct>;
+    /// Lowers a ciphertext to `level` (at most its own level).
+    fn drop_level(&self, a: &Self::Ct, level: usize) -> EngineResult<Self::Ct>;
+    /// Refreshes a ciphertext to [`Engine::bootstrap_level`].
+    fn bootstrap(&self, a: &Self::Ct) -> EngineResult<Self::Ct>;
+
+    /// `a · b`, rescaled (one level, one Mult).
+    fn mul(&self, a: &Self::Ct, b: &Self::Ct) -> EngineResult<Self::Ct> {
+        self.rescale(&self.mul_lazy(a, b)?)
+    }
+    /// `a · p` for a plaintext slot vector, rescaled (one level, one CMult).
+    fn mul_plain(&self, a: &Self::Ct, p: &[Complex]) -> EngineResult<Self::Ct> {
+        self.rescale(&self.mul_plain_lazy(a, p)?)
+    }
+    /// `a · p` for a real plaintext slot vector, rescaled.
+    fn mul_plain_real(&self, a: &Self::Ct, p: &[f64]) -> EngineResult<Self::Ct> {
+        self.mul_plain(a, &to_complex(p))
+    }
+    /// `a · k` for a real constant.
+    fn mul_real(&self, a: &Self::Ct, k: f64) -> EngineResult<Self::Ct> {
+        self.mul_const(a, Complex::real(k))
+    }
+    /// `a + k` for a real constant.
+    fn add_real(&self, a: &Self::Ct, k: f64) -> EngineResult<Self::Ct> {
+        self.add_const(a, Complex::real(k))
+    }
+    /// Encrypts up to `slots()` real values at `level`.
+    fn encrypt_real(&self, values: &[f64], level: usize) -> EngineResult<Self::Ct> {
+        self.encrypt(&to_complex(values), level)
+    }
+}
+
+/// The key owner's side: decryption.
+pub trait Decryptor<E: Engine + ?Sized> {
+    /// Decrypts all slots.
+    fn decrypt(&self, ct: &E::Ct) -> EngineResult<Vec<Complex>>;
+
+    /// Decrypts the real parts of all slots.
+    fn decrypt_real(&self, ct: &E::Ct) -> EngineResult<Vec<f64>> {
+        Ok(self.decrypt(ct)?.into_iter().map(|z| z.re).collect())
+    }
+}
+
+/// Real values as complex slot values.
+pub fn to_complex(values: &[f64]) -> Vec<Complex> {
+    values.iter().map(|&x| Complex::real(x)).collect()
+}
+
+/// Bootstraps `ct` when it has fewer than `needed` levels left: the general
+/// rule by which algorithms get their bootstraps (call it before a step that
+/// consumes `needed` levels). Fails when even a fresh bootstrap output would
+/// not have `needed` levels.
+pub fn ensure_levels<E: Engine + ?Sized>(
+    engine: &E,
+    ct: &E::Ct,
+    needed: usize,
+) -> EngineResult<E::Ct> {
+    if engine.level(ct) >= needed {
+        return Ok(ct.clone());
+    }
+    if engine.bootstrap_level() < needed {
+        return Err(EngineError::LevelExhausted {
+            needed,
+            level: engine.bootstrap_level(),
+        });
+    }
+    engine.bootstrap(ct)
+}

@@ -1,0 +1,280 @@
+//! HETAL's DiagABT (`X·Wᵀ`) and DiagATB (`(P−Y)ᵀ·X`).
+//!
+//! Both walk the `c'` diagonals of the small `c'`-sized dimension two at a
+//! time: the two diagonals ride in the real and imaginary halves of one
+//! complex product (`u + i·v` times a real tile), so `c'/2` products per tile
+//! pair suffice; a final `acc + conj(acc)` after complex masks
+//! `(M_k − i·M_{k+1})/2` puts each diagonal where it belongs.
+
+use super::rowops::{indicator, mask, prot_up, rot_left, rotate_sum};
+use super::{BlockMatrix, Layout, LinalgError, LinalgResult};
+use crate::engine::{Complex, Engine};
+
+fn period_of(m: &BlockMatrix<impl Clone>, vertical: bool) -> LinalgResult<usize> {
+    match (m.layout(), vertical) {
+        (Layout::Vertical { period }, true) | (Layout::Horizontal { period }, false) => Ok(period),
+        (found, _) => Err(LinalgError::LayoutMismatch {
+            expected: if vertical {
+                Layout::Vertical { period: 0 }
+            } else {
+                Layout::Horizontal { period: 0 }
+            },
+            found,
+        }),
+    }
+}
+
+pub(crate) fn expect_plain<C>(m: &BlockMatrix<C>) -> LinalgResult<()> {
+    if m.layout() == Layout::Plain {
+        Ok(())
+    } else {
+        Err(LinalgError::LayoutMismatch {
+            expected: Layout::Plain,
+            found: m.layout(),
+        })
+    }
+}
+
+pub(crate) fn expect_same<C, D>(
+    a: &BlockMatrix<C>,
+    b: &BlockMatrix<D>,
+    context: &'static str,
+    sizes: (usize, usize),
+) -> LinalgResult<()> {
+    if a.shape() != b.shape() {
+        return Err(LinalgError::ShapeMismatch {
+            context: "tile rows of the two operands",
+            expected: a.shape().s0,
+            found: b.shape().s0,
+        });
+    }
+    if sizes.0 != sizes.1 {
+        return Err(LinalgError::ShapeMismatch {
+            context,
+            expected: sizes.0,
+            found: sizes.1,
+        });
+    }
+    Ok(())
+}
+
+/// Complex diagonal-pair mask `scale·(D_k − i·D_{k+1}) / 2` with `D_k(i, j) = [on(i, j, k)]`.
+fn pair_mask(
+    shape: super::TileShape,
+    k: usize,
+    scale: f64,
+    on: impl Fn(usize, usize, usize) -> bool,
+) -> Vec<Complex> {
+    let half = 0.5 * scale;
+    mask(shape, |i, j| {
+        let re = if on(i, j, k) { half } else { 0.0 };
+        let im = if on(i, j, k + 1) { -half } else { 0.0 };
+        Complex::new(re, im)
+    })
+}
+
+/// `acc + conj(acc)`: twice the real part (the masks carry the 1/2).
+fn real_part<E: Engine>(engine: &E, acc: &E::Ct) -> LinalgResult<E::Ct> {
+    Ok(engine.add(acc, &engine.conjugate(acc)?)?)
+}
+
+fn accumulate<E: Engine>(engine: &E, acc: Option<E::Ct>, term: E::Ct) -> LinalgResult<E::Ct> {
+    Ok(match acc {
+        None => term,
+        Some(a) => engine.add(&a, &term)?,
+    })
+}
+
+/// DiagABT: `X · Wᵀ` for `X` (`a × b`, plain layout) and `W` (`c × b`,
+/// vertical layout with period `c'`), giving `a × c` in the horizontal layout.
+///
+/// Counts (A row tiles, B column tiles): Mult `(c'/2)·A·B`, CMult `c'·A`,
+/// Rot `(c'/2)·(B + 2·A·log2 s1)`; depth 3.
+pub fn diag_abt<E: Engine>(
+    engine: &E,
+    x: &BlockMatrix<E::Ct>,
+    w: &BlockMatrix<E::Ct>,
+) -> LinalgResult<BlockMatrix<E::Ct>> {
+    expect_plain(x)?;
+    let period = period_of(w, true)?;
+    expect_same(x, w, "inner dimension of X·Wᵀ", (x.cols(), w.cols()))?;
+    let shape = x.shape();
+    let s1 = shape.s1 as isize;
+    let cols = x.col_tiles();
+    // W + i·(W rotated up by one row): diagonals k and k+1 in one tile.
+    let w_pair: Vec<E::Ct> = (0..cols)
+        .map(|l| {
+            let tile = &w.tiles()[l];
+            let up = engine.rotate(tile, s1)?;
+            Ok(engine.add(tile, &engine.mul_const(&up, Complex::I)?)?)
+        })
+        .collect::<LinalgResult<_>>()?;
+    let first_column = indicator(shape, |_, j| j == 0);
+    let mut acc: Vec<Option<E::Ct>> = vec![None; x.row_tiles()];
+    for pair in 0..period / 2 {
+        let k = 2 * pair;
+        let w_k: Vec<E::Ct> = if k == 0 {
+            w_pair.clone()
+        } else {
+            w_pair
+                .iter()
+                .map(|t| engine.rotate(t, k as isize * s1))
+                .collect::<Result<_, _>>()?
+        };
+        let diag = pair_mask(shape, k, 1.0, |i, j, k| j % period == (i + k) % period);
+        for (t, slot) in acc.iter_mut().enumerate() {
+            let mut products: Option<E::Ct> = None;
+            for (l, w_tile) in w_k.iter().enumerate() {
+                let x_tile = &x.tiles()[t * cols + l];
+                products = Some(accumulate(
+                    engine,
+                    products,
+                    engine.mul_lazy(x_tile, w_tile)?,
+                )?);
+            }
+            let Some(products) = products else {
+                continue;
+            };
+            let summed = rotate_sum(engine, &engine.rescale(&products)?, 1, shape.s1)?;
+            let column = engine.mul_plain(&summed, &first_column)?;
+            let spread = rotate_sum(engine, &column, -1, shape.s1)?;
+            let placed = engine.mul_plain(&spread, &diag)?;
+            *slot = Some(accumulate(engine, slot.take(), placed)?);
+        }
+    }
+    let tiles = acc
+        .into_iter()
+        .flatten()
+        .map(|a| real_part(engine, &a))
+        .collect::<LinalgResult<Vec<_>>>()?;
+    BlockMatrix::from_tiles(
+        x.rows(),
+        w.rows(),
+        shape,
+        Layout::Horizontal { period },
+        tiles,
+    )
+}
+
+/// DiagATB: `Dᵀ · X` for `D` (`a × c`, horizontal layout with period `c'`)
+/// and `X` (`a × b`, plain layout), giving `c × b` in the vertical layout
+/// (ready to update the weights).
+///
+/// With both inputs at the same level (the higher one is dropped) it uses
+/// RotLeft on `D`: CMult `(c'/2)·(A + B)`, Rot `(c'/2)·(2A + B·log2 s0)`,
+/// depth 4. When `D` is below `X` it uses the PRotUp variant (`X` is dropped
+/// to one level above `D`): CMult `A + (c'/2 − 1)·A·B + (c'/2)·B`, Rot
+/// `2A + (c'/2 − 1)·(A + A·B) + (c'/2)·B·log2 s0`, three levels below `D`.
+/// Mult is `(c'/2)·A·B` in both.
+pub fn diag_atb<E: Engine>(
+    engine: &E,
+    d: &BlockMatrix<E::Ct>,
+    x: &BlockMatrix<E::Ct>,
+) -> LinalgResult<BlockMatrix<E::Ct>> {
+    diag_atb_scaled(engine, d, x, 1.0)
+}
+
+/// [`diag_atb`] times a real constant, folded into its final masks (no extra
+/// level or CMult): the gradient step `(lr / n)·(P − Y)ᵀ·X` in one go.
+pub fn diag_atb_scaled<E: Engine>(
+    engine: &E,
+    d: &BlockMatrix<E::Ct>,
+    x: &BlockMatrix<E::Ct>,
+    scale: f64,
+) -> LinalgResult<BlockMatrix<E::Ct>> {
+    expect_plain(x)?;
+    let period = period_of(d, false)?;
+    expect_same(d, x, "inner dimension of Dᵀ·X", (d.rows(), x.rows()))?;
+    let shape = x.shape();
+    let level_d = min_level(engine, d.tiles());
+    let level_x = min_level(engine, x.tiles());
+    let lower = level_d < level_x;
+    let (d, x) = if lower {
+        (d.clone(), drop_all(engine, x, level_d + 1)?)
+    } else {
+        (drop_all(engine, d, level_x)?, x.clone())
+    };
+    let cols = x.col_tiles();
+    // D + i·RotLeft(D, 1): columns k and k+1 in one tile.
+    let d_pair: Vec<E::Ct> = d
+        .tiles()
+        .iter()
+        .map(|t| {
+            let next = rot_left(engine, t, 1, shape)?;
+            Ok(engine.add(t, &engine.mul_const(&next, Complex::I)?)?)
+        })
+        .collect::<LinalgResult<_>>()?;
+    let mut acc: Vec<Option<E::Ct>> = vec![None; cols];
+    for pair in 0..period / 2 {
+        let k = 2 * pair;
+        let d_k: Vec<E::Ct> = if k == 0 {
+            d_pair.clone()
+        } else if lower {
+            d_pair
+                .iter()
+                .map(|t| engine.rotate(t, k as isize))
+                .collect::<Result<_, _>>()?
+        } else {
+            d_pair
+                .iter()
+                .map(|t| rot_left(engine, t, k, shape))
+                .collect::<LinalgResult<_>>()?
+        };
+        let diag = pair_mask(shape, k, scale, |i, j, k| i % period == (j + k) % period);
+        for (l, slot) in acc.iter_mut().enumerate() {
+            let mut products: Option<E::Ct> = None;
+            for (t, d_tile) in d_k.iter().enumerate() {
+                let x_tile = &x.tiles()[t * cols + l];
+                let product = if k > 0 && lower {
+                    engine.mul_lazy(d_tile, &prot_up(engine, x_tile, k, shape)?)?
+                } else {
+                    engine.mul_lazy(d_tile, x_tile)?
+                };
+                products = Some(accumulate(engine, products, product)?);
+            }
+            let Some(products) = products else {
+                continue;
+            };
+            let sums = rotate_sum(
+                engine,
+                &engine.rescale(&products)?,
+                shape.s1 as isize,
+                shape.s0,
+            )?;
+            let placed = engine.mul_plain(&sums, &diag)?;
+            *slot = Some(accumulate(engine, slot.take(), placed)?);
+        }
+    }
+    let tiles = acc
+        .into_iter()
+        .flatten()
+        .map(|a| real_part(engine, &a))
+        .collect::<LinalgResult<Vec<_>>>()?;
+    BlockMatrix::from_tiles(
+        d.cols(),
+        x.cols(),
+        shape,
+        Layout::Vertical { period },
+        tiles,
+    )
+}
+
+/// Lowest level among tiles (0 for none).
+pub(crate) fn min_level<E: Engine>(engine: &E, tiles: &[E::Ct]) -> usize {
+    tiles.iter().map(|t| engine.level(t)).min().unwrap_or(0)
+}
+
+/// Drops every tile above `level` to `level`.
+pub(crate) fn drop_all<E: Engine>(
+    engine: &E,
+    m: &BlockMatrix<E::Ct>,
+    level: usize,
+) -> LinalgResult<BlockMatrix<E::Ct>> {
+    m.try_map(|t| {
+        if engine.level(t) > level {
+            engine.drop_level(t, level).map_err(LinalgError::from)
+        } else {
+            Ok(t.clone())
+        }
+    })
+}

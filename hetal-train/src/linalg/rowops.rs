@@ -1,0 +1,117 @@
+//! Row and column operations on tiles: sums along rows and columns,
+//! replication, HETAL's RotLeft and PRotUp, and tile masks.
+
+use super::{LinalgError, LinalgResult, TileShape};
+use crate::engine::{Complex, Engine};
+
+/// A plaintext tile with entry `f(i, j)` at row `i`, column `j`.
+pub(crate) fn mask(shape: TileShape, f: impl Fn(usize, usize) -> Complex) -> Vec<Complex> {
+    (0..shape.slots())
+        .map(|k| f(k / shape.s1, k % shape.s1))
+        .collect()
+}
+
+/// A real 0/1 plaintext tile.
+pub(crate) fn indicator(shape: TileShape, f: impl Fn(usize, usize) -> bool) -> Vec<Complex> {
+    mask(
+        shape,
+        |i, j| if f(i, j) { Complex::ONE } else { Complex::ZERO },
+    )
+}
+
+/// `ct + rot(ct, step) + rot(ct, 2·step) + …` over `count` (a power of two)
+/// positions by log2(count) rotations: with `step = 1, count = s1` column 0 of
+/// each row receives its row sum (other columns receive partial garbage); with
+/// `step = s1, count = s0` every row receives the column sums.
+pub(crate) fn rotate_sum<E: Engine>(
+    engine: &E,
+    ct: &E::Ct,
+    step: isize,
+    count: usize,
+) -> LinalgResult<E::Ct> {
+    let mut acc = ct.clone();
+    let mut shift = 1;
+    while shift < count {
+        let rotated = engine.rotate(&acc, step * shift as isize)?;
+        acc = engine.add(&acc, &rotated)?;
+        shift *= 2;
+    }
+    Ok(acc)
+}
+
+/// Within-row left rotation by `k`: output `(i, j)` holds input
+/// `(i, (j + k) mod s1)`. Costs 2 Rot and 1 CMult (one level).
+pub fn rot_left<E: Engine>(
+    engine: &E,
+    ct: &E::Ct,
+    k: usize,
+    shape: TileShape,
+) -> LinalgResult<E::Ct> {
+    if k == 0 || k >= shape.s1 {
+        return Err(LinalgError::ShapeMismatch {
+            context: "RotLeft amount (1..s1)",
+            expected: shape.s1 - 1,
+            found: k,
+        });
+    }
+    let s1 = shape.s1 as isize;
+    let near = engine.rotate(ct, k as isize)?;
+    let wrapped = engine.rotate(ct, k as isize - s1)?;
+    let diff = engine.sub(&near, &wrapped)?;
+    let keep = indicator(shape, |_, j| j + k < shape.s1);
+    Ok(engine.add(&wrapped, &engine.mul_plain(&diff, &keep)?)?)
+}
+
+/// Partial rotate-up by `k`: output `(i, j)` holds input `(i, j)` for
+/// `j < s1 − k` and input `((i + 1) mod s0, j)` for the last `k` columns.
+/// Costs 1 Rot and 1 CMult (one level). Paired with a global rotation by `k`
+/// of the other factor, it lets DiagATB skip RotLeft's level.
+pub fn prot_up<E: Engine>(
+    engine: &E,
+    ct: &E::Ct,
+    k: usize,
+    shape: TileShape,
+) -> LinalgResult<E::Ct> {
+    if k == 0 || k >= shape.s1 {
+        return Err(LinalgError::ShapeMismatch {
+            context: "PRotUp amount (1..s1)",
+            expected: shape.s1 - 1,
+            found: k,
+        });
+    }
+    let up = engine.rotate(ct, shape.s1 as isize)?;
+    let diff = engine.sub(&up, ct)?;
+    let tail = indicator(shape, |_, j| j + k >= shape.s1);
+    Ok(engine.add(ct, &engine.mul_plain(&diff, &tail)?)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{ClearConfig, ClearDecryptor, ClearEngine, Decryptor};
+
+    #[test]
+    fn rot_left_and_prot_up_move_the_right_entries() {
+        let e = ClearEngine::new(ClearConfig::exact(32, 4)).unwrap();
+        let shape = TileShape::new(4, 8, 32).unwrap();
+        let values: Vec<f64> = (0..32).map(|k| k as f64).collect();
+        let ct = e.encrypt_real(&values, 4).unwrap();
+        let r = ClearDecryptor
+            .decrypt_real(&rot_left(&e, &ct, 3, shape).unwrap())
+            .unwrap();
+        let p = ClearDecryptor
+            .decrypt_real(&prot_up(&e, &ct, 3, shape).unwrap())
+            .unwrap();
+        for i in 0..4 {
+            for j in 0..8 {
+                assert_eq!(r[i * 8 + j], (i * 8 + (j + 3) % 8) as f64);
+                let row = if j >= 5 { (i + 1) % 4 } else { i };
+                assert_eq!(p[i * 8 + j], (row * 8 + j) as f64);
+            }
+        }
+        let counts = e.counts();
+        assert_eq!((counts.rot, counts.cmult), (3, 2));
+        assert!(rot_left(&e, &ct, 8, shape).is_err());
+        assert!(prot_up(&e, &ct, 0, shape).is_err());
+    }
+}

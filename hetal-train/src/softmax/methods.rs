@@ -1,0 +1,327 @@
+//! The softmax methods, tile by tile.
+
+use super::poly;
+use super::rows::Rows;
+use crate::engine::{ensure_levels, Engine, EngineResult};
+use crate::linalg::{rot_left, BlockMatrix, Layout, LinalgError, LinalgResult};
+
+/// A softmax approximation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SoftmaxMethod {
+    /// HETAL's Algorithm 1: approximate row max, domain extension, exp by a
+    /// degree-8 polynomial and three squarings, Goldschmidt inverse.
+    Hetal,
+    /// Algorithm 1 with the precise domain-extension correction.
+    HetalPrecise,
+    /// Variant of Algorithm 1 (not the paper's): the Goldschmidt inverse
+    /// uses `R = 2c'` and 8 steps instead of `R = 100` and 16. The row sum
+    /// `z` lies in about `[1, c]`, so `z / R ≤ 1/2` and
+    /// `(1 − z/R)^(2^9) < 10^-6` already for `z ≥ 0.9`: 8 levels fewer.
+    HetalLean,
+    /// Lee et al.'s Gumbel softmax: exp(x/4) by a degree-12 polynomial of
+    /// x/256 and six squarings, inverse with R = 10000 and 8 steps.
+    LeeGumbel,
+    /// Hong et al.: exp(x) ≈ ((x + 16)/32)^16, inverse with R = 80 and 30 steps.
+    Hong,
+    /// Jin et al.: products of pairwise sigmoids 0.5 + 0.15012x − 0.00156x³.
+    JinPairwise,
+}
+
+/// Coverage of HETAL's domain extension: r = 8, ratio 2, 5 steps.
+const EXT_R: f64 = 8.0;
+const EXT_STEPS: i32 = 5;
+/// `R_max = (r/2)·2^5 = 128`.
+const R_MAX: f64 = 128.0;
+/// Goldschmidt scale and steps of Algorithm 1.
+const HETAL_INV: (f64, usize) = (100.0, 16);
+/// Goldschmidt steps of the lean variant (scale `2c'`).
+const LEAN_INV_STEPS: usize = 8;
+/// g(x) = (4589x − 16577x³ + 25614x⁵ − 12860x⁷)/1024.
+const G: [f64; 8] = [
+    0.0,
+    4589.0 / 1024.0,
+    0.0,
+    -16577.0 / 1024.0,
+    0.0,
+    25614.0 / 1024.0,
+    0.0,
+    -12860.0 / 1024.0,
+];
+/// (1 + f(x))/2 with f(x) = (35x − 35x³ + 21x⁵ − 5x⁷)/16.
+const F_STEP: [f64; 8] = [
+    0.5,
+    35.0 / 32.0,
+    0.0,
+    -35.0 / 32.0,
+    0.0,
+    21.0 / 32.0,
+    0.0,
+    -5.0 / 32.0,
+];
+/// exp(x) ≈ p(x) on [-1, 0]-ish, degree 8 (constant first).
+const EXP8: [f64; 9] = [
+    1.000000001945585,
+    0.9999999388932228,
+    0.499999859398392,
+    0.16666798775227673,
+    0.04166711228500117,
+    0.008328336039797088,
+    0.0013881473292497602,
+    0.00020492629147503022,
+    2.551385701569812e-05,
+];
+/// Lee et al.'s degree-12 exp polynomial (constant first).
+const EXP12: [f64; 13] = [
+    1.0,
+    1.0,
+    5.0e-01,
+    1.66666667e-01,
+    4.16666667e-02,
+    8.33333323e-03,
+    1.38888888e-03,
+    1.98413061e-04,
+    2.48016226e-05,
+    2.75510749e-06,
+    2.75519884e-07,
+    2.55652816e-08,
+    2.12732465e-09,
+];
+
+/// `coeffs` of p(x) turned into those of p(x · k).
+fn rescaled(coeffs: &[f64], k: f64) -> Vec<f64> {
+    coeffs
+        .iter()
+        .enumerate()
+        .map(|(i, c)| c * k.powi(i as i32))
+        .collect()
+}
+
+impl SoftmaxMethod {
+    /// All methods.
+    pub const ALL: [SoftmaxMethod; 6] = [
+        SoftmaxMethod::Hetal,
+        SoftmaxMethod::HetalPrecise,
+        SoftmaxMethod::HetalLean,
+        SoftmaxMethod::LeeGumbel,
+        SoftmaxMethod::Hong,
+        SoftmaxMethod::JinPairwise,
+    ];
+
+    /// Short name (used in benchmark records).
+    pub fn name(self) -> &'static str {
+        match self {
+            SoftmaxMethod::Hetal => "hetal",
+            SoftmaxMethod::HetalPrecise => "hetal_precise",
+            SoftmaxMethod::HetalLean => "hetal_lean",
+            SoftmaxMethod::LeeGumbel => "lee_gumbel",
+            SoftmaxMethod::Hong => "hong",
+            SoftmaxMethod::JinPairwise => "jin_pairwise",
+        }
+    }
+
+    /// Largest input range `[-r, r]` the method was designed for (the paper
+    /// compares each method up to its own range).
+    pub fn supported_range(self) -> f64 {
+        match self {
+            SoftmaxMethod::Hetal | SoftmaxMethod::HetalPrecise | SoftmaxMethod::HetalLean => R_MAX,
+            SoftmaxMethod::LeeGumbel => 32.0,
+            SoftmaxMethod::Hong => 8.0,
+            SoftmaxMethod::JinPairwise => 4.0,
+        }
+    }
+
+    /// Multiplicative depth of one softmax with period `c'`, stage by stage.
+    pub fn depth(self, period: usize) -> usize {
+        let log_p = period.trailing_zeros() as usize;
+        // Goldschmidt from a row sum at depth d: n steps, then the product.
+        let inverse = |d: usize, steps: usize| d + steps + 2;
+        match self {
+            SoftmaxMethod::Hetal | SoftmaxMethod::HetalPrecise | SoftmaxMethod::HetalLean => {
+                let max_round = 3 * poly::depth(7) + 1;
+                let max = 1 + max_round * log_p + 1;
+                let precise = if self == SoftmaxMethod::HetalPrecise {
+                    poly::depth(5)
+                } else {
+                    0
+                };
+                let extension = EXT_STEPS as usize * poly::depth(3) + precise;
+                let exp = poly::depth(8) + 3;
+                // masked exp (1), broadcast row sum (1)
+                let steps = if self == SoftmaxMethod::HetalLean {
+                    LEAN_INV_STEPS
+                } else {
+                    HETAL_INV.1
+                };
+                inverse(max + extension + exp + 2, steps)
+            }
+            SoftmaxMethod::LeeGumbel => inverse(poly::depth(12) + 6 + 2, 8),
+            SoftmaxMethod::Hong => inverse(1 + 4 + 2, 30),
+            SoftmaxMethod::JinPairwise => {
+                let factors = period.saturating_sub(1).max(1);
+                let tree = (usize::BITS - (factors - 1).leading_zeros()) as usize;
+                1 + poly::depth(3) + 1 + tree + 1
+            }
+        }
+    }
+}
+
+/// Softmax of each row of horizontally tiled logits (`batch × c`, period
+/// `c'`), returned in the same layout with padded classes 0.
+pub fn softmax<E: Engine>(
+    engine: &E,
+    logits: &BlockMatrix<E::Ct>,
+    method: SoftmaxMethod,
+) -> LinalgResult<BlockMatrix<E::Ct>> {
+    let Layout::Horizontal { period } = logits.layout() else {
+        return Err(LinalgError::LayoutMismatch {
+            expected: Layout::Horizontal { period: 0 },
+            found: logits.layout(),
+        });
+    };
+    let rows = Rows {
+        shape: logits.shape(),
+        period,
+        classes: logits.cols(),
+    };
+    logits.try_map(|z| {
+        let p = match method {
+            SoftmaxMethod::Hetal => hetal(engine, z, &rows, false, HETAL_INV),
+            SoftmaxMethod::HetalPrecise => hetal(engine, z, &rows, true, HETAL_INV),
+            SoftmaxMethod::HetalLean => {
+                let inverse = (2.0 * period as f64, LEAN_INV_STEPS);
+                hetal(engine, z, &rows, false, inverse)
+            }
+            SoftmaxMethod::LeeGumbel => lee_gumbel(engine, z, &rows),
+            SoftmaxMethod::Hong => hong(engine, z, &rows),
+            SoftmaxMethod::JinPairwise => return jin_pairwise(engine, z, &rows),
+        };
+        p.map_err(LinalgError::from)
+    })
+}
+
+/// `a · b` after making sure both have a level to spend.
+fn mul<E: Engine>(engine: &E, a: &E::Ct, b: &E::Ct) -> EngineResult<E::Ct> {
+    let a = ensure_levels(engine, a, 1)?;
+    let b = ensure_levels(engine, b, 1)?;
+    engine.mul(&a, &b)
+}
+
+/// `x²`, bootstrapping `x` once (not once per factor) when it has no level left.
+fn square<E: Engine>(engine: &E, x: &E::Ct) -> EngineResult<E::Ct> {
+    let x = ensure_levels(engine, x, 1)?;
+    engine.mul(&x, &x)
+}
+
+fn square_times<E: Engine>(engine: &E, x: &E::Ct, times: usize) -> EngineResult<E::Ct> {
+    let mut x = x.clone();
+    for _ in 0..times {
+        x = square(engine, &x)?;
+    }
+    Ok(x)
+}
+
+/// From exponentials `e` (any values at padded classes) to probabilities:
+/// mask padded classes with `1/R` folded in, row sum, broadcast, Goldschmidt
+/// inverse of `z/R` (`steps` steps), product.
+fn normalise<E: Engine>(
+    engine: &E,
+    e: &E::Ct,
+    rows: &Rows,
+    r: f64,
+    steps: usize,
+) -> EngineResult<E::Ct> {
+    let masked = engine.mul_plain(&ensure_levels(engine, e, 1)?, &rows.real_classes(1.0 / r))?;
+    let sums = rows.window_sum(engine, &masked)?;
+    let scaled = rows.broadcast(engine, &ensure_levels(engine, &sums, 1)?, 1.0)?;
+    let minus = engine.neg(&scaled)?;
+    let mut w = engine.add_real(&minus, 2.0)?;
+    let mut t = engine.add_real(&minus, 1.0)?;
+    for _ in 0..steps {
+        t = square(engine, &t)?;
+        w = mul(engine, &w, &engine.add_real(&t, 1.0)?)?;
+    }
+    mul(engine, &masked, &w)
+}
+
+/// Algorithm 1; `inverse` is the Goldschmidt scale `R` and step count.
+fn hetal<E: Engine>(
+    engine: &E,
+    z: &E::Ct,
+    rows: &Rows,
+    precise: bool,
+    inverse: (f64, usize),
+) -> EngineResult<E::Ct> {
+    // Normalise to [-1/2, 1/2]; padded classes sit at -1/2.
+    let z1 = ensure_levels(engine, z, 1)?;
+    let mut u = engine.mul_real(&z1, 1.0 / (2.0 * R_MAX))?;
+    u = engine.add_plain(&u, &rows.padded_classes(-0.5))?;
+    let mut shift = 1;
+    while shift < rows.period {
+        let v = engine.rotate(&u, shift as isize)?;
+        // One refresh of the difference serves the comparison and the product.
+        let d = ensure_levels(engine, &engine.sub(&u, &v)?, poly::depth(7))?;
+        let mut s = poly::eval(engine, &d, &G)?;
+        s = poly::eval(engine, &s, &G)?;
+        s = poly::eval(engine, &s, &F_STEP)?;
+        u = engine.add(&v, &mul(engine, &s, &d)?)?;
+        shift *= 2;
+    }
+    let m = rows.broadcast(engine, &ensure_levels(engine, &u, 1)?, 2.0 * R_MAX)?;
+    let mut y = engine.sub(z, &m)?;
+    for i in (0..EXT_STEPS).rev() {
+        let c = 4.0 / 27.0 / (EXT_R * EXT_R * 4f64.powi(i));
+        y = poly::eval(engine, &y, &[0.0, 1.0, 0.0, -c])?;
+    }
+    if precise {
+        let c =
+            4.0 / 27.0 * (2f64.powi(2 * EXT_STEPS) - 1.0) / (2f64.powi(2 * EXT_STEPS - 2) * 3.0);
+        let r2 = EXT_R * EXT_R;
+        y = poly::eval(engine, &y, &[0.0, 1.0, 0.0, c / r2, 0.0, -c / (r2 * r2)])?;
+    }
+    let e = poly::eval(engine, &y, &rescaled(&EXP8, 1.0 / 8.0))?;
+    let e = square_times(engine, &e, 3)?;
+    normalise(engine, &e, rows, inverse.0, inverse.1)
+}
+
+fn lee_gumbel<E: Engine>(engine: &E, z: &E::Ct, rows: &Rows) -> EngineResult<E::Ct> {
+    let e = poly::eval(engine, z, &rescaled(&EXP12, 1.0 / (4.0 * 64.0)))?;
+    let e = square_times(engine, &e, 6)?;
+    normalise(engine, &e, rows, 10_000.0, 8)
+}
+
+fn hong<E: Engine>(engine: &E, z: &E::Ct, rows: &Rows) -> EngineResult<E::Ct> {
+    let z1 = ensure_levels(engine, z, 1)?;
+    let base = engine.mul_real(&engine.add_real(&z1, 16.0)?, 1.0 / 32.0)?;
+    let e = square_times(engine, &base, 4)?;
+    normalise(engine, &e, rows, 80.0, 30)
+}
+
+fn jin_pairwise<E: Engine>(engine: &E, z: &E::Ct, rows: &Rows) -> LinalgResult<E::Ct> {
+    let mut factors = Vec::with_capacity(rows.period - 1);
+    for t in 1..rows.period {
+        let partner = rot_left(engine, &ensure_levels(engine, z, 1)?, t, rows.shape)?;
+        let d = engine.sub(z, &partner)?;
+        let s = poly::eval(engine, &d, &[0.5, 0.15012, 0.0, -0.00156])?;
+        let s_minus_one = engine.add_real(&ensure_levels(engine, &s, 1)?, -1.0)?;
+        let masked = engine.mul_plain(&s_minus_one, &rows.partner_real(t))?;
+        factors.push(engine.add_real(&masked, 1.0)?);
+    }
+    while factors.len() > 1 {
+        let mut next = Vec::with_capacity(factors.len().div_ceil(2));
+        let mut items = factors.into_iter();
+        while let Some(a) = items.next() {
+            next.push(match items.next() {
+                Some(b) => mul(engine, &a, &b)?,
+                None => a,
+            });
+        }
+        factors = next;
+    }
+    let product = factors.pop().ok_or(LinalgError::ShapeMismatch {
+        context: "classes for the pairwise softmax",
+        expected: 2,
+        found: rows.period,
+    })?;
+    let p = ensure_levels(engine, &product, 1)?;
+    Ok(engine.mul_plain(&p, &rows.real_classes(1.0))?)
+}

@@ -1,0 +1,290 @@
+//! The server-side trainer: weights, gradients and logits stay engine
+//! ciphertexts; bootstraps come from the general rule
+//! ([`crate::engine::ensure_levels`]) before each step that needs levels.
+
+use std::collections::VecDeque;
+
+use super::{Optimizer, TrainConfig, TrainError, ValidationJudge, Verdict, WeightRefresh};
+use crate::data::Dataset;
+use crate::engine::{ensure_levels, Engine};
+use crate::linalg::{
+    bootstrap_vertical_packed, diag_abt, diag_atb_scaled, encrypt_matrix, padded_classes,
+    BlockMatrix, Layout, LinalgError, Matrix, TileShape,
+};
+use crate::softmax::{softmax, SoftmaxMethod};
+
+/// Levels DiagABT consumes (its inputs must have them).
+const ABT_DEPTH: usize = 3;
+/// Levels DiagATB's PRotUp variant consumes below the error matrix.
+const ATB_DEPTH: usize = 3;
+
+/// One encrypted mini-batch: features with the bias column (plain layout)
+/// and one-hot labels (horizontal layout).
+#[derive(Clone, Debug)]
+pub struct EncryptedBatch<C> {
+    /// `rows × (features + 1)`.
+    pub x: BlockMatrix<C>,
+    /// `rows × classes`.
+    pub y: BlockMatrix<C>,
+}
+
+/// What the data producers send the server.
+#[derive(Clone, Debug)]
+pub struct EncryptedData<C> {
+    /// Training batches in plan order.
+    pub train: Vec<EncryptedBatch<C>>,
+    /// Validation features in batches (labels stay with the key owner).
+    pub validation: Vec<BlockMatrix<C>>,
+    /// Number of classes.
+    pub classes: usize,
+    /// Tile shape of every block matrix.
+    pub shape: TileShape,
+}
+
+/// Result of encrypted training.
+#[derive(Clone, Debug)]
+pub struct TrainReport<C> {
+    /// Encrypted weights of the best epoch, `classes × (features + 1)`, vertical layout.
+    pub weights: BlockMatrix<C>,
+    /// Epochs run.
+    pub epochs: usize,
+    /// Gradient steps taken.
+    pub iterations: usize,
+    /// Epoch whose weights are returned.
+    pub best_epoch: usize,
+}
+
+/// The data producer's side: encodes and encrypts the training batches of
+/// `config` and the validation features at `level`, with the paper's tile
+/// shape for the batch size.
+pub fn encrypt_dataset<E: Engine>(
+    engine: &E,
+    train: &Dataset,
+    validation: &Dataset,
+    config: &TrainConfig,
+    level: usize,
+) -> Result<EncryptedData<E::Ct>, TrainError> {
+    if train.is_empty() || config.batch_size == 0 {
+        return Err(TrainError::Empty);
+    }
+    let period = padded_classes(train.classes);
+    let shape = TileShape::for_batch(config.batch_size, period, engine.slots())?;
+    let horizontal = Layout::Horizontal { period };
+    let x_all = train.with_bias();
+    let y_all = train.one_hot();
+    let rows_of = |m: &Matrix, range: std::ops::Range<usize>| {
+        Matrix::from_fn(range.len(), m.cols(), |r, c| m.row(range.start + r)[c])
+    };
+    let batches = config
+        .batches(train.len())
+        .into_iter()
+        .map(|range| {
+            Ok(EncryptedBatch {
+                x: encrypt_matrix(
+                    engine,
+                    &rows_of(&x_all, range.clone()),
+                    shape,
+                    Layout::Plain,
+                    level,
+                )?,
+                y: encrypt_matrix(engine, &rows_of(&y_all, range), shape, horizontal, level)?,
+            })
+        })
+        .collect::<Result<_, LinalgError>>()?;
+    let x_val = validation.with_bias();
+    let validation = config
+        .batches(validation.len())
+        .into_iter()
+        .map(|range| encrypt_matrix(engine, &rows_of(&x_val, range), shape, Layout::Plain, level))
+        .collect::<Result<_, _>>()?;
+    Ok(EncryptedData {
+        train: batches,
+        validation,
+        classes: train.classes,
+        shape,
+    })
+}
+
+fn ensure_all<E: Engine>(
+    engine: &E,
+    m: &BlockMatrix<E::Ct>,
+    needed: usize,
+) -> Result<BlockMatrix<E::Ct>, TrainError> {
+    Ok(m.try_map(|t| ensure_levels(engine, t, needed))?)
+}
+
+/// Optimiser state: the encrypted weights `w` and, for Nesterov, the
+/// previous plain step `v`.
+#[derive(Clone, Debug)]
+pub struct State<C> {
+    /// Current weights (vertical layout).
+    pub w: BlockMatrix<C>,
+    /// Previous plain gradient step (equal to `w` at the start).
+    pub v: BlockMatrix<C>,
+}
+
+impl<C: Clone> State<C> {
+    /// Starts from weights `w`.
+    pub fn new(w: BlockMatrix<C>) -> Self {
+        State { v: w.clone(), w }
+    }
+}
+
+/// The phases of one training step, in order (for per-phase accounting).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Weights bootstrapped when they lack DiagABT's levels.
+    WeightRefresh,
+    /// Logits `X·Wᵀ` (DiagABT).
+    Forward,
+    /// Softmax approximation.
+    Softmax,
+    /// Error `P − Y`, bootstrapped when it lacks DiagATB's levels.
+    Error,
+    /// Gradient `(lr/n)·(P − Y)ᵀ·X` (DiagATB).
+    Gradient,
+    /// Optimiser update.
+    Update,
+}
+
+/// One gradient step on one batch: forward (DiagABT), softmax, error,
+/// gradient (DiagATB with `lr / n` folded in), update.
+pub fn step<E: Engine>(
+    engine: &E,
+    state: State<E::Ct>,
+    batch: &EncryptedBatch<E::Ct>,
+    config: &TrainConfig,
+    method: SoftmaxMethod,
+) -> Result<State<E::Ct>, TrainError> {
+    step_observed(engine, state, batch, config, method, &mut |_| {})
+}
+
+/// [`step`], calling `done` after each [`Phase`].
+pub fn step_observed<E: Engine>(
+    engine: &E,
+    state: State<E::Ct>,
+    batch: &EncryptedBatch<E::Ct>,
+    config: &TrainConfig,
+    method: SoftmaxMethod,
+    done: &mut dyn FnMut(Phase),
+) -> Result<State<E::Ct>, TrainError> {
+    let w = refresh_weights(engine, &state.w, config.weight_refresh)?;
+    done(Phase::WeightRefresh);
+    let logits = diag_abt(engine, &batch.x, &w)?;
+    done(Phase::Forward);
+    let p = softmax(engine, &logits, method)?;
+    done(Phase::Softmax);
+    let d = p.try_zip(&batch.y, |a, b| Ok(engine.sub(a, b)?))?;
+    // The packed refresh masks the next weights once, so they must keep a
+    // level after the gradient (and after Nesterov's momentum product).
+    let spare = match (config.weight_refresh, config.optimizer) {
+        (WeightRefresh::PerTile, _) => 0,
+        (WeightRefresh::Packed, Optimizer::Sgd) => 1,
+        (WeightRefresh::Packed, Optimizer::Nesterov { .. }) => 2,
+    };
+    let d = ensure_all(engine, &d, ATB_DEPTH + spare)?;
+    done(Phase::Error);
+    let scale = config.learning_rate / batch.x.rows() as f64;
+    let g = diag_atb_scaled(engine, &d, &batch.x, scale)?;
+    done(Phase::Gradient);
+    let v_new = w.try_zip(&g, |a, b| Ok(engine.sub(a, b)?))?;
+    let out = update(engine, state, v_new, config)?;
+    done(Phase::Update);
+    Ok(out)
+}
+
+/// Gives the weights DiagABT's levels by the configured strategy.
+fn refresh_weights<E: Engine>(
+    engine: &E,
+    w: &BlockMatrix<E::Ct>,
+    refresh: WeightRefresh,
+) -> Result<BlockMatrix<E::Ct>, TrainError> {
+    let lowest = w.tiles().iter().map(|t| engine.level(t)).min().unwrap_or(0);
+    match refresh {
+        WeightRefresh::PerTile => ensure_all(engine, w, ABT_DEPTH),
+        WeightRefresh::Packed if lowest < ABT_DEPTH => {
+            let cuttable = ensure_all(engine, w, 1)?;
+            Ok(bootstrap_vertical_packed(engine, &cuttable)?)
+        }
+        WeightRefresh::Packed => Ok(w.clone()),
+    }
+}
+
+fn update<E: Engine>(
+    engine: &E,
+    state: State<E::Ct>,
+    v_new: BlockMatrix<E::Ct>,
+    config: &TrainConfig,
+) -> Result<State<E::Ct>, TrainError> {
+    match config.optimizer {
+        Optimizer::Sgd => Ok(State {
+            w: v_new.clone(),
+            v: v_new,
+        }),
+        Optimizer::Nesterov { momentum } => {
+            let w_new = v_new.try_zip(&state.v, |a, b| {
+                let diff = ensure_levels(engine, &engine.sub(a, b)?, 1)?;
+                Ok(engine.add(a, &engine.mul_real(&diff, momentum)?)?)
+            })?;
+            Ok(State { w: w_new, v: v_new })
+        }
+    }
+}
+
+/// Trains on encrypted data. After each epoch the encrypted validation
+/// logits go to `judge` (the key owner); the weights of the epoch it names
+/// best are returned. Weights start at zero (encrypted at the top level).
+pub fn train_encrypted<E: Engine, J: ValidationJudge<E>>(
+    engine: &E,
+    data: &EncryptedData<E::Ct>,
+    config: &TrainConfig,
+    judge: &mut J,
+    method: SoftmaxMethod,
+) -> Result<TrainReport<E::Ct>, TrainError> {
+    let first = data.train.first().ok_or(TrainError::Empty)?;
+    let period = padded_classes(data.classes);
+    let zeros = Matrix::zeros(data.classes, first.x.cols());
+    let w0 = encrypt_matrix(
+        engine,
+        &zeros,
+        data.shape,
+        Layout::Vertical { period },
+        engine.max_level(),
+    )?;
+    let mut state = State::new(w0);
+    let mut held: VecDeque<(usize, BlockMatrix<E::Ct>)> = VecDeque::new();
+    let mut iterations = 0;
+    let mut epochs = 0;
+    for epoch in 1..=config.max_epochs {
+        for b in config.epoch_order(data.train.len(), epoch) {
+            state = step(engine, state, &data.train[b], config, method)?;
+            iterations += 1;
+        }
+        epochs = epoch;
+        let w = ensure_all(engine, &state.w, ABT_DEPTH)?;
+        let logits = data
+            .validation
+            .iter()
+            .map(|x| diag_abt(engine, x, &w))
+            .collect::<Result<Vec<_>, _>>()?;
+        held.push_back((epoch, state.w.clone()));
+        if held.len() > config.patience + 1 {
+            held.pop_front();
+        }
+        if judge.judge(&logits)? == Verdict::Stop {
+            break;
+        }
+    }
+    let best = judge.best_epoch().unwrap_or(epochs);
+    let weights = held
+        .into_iter()
+        .find(|(e, _)| *e == best)
+        .map(|(_, w)| w)
+        .ok_or(TrainError::BestEpochLost(best))?;
+    Ok(TrainReport {
+        weights,
+        epochs,
+        iterations,
+        best_epoch: best,
+    })
+}

@@ -1,0 +1,55 @@
+//! Training a softmax-regression head on encrypted batches (HETAL) and its
+//! plaintext f64 reference.
+//!
+//! * [`config`]: hyper-parameters, optimiser, batch plan and order.
+//! * [`key_owner`]: early stopping as a key-owner role: it alone decrypts
+//!   validation logits, computes the loss and answers continue / stop.
+//! * [`encrypted`]: the server-side trainer on engine ciphertexts.
+//! * [`reference`](mod@reference): the same training in f64 (exact softmax), the accuracy yardstick.
+
+pub mod config;
+pub mod encrypted;
+pub mod key_owner;
+pub mod loss;
+pub mod reference;
+
+pub use config::{Optimizer, TrainConfig, WeightRefresh};
+pub use encrypted::{
+    encrypt_dataset, step, step_observed, train_encrypted, EncryptedBatch, EncryptedData, Phase,
+    State, TrainReport,
+};
+pub use key_owner::{KeyOwner, Patience, ValidationJudge, Verdict};
+pub use loss::{accuracy, cross_entropy};
+pub use reference::{train_reference, ReferenceReport};
+
+use thiserror::Error;
+
+use crate::data::DataError;
+use crate::engine::EngineError;
+use crate::linalg::LinalgError;
+
+/// Errors of training.
+#[derive(Clone, Debug, Error, PartialEq)]
+pub enum TrainError {
+    /// A linear-algebra or softmax step failed.
+    #[error(transparent)]
+    Linalg(#[from] LinalgError),
+    /// An engine operation failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The data set could not be used.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// Nothing to train on, or a batch size of zero.
+    #[error("empty training set or zero batch size")]
+    Empty,
+    /// Labels and logits of different lengths, or a label out of range.
+    #[error("labels do not match the logits: {0}")]
+    Labels(&'static str),
+    /// The key owner named a best epoch whose weights the server no longer holds.
+    #[error("weights of epoch {0} are no longer held")]
+    BestEpochLost(usize),
+}
+
+#[cfg(test)]
+mod tests;
