@@ -143,6 +143,11 @@ fn smallest_primitive_root(q: &Modulus, log_n: u32) -> Option<u64> {
 }
 
 impl<S: AsRef<[u64]>> NttTable<S> {
+    /// Gives the storage back (to rebuild a table for another prime in it).
+    pub fn into_storage(self) -> S {
+        self.storage
+    }
+
     /// The modulus `q`.
     pub fn modulus(&self) -> &Modulus {
         &self.q
