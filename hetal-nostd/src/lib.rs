@@ -25,4 +25,6 @@ pub mod wire;
 #[cfg(feature = "alloc")]
 pub mod decrypt;
 #[cfg(feature = "alloc")]
+pub mod evk;
+#[cfg(feature = "alloc")]
 pub mod keys;

@@ -2,6 +2,7 @@
 //! training) and the `hetal` command-line tool.
 
 pub mod bench;
+pub mod ckks;
 pub mod data;
 pub mod engine;
 pub mod linalg;

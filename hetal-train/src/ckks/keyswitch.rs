@@ -1,0 +1,302 @@
+//! Hybrid key switching: ModUp (digit decomposition and fast base
+//! conversion to the other Q primes and the special primes P), the inner
+//! product with a switching key, and ModDown (division by P).
+//!
+//! Everything stays in the NTT domain except the limbs a base conversion
+//! reads or writes. Work is split over limbs with rayon; every limb is
+//! computed by the same sequence of operations whatever the thread count,
+//! so results are bit-identical for any number of threads.
+
+use hetal_nostd::math::zq::Modulus;
+use hetal_nostd::ring::{Context, RnsPoly};
+use rayon::prelude::*;
+
+/// Fast base conversion from a set of source primes to a set of target
+/// primes (indices in the Q-then-P basis of the [`Context`]):
+/// `x -> Σ_i [x_i·(S/s_i)^{-1}]_{s_i}·(S/s_i) mod t`, exact up to a small
+/// multiple of `S = Π s_i`.
+#[derive(Debug)]
+pub(crate) struct BaseConv {
+    /// Source primes.
+    pub src: Vec<usize>,
+    /// Target primes.
+    pub dst: Vec<usize>,
+    /// `(S/s_i)^{-1} mod s_i` and its Shoup constant, per source.
+    inv: Vec<(u64, u64)>,
+    /// `(S/s_i) mod t`, row `t` (target), column `i` (source).
+    hat: Vec<u64>,
+    /// `−s_i·(S/s_i) mod t`, same layout: added when `y_i` is taken as
+    /// `y_i − s_i` (centred conversion).
+    neg: Vec<u64>,
+    /// `⌊s_i/2⌋` per source: `y_i` above it is centred to `y_i − s_i`.
+    half: Vec<u64>,
+}
+
+impl BaseConv {
+    pub fn new(ctx: &Context, src: Vec<usize>, dst: Vec<usize>) -> Self {
+        let prod_except = |m: &Modulus, skip: usize| {
+            src.iter()
+                .filter(|&&k| k != skip)
+                .fold(1u64, |acc, &k| m.mul(acc, m.reduce(ctx.modulus(k).value())))
+        };
+        let inv = src
+            .iter()
+            .map(|&i| {
+                let m = ctx.modulus(i);
+                // The primes are distinct, so the product is invertible.
+                let v = m.inv(prod_except(m, i)).unwrap_or(0);
+                (v, m.shoup(v))
+            })
+            .collect();
+        let hat = dst
+            .iter()
+            .flat_map(|&t| {
+                let m = ctx.modulus(t);
+                src.iter()
+                    .map(move |&i| prod_except(m, i))
+                    .collect::<Vec<_>>()
+            })
+            .collect::<Vec<u64>>();
+        let mut neg = Vec::with_capacity(hat.len());
+        for (r, &t) in dst.iter().enumerate() {
+            let m = ctx.modulus(t);
+            for (c, &i) in src.iter().enumerate() {
+                let si = m.reduce(ctx.modulus(i).value());
+                neg.push(m.neg(m.mul(si, hat[r * src.len() + c])));
+            }
+        }
+        let half = src.iter().map(|&i| ctx.modulus(i).value() >> 1).collect();
+        BaseConv {
+            src,
+            dst,
+            inv,
+            hat,
+            neg,
+            half,
+        }
+    }
+
+    /// `y_i = [x_i·(S/s_i)^{-1}]_{s_i}` for every source limb (coefficients).
+    pub fn premultiply(&self, ctx: &Context, x: &[&[u64]], n: usize) -> Vec<u64> {
+        let mut y = vec![0u64; n * self.src.len()];
+        y.par_chunks_mut(n)
+            .zip(self.src.par_iter().zip(&self.inv[..]))
+            .zip(x.par_iter())
+            .for_each(|((out, (&i, &(w, ws))), xi)| {
+                let m = ctx.modulus(i);
+                for (o, &v) in out.iter_mut().zip(xi.iter()) {
+                    *o = m.mul_shoup(v, w, ws);
+                }
+            });
+        y
+    }
+
+    /// Target limb `t` (an index into `dst`) of the conversion of the
+    /// premultiplied sources `y`, written into `out` (coefficients).
+    pub fn convert_limb(&self, ctx: &Context, y: &[u64], t: usize, out: &mut [u64]) {
+        let n = out.len();
+        let m = ctx.modulus(self.dst[t]);
+        let cols = t * self.src.len()..(t + 1) * self.src.len();
+        let (row, neg) = (&self.hat[cols.clone()], &self.neg[cols]);
+        // Centred conversion: y_i above s_i/2 counts as y_i − s_i, so the
+        // result is x + v·S with v spread evenly around zero (no bias, which
+        // the canonical embedding would amplify). The running value plus 8
+        // terms below 2^124 + 2^62 each fit in a u128, so sources are
+        // accumulated 8 at a time.
+        out.fill(0);
+        for (((chunk_row, chunk_neg), chunk_half), chunk_y) in row
+            .chunks(8)
+            .zip(neg.chunks(8))
+            .zip(self.half.chunks(8))
+            .zip(y.chunks(8 * n))
+        {
+            for (k, o) in out.iter_mut().enumerate() {
+                let mut acc = *o as u128;
+                for (c, (&h, (&ng, &hf))) in chunk_row
+                    .iter()
+                    .zip(chunk_neg.iter().zip(chunk_half))
+                    .enumerate()
+                {
+                    let v = chunk_y[c * n + k];
+                    let mask = ((hf.wrapping_sub(v) as i64) >> 63) as u64;
+                    acc += v as u128 * h as u128 + (ng & mask) as u128;
+                }
+                *o = m.reduce_u128(acc);
+            }
+        }
+    }
+}
+
+/// Constants of ModUp and ModDown at one level.
+#[derive(Debug)]
+pub(crate) struct LevelTables {
+    /// One conversion per digit present at this level: digit primes to the
+    /// other Q primes `0..=level` and the P primes.
+    pub modup: Vec<BaseConv>,
+    /// P primes to Q primes `0..=level`.
+    pub moddown: BaseConv,
+    /// `P^{-1} mod q_i` and its Shoup constant, `i` in `0..=level`.
+    pub p_inv: Vec<(u64, u64)>,
+}
+
+impl LevelTables {
+    pub fn new(ctx: &Context, level: usize) -> Self {
+        let alpha = ctx.params().digit_size();
+        let q_len = ctx.q_len();
+        let p_range: Vec<usize> = (q_len..q_len + ctx.p_len()).collect();
+        let digits = (level + 1).div_ceil(alpha);
+        let modup = (0..digits)
+            .map(|j| {
+                let src: Vec<usize> = (j * alpha..((j + 1) * alpha).min(level + 1)).collect();
+                let dst: Vec<usize> = (0..=level)
+                    .filter(|i| !src.contains(i))
+                    .chain(p_range.iter().copied())
+                    .collect();
+                BaseConv::new(ctx, src, dst)
+            })
+            .collect();
+        let moddown = BaseConv::new(ctx, p_range.clone(), (0..=level).collect());
+        let p_inv = (0..=level)
+            .map(|i| {
+                let m = ctx.modulus(i);
+                let p = p_range
+                    .iter()
+                    .fold(1u64, |acc, &k| m.mul(acc, m.reduce(ctx.modulus(k).value())));
+                let v = m.inv(p).unwrap_or(0);
+                (v, m.shoup(v))
+            })
+            .collect();
+        LevelTables {
+            modup,
+            moddown,
+            p_inv,
+        }
+    }
+}
+
+/// The QP-basis index of limb `t` of an extended polynomial at `level`
+/// (limbs `0..=level` are Q primes, then the P primes).
+#[inline]
+pub(crate) fn ext_index(ctx: &Context, level: usize, t: usize) -> usize {
+    if t <= level {
+        t
+    } else {
+        ctx.q_len() + (t - level - 1)
+    }
+}
+
+/// ModUp: decomposes `d` (level `level`, NTT) into its digits, each raised to
+/// the Q primes `0..=level` and the P primes (NTT domain).
+pub(crate) fn mod_up(
+    ctx: &Context,
+    tables: &LevelTables,
+    level: usize,
+    d: &RnsPoly,
+) -> Vec<RnsPoly> {
+    let n = ctx.n();
+    let mut coeff = d.clone();
+    coeff
+        .data_mut()
+        .par_chunks_mut(n)
+        .enumerate()
+        .for_each(|(i, limb)| ctx.table(i).inverse(limb));
+    let ext = level + 1 + ctx.p_len();
+    tables
+        .modup
+        .iter()
+        .map(|conv| {
+            let src: Vec<&[u64]> = conv.src.iter().map(|&i| coeff.limb(i)).collect();
+            let y = conv.premultiply(ctx, &src, n);
+            let mut out = RnsPoly::zero(n, ext);
+            out.data_mut()
+                .par_chunks_mut(n)
+                .enumerate()
+                .for_each(|(t, limb)| {
+                    let qp = ext_index(ctx, level, t);
+                    if let Some(pos) = conv.dst.iter().position(|&x| x == qp) {
+                        conv.convert_limb(ctx, &y, pos, limb);
+                        ctx.table(qp).forward(limb);
+                    } else {
+                        limb.copy_from_slice(d.limb(t));
+                    }
+                });
+            out
+        })
+        .collect()
+}
+
+/// A prepared switching key: `b_j` and the expanded `a_j`, over Q then P.
+#[derive(Debug)]
+pub(crate) struct PreparedKey {
+    pub b: Vec<RnsPoly>,
+    pub a: Vec<RnsPoly>,
+}
+
+/// Inner product of the raised digits with a key, at `level`: returns the
+/// pair over the extended basis (NTT). With `perm`, digit values are read
+/// through the NTT-slot permutation of an automorphism (hoisted rotation).
+pub(crate) fn inner_product(
+    ctx: &Context,
+    level: usize,
+    digits: &[RnsPoly],
+    key: &PreparedKey,
+    perm: Option<&[u32]>,
+) -> (RnsPoly, RnsPoly) {
+    let n = ctx.n();
+    let ext = level + 1 + ctx.p_len();
+    let mut out0 = RnsPoly::zero(n, ext);
+    let mut out1 = RnsPoly::zero(n, ext);
+    out0.data_mut()
+        .par_chunks_mut(n)
+        .zip(out1.data_mut().par_chunks_mut(n))
+        .enumerate()
+        .for_each(|(t, (o0, o1))| {
+            let qp = ext_index(ctx, level, t);
+            let m = ctx.modulus(qp);
+            let d: Vec<&[u64]> = digits.iter().map(|dj| dj.limb(t)).collect();
+            let b: Vec<&[u64]> = key.b.iter().map(|bj| bj.limb(qp)).collect();
+            let a: Vec<&[u64]> = key.a.iter().map(|aj| aj.limb(qp)).collect();
+            // The evaluator admits at most 8 digits: at most 8 products below
+            // 2^124 each, so the sums cannot overflow a u128.
+            for k in 0..n {
+                let src = perm.map_or(k, |p| p[k] as usize);
+                let (mut acc0, mut acc1) = (0u128, 0u128);
+                for ((dj, bj), aj) in d.iter().zip(&b).zip(&a) {
+                    let v = dj[src] as u128;
+                    acc0 += v * bj[k] as u128;
+                    acc1 += v * aj[k] as u128;
+                }
+                o0[k] = m.reduce_u128(acc0);
+                o1[k] = m.reduce_u128(acc1);
+            }
+        });
+    (out0, out1)
+}
+
+/// ModDown: `x` over the extended basis at `level` (NTT) divided by P and
+/// rounded, over the Q primes `0..=level` (NTT).
+pub(crate) fn mod_down(ctx: &Context, tables: &LevelTables, level: usize, x: &RnsPoly) -> RnsPoly {
+    let n = ctx.n();
+    let conv = &tables.moddown;
+    let mut p_coeff: Vec<u64> = x.data()[(level + 1) * n..].to_vec();
+    p_coeff
+        .par_chunks_mut(n)
+        .zip(conv.src.par_iter())
+        .for_each(|(limb, &i)| ctx.table(i).inverse(limb));
+    let src: Vec<&[u64]> = p_coeff.chunks(n).collect();
+    let y = conv.premultiply(ctx, &src, n);
+    let mut out = RnsPoly::zero(n, level + 1);
+    out.data_mut()
+        .par_chunks_mut(n)
+        .enumerate()
+        .for_each(|(i, limb)| {
+            conv.convert_limb(ctx, &y, i, limb);
+            ctx.table(i).forward(limb);
+            let m = ctx.modulus(i);
+            let (w, ws) = tables.p_inv[i];
+            for (o, &v) in limb.iter_mut().zip(x.limb(i)) {
+                *o = m.mul_shoup(m.sub(v, *o), w, ws);
+            }
+        });
+    out
+}
