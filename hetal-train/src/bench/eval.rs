@@ -1,0 +1,107 @@
+//! The `eval` suite: the CKKS evaluator at the production preset (N = 2^16,
+//! full chain), on 1 and 2 threads: multiply + relinearise + rescale, one
+//! rotation, 8 hoisted rotations against 8 plain ones, a plaintext multiply
+//! (pre-encoded plaintext, no rescale) and a rescale.
+//!
+//! The environment variable `HETAL_EVAL_RUNS` overrides the number of timed
+//! runs per record (default 5; 3 for the 8-rotation records).
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use serde_json::json;
+
+use crate::bench::{emit, median_seconds};
+use crate::ckks::Evaluator;
+use hetal_nostd::encoding::Complex;
+use hetal_nostd::encrypt::encrypt;
+use hetal_nostd::evk::EvaluationKeys;
+use hetal_nostd::keys::SecretKey;
+use hetal_nostd::params::presets::PROD_N16;
+use hetal_nostd::ring::sampling::Csprng;
+use hetal_nostd::ring::Context;
+
+const STEPS: [i64; 8] = [1, 2, 3, 4, 5, 6, 7, 8];
+
+/// Runs the suite.
+pub fn run() -> Result<(), String> {
+    let runs: usize = std::env::var("HETAL_EVAL_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let params = PROD_N16.build().map_err(|e| e.to_string())?;
+    let ctx = Arc::new(Context::new(params).map_err(|e| e.to_string())?);
+    let mut rng = Csprng::from_os().map_err(|e| e.to_string())?;
+    eprintln!(
+        "eval: generating keys at {} (relin + {} rotations)",
+        PROD_N16.name,
+        STEPS.len()
+    );
+    let sk = SecretKey::generate(&ctx, &mut rng);
+    let keys = EvaluationKeys::generate(&ctx, &sk, &STEPS, false, &mut rng);
+    let ev = Evaluator::new(ctx.clone(), &keys).map_err(|e| e.to_string())?;
+    let slots = ctx.params().max_slots();
+    let level = ctx.params().max_level();
+    let vals = |k: f64| -> Vec<Complex> {
+        (0..slots)
+            .map(|i| Complex::real(((i as f64 * k).sin() * 0.9).clamp(-1.0, 1.0)))
+            .collect()
+    };
+    let a = encrypt(&ctx, &sk, &vals(0.37), slots, level, &mut rng).map_err(|e| e.to_string())?;
+    let b = encrypt(&ctx, &sk, &vals(0.11), slots, level, &mut rng).map_err(|e| e.to_string())?;
+    drop(sk);
+    let q = ctx.modulus(level).value() as f64;
+    let pt = ev
+        .encode(&vals(0.23), a.log_slots, level, q)
+        .map_err(|e| e.to_string())?;
+    let product = ev.mul(&a, &b).map_err(|e| e.to_string())?;
+    // Every timed operation once, so that failures surface as errors here.
+    ev.rescale(&product).map_err(|e| e.to_string())?;
+    ev.rotate_hoisted(&a, &STEPS).map_err(|e| e.to_string())?;
+    ev.mul_plain_poly(&a, &pt, q).map_err(|e| e.to_string())?;
+    let dnum = ctx.q_len().div_ceil(ctx.params().digit_size());
+    for threads in [1usize, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| e.to_string())?;
+        let record = |name: &str, runs: usize, f: &(dyn Fn() + Sync)| {
+            let median = pool.install(|| median_seconds(runs, f));
+            eprintln!(
+                "eval: {name} on {threads} thread(s): {:.1} ms",
+                median * 1e3
+            );
+            emit(json!({
+                "bench": name,
+                "params": PROD_N16.name,
+                "threads": threads,
+                "median_s": median,
+                "runs": runs,
+                "limbs": level + 1,
+                "dnum": dnum,
+            }));
+        };
+        record("mul_relin_rescale", runs, &|| {
+            let _ = black_box(ev.mul(&a, &b).and_then(|m| ev.rescale(&m)));
+        });
+        record("rotate", runs, &|| {
+            let _ = black_box(ev.rotate(&a, 1));
+        });
+        let few = runs.min(3);
+        record("rotate_hoisted_8", few, &|| {
+            let _ = black_box(ev.rotate_hoisted(&a, &STEPS));
+        });
+        record("rotate_plain_8", few, &|| {
+            for k in STEPS {
+                let _ = black_box(ev.rotate(&a, k));
+            }
+        });
+        record("mul_plain", runs, &|| {
+            let _ = black_box(ev.mul_plain_poly(&a, &pt, q));
+        });
+        record("rescale", runs, &|| {
+            let _ = black_box(ev.rescale(&product));
+        });
+    }
+    Ok(())
+}
