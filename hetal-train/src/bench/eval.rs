@@ -50,6 +50,11 @@ pub fn run() -> Result<(), String> {
     let a = encrypt(&ctx, &sk, &vals(0.37), slots, level, &mut rng).map_err(|e| e.to_string())?;
     let b = encrypt(&ctx, &sk, &vals(0.11), slots, level, &mut rng).map_err(|e| e.to_string())?;
     drop(sk);
+    // Server-side ciphertexts carry an explicit c1 (expanded once on arrival).
+    let (a, b) = (
+        ev.expand(&a).map_err(|e| e.to_string())?,
+        ev.expand(&b).map_err(|e| e.to_string())?,
+    );
     let q = ctx.modulus(level).value() as f64;
     let pt = ev
         .encode(&vals(0.23), a.log_slots, level, q)

@@ -206,6 +206,13 @@ impl Evaluator {
         Ok(())
     }
 
+    /// The same ciphertext with `c1` explicit (a seeded `c1` is expanded once
+    /// here instead of in every operation that reads it).
+    pub fn expand(&self, ct: &Ciphertext) -> EvalResult<Ciphertext> {
+        self.check(ct)?;
+        Ok(self.make(ct, ct.level, ct.scale, ct.c0.clone(), self.c1(ct).into_owned()))
+    }
+
     fn c1<'a>(&self, ct: &'a Ciphertext) -> Cow<'a, RnsPoly> {
         match &ct.c1 {
             C1::Full(p) => Cow::Borrowed(p),
