@@ -45,10 +45,12 @@
 //! the separate [`Decryptor`] trait, so that server-side code written against
 //! [`Engine`] cannot decrypt.
 
+mod ckks;
 mod clear;
 mod complex;
 mod noise;
 
+pub use ckks::{CkksCt, CkksDecryptor, CkksEngine};
 pub use clear::{ClearConfig, ClearCt, ClearDecryptor, ClearEngine, OpCounts};
 pub use complex::Complex;
 pub use noise::NoiseConfig;
@@ -95,6 +97,12 @@ pub enum EngineError {
     /// Rescale of a ciphertext that does not await one.
     #[error("nothing to rescale")]
     NothingToRescale,
+    /// An operation this engine does not provide (yet).
+    #[error("not available: {0}")]
+    Unavailable(&'static str),
+    /// An error of the CKKS backend (parameters, keys, encoding).
+    #[error("CKKS backend: {0}")]
+    Backend(String),
     /// Decryption of a ciphertext from an engine that only counts operations.
     #[error("the engine counts operations without tracking values")]
     ValuesNotTracked,
