@@ -15,6 +15,10 @@ pub mod pack;
 mod owned;
 #[cfg(feature = "alloc")]
 pub use owned::*;
+#[cfg(feature = "alloc")]
+mod evk;
+#[cfg(feature = "alloc")]
+pub use evk::{decode_switching_key, encode_switching_key};
 
 pub use bytes::{Bytes, PackedWords};
 

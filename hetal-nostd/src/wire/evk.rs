@@ -1,0 +1,187 @@
+//! Switching-key frames (alloc): relinearisation and Galois keys travel as
+//! `(b, seed)`, the `dnum` polynomials `b_j` over the Q then P primes packed
+//! into one byte string. Decoding checks the header (the level must be the
+//! chain's top), the Galois element, the exact packed length and every
+//! residue, under the frame size limit.
+
+use super::{check_limbs, parse, Bytes, Header, Kind, Limits, PackedWords, WireError};
+use crate::evk::{KeyKind, SwitchingKey};
+use crate::params::Params;
+use crate::ring::sampling::Seed;
+use crate::ring::RnsPoly;
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize)]
+struct SwitchingKeyOut<'a> {
+    header: Header,
+    galois: Option<u64>,
+    seed: Seed,
+    b: PackedWords<'a>,
+}
+
+#[derive(Deserialize)]
+struct SwitchingKeyIn<'a> {
+    header: Header,
+    galois: Option<u64>,
+    seed: Seed,
+    #[serde(borrow)]
+    b: Bytes<'a>,
+}
+
+/// The primes of a key's packed `b`: the Q then P primes, once per digit.
+fn key_primes(params: &Params) -> Vec<u64> {
+    let dnum = params.q().len().div_ceil(params.digit_size());
+    let one: Vec<u64> = params.q().iter().chain(params.p()).copied().collect();
+    let mut all = Vec::with_capacity(one.len() * dnum);
+    for _ in 0..dnum {
+        all.extend_from_slice(&one);
+    }
+    all
+}
+
+/// Encodes a switching key. Errors with [`WireError::WrongParams`] for a key
+/// of another parameter set and [`WireError::Inconsistent`] for a key whose
+/// shape does not match `params`.
+pub fn encode_switching_key(key: &SwitchingKey, params: &Params) -> Result<Vec<u8>, WireError> {
+    if &key.digest != params.digest() {
+        return Err(WireError::WrongParams);
+    }
+    let primes = key_primes(params);
+    let limbs = params.q().len() + params.p().len();
+    let n = params.n();
+    if key.b.len() * limbs != primes.len() || key.b.iter().any(|b| b.n() != n || b.limbs() != limbs)
+    {
+        return Err(WireError::Inconsistent);
+    }
+    let words: Vec<u64> = key
+        .b
+        .iter()
+        .flat_map(|b| b.data().iter().copied())
+        .collect();
+    let galois = match key.kind {
+        KeyKind::Relin => None,
+        KeyKind::Galois(g) => Some(g),
+    };
+    postcard::to_allocvec(&SwitchingKeyOut {
+        header: Header::new(Kind::SwitchingKey, params, params.max_level()),
+        galois,
+        seed: key.seed,
+        b: PackedWords {
+            words: &words,
+            primes: &primes,
+            n,
+        },
+    })
+    .map_err(|_| WireError::Output)
+}
+
+/// Decodes and validates a switching key against `params`.
+pub fn decode_switching_key(
+    bytes: &[u8],
+    params: &Params,
+    limits: &Limits,
+) -> Result<SwitchingKey, WireError> {
+    let f: SwitchingKeyIn<'_> = parse(bytes, limits)?;
+    let level = f.header.check(Kind::SwitchingKey, params)?;
+    if level != params.max_level() {
+        return Err(WireError::Inconsistent);
+    }
+    let kind = match f.galois {
+        None => KeyKind::Relin,
+        Some(g) if g & 1 == 1 && g != 1 && g < 2 * params.n() as u64 => KeyKind::Galois(g),
+        Some(_) => return Err(WireError::Inconsistent),
+    };
+    let primes = key_primes(params);
+    let n = params.n();
+    let packed = check_limbs(f.b, &primes, n)?;
+    let limbs = params.q().len() + params.p().len();
+    let dnum = primes.len() / limbs;
+    let mut b = Vec::with_capacity(dnum);
+    for j in 0..dnum {
+        let mut poly = RnsPoly::zero(n, limbs);
+        for i in 0..limbs {
+            packed.unpack_limb(j * limbs + i, poly.limb_mut(i));
+        }
+        b.push(poly);
+    }
+    Ok(SwitchingKey {
+        digest: *params.digest(),
+        kind,
+        seed: f.seed,
+        b,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evk::{relin_key, rotation_key};
+    use crate::keys::SecretKey;
+    use crate::params::presets::{INSECURE_N10, INSECURE_N11};
+    use crate::ring::sampling::Csprng;
+    use crate::ring::Context;
+
+    #[test]
+    fn switching_keys_round_trip_and_bad_frames_are_rejected() {
+        let ctx = Context::new(INSECURE_N10.build().unwrap()).unwrap();
+        let params = ctx.params();
+        let mut rng = Csprng::from_entropy([5; 32]);
+        let sk = SecretKey::generate(&ctx, &mut rng);
+        let limits = Limits::default();
+        for key in [
+            relin_key(&ctx, &sk, &mut rng),
+            rotation_key(&ctx, &sk, 3, &mut rng),
+        ] {
+            let bytes = encode_switching_key(&key, params).unwrap();
+            assert_eq!(decode_switching_key(&bytes, params, &limits).unwrap(), key);
+            // Truncated, extended, corrupted, oversized, foreign parameters.
+            for cut in [0, 1, 10, bytes.len() / 2, bytes.len() - 1] {
+                assert!(decode_switching_key(&bytes[..cut], params, &limits).is_err());
+            }
+            let mut longer = bytes.clone();
+            longer.push(0);
+            assert_eq!(
+                decode_switching_key(&longer, params, &limits),
+                Err(WireError::TrailingBytes)
+            );
+            let mut bad_magic = bytes.clone();
+            bad_magic[0] ^= 1;
+            assert_eq!(
+                decode_switching_key(&bad_magic, params, &limits),
+                Err(WireError::BadMagic)
+            );
+            let small = Limits {
+                max_frame_bytes: 100,
+            };
+            assert!(matches!(
+                decode_switching_key(&bytes, params, &small),
+                Err(WireError::TooLarge { .. })
+            ));
+            let other = INSECURE_N11.build().unwrap();
+            assert_eq!(
+                decode_switching_key(&bytes, &other, &limits),
+                Err(WireError::WrongParams)
+            );
+            assert_eq!(
+                encode_switching_key(&key, &other),
+                Err(WireError::WrongParams)
+            );
+            // A residue at or above its prime: all-ones bytes at the end.
+            let mut high = bytes.clone();
+            let len = high.len();
+            high[len - 8..].fill(0xff);
+            assert!(matches!(
+                decode_switching_key(&high, params, &limits),
+                Err(WireError::ValueOutOfRange { .. })
+            ));
+            // A shape that does not match the parameters.
+            let mut short = key.clone();
+            short.b.pop();
+            assert_eq!(
+                encode_switching_key(&short, params),
+                Err(WireError::Inconsistent)
+            );
+        }
+    }
+}
