@@ -341,3 +341,40 @@ fn production_preset_precision() {
         assert!(bits(e) >= 20.0, "step {step}: {} bits", bits(e));
     }
 }
+
+/// Key sizes at the production preset, on the wire and in memory.
+#[test]
+fn production_key_sizes() {
+    let ctx = Context::new(presets::PROD_N16.build().unwrap()).unwrap();
+    let params = ctx.params();
+    let mut rng = Csprng::from_entropy([12; 32]);
+    let sk = SecretKey::generate(&ctx, &mut rng);
+    let bits: u64 = params
+        .q()
+        .iter()
+        .chain(params.p())
+        .map(|&q| 64 - u64::from(q.leading_zeros()))
+        .sum();
+    let dnum = params.q().len().div_ceil(params.digit_size()) as u64;
+    let packed = (dnum * bits * params.n() as u64).div_ceil(8);
+    for (name, key) in [
+        ("relinearisation", relin_key(&ctx, &sk, &mut rng)),
+        (
+            "Galois (rotation by 1)",
+            rotation_key(&ctx, &sk, 1, &mut rng),
+        ),
+    ] {
+        let wire = hetal_nostd::wire::encode_switching_key(&key, params).unwrap();
+        let memory = key.expanded_bytes();
+        eprintln!(
+            "prod-n16 {name} key: {:.1} MiB on the wire, {:.1} MiB in memory (b and expanded a)",
+            wire.len() as f64 / (1 << 20) as f64,
+            memory as f64 / (1 << 20) as f64
+        );
+        assert!(wire.len() as u64 >= packed && wire.len() as u64 <= packed + 128);
+        assert_eq!(
+            memory as u64,
+            2 * dnum * (params.q().len() + params.p().len()) as u64 * params.n() as u64 * 8
+        );
+    }
+}
