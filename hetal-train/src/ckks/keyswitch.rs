@@ -94,34 +94,29 @@ impl BaseConv {
     /// Target limb `t` (an index into `dst`) of the conversion of the
     /// premultiplied sources `y`, written into `out` (coefficients).
     pub fn convert_limb(&self, ctx: &Context, y: &[u64], t: usize, out: &mut [u64]) {
+        const BLOCK: usize = 256;
         let n = out.len();
         let m = ctx.modulus(self.dst[t]);
         let cols = t * self.src.len()..(t + 1) * self.src.len();
         let (row, neg) = (&self.hat[cols.clone()], &self.neg[cols]);
         // Centred conversion: y_i above s_i/2 counts as y_i − s_i, so the
         // result is x + v·S with v spread evenly around zero (no bias, which
-        // the canonical embedding would amplify). The running value plus 8
-        // terms below 2^124 + 2^62 each fit in a u128, so sources are
-        // accumulated 8 at a time.
-        out.fill(0);
-        for (((chunk_row, chunk_neg), chunk_half), chunk_y) in row
-            .chunks(8)
-            .zip(neg.chunks(8))
-            .zip(self.half.chunks(8))
-            .zip(y.chunks(8 * n))
-        {
-            for (k, o) in out.iter_mut().enumerate() {
-                let mut acc = *o as u128;
-                for (c, (&h, (&ng, &hf))) in chunk_row
-                    .iter()
-                    .zip(chunk_neg.iter().zip(chunk_half))
-                    .enumerate()
-                {
-                    let v = chunk_y[c * n + k];
+        // the canonical embedding would amplify). At most 15 sources (the
+        // evaluator admits at most 9) of terms below 2^124 + 2^62 fit in a u128.
+        let mut acc = [0u128; BLOCK];
+        for (k0, out_block) in (0..n).step_by(BLOCK).zip(out.chunks_mut(BLOCK)) {
+            let len = out_block.len();
+            let acc = &mut acc[..len];
+            acc.fill(0);
+            for (c, ((&h, &ng), &hf)) in row.iter().zip(neg).zip(&self.half).enumerate() {
+                let ys = &y[c * n + k0..c * n + k0 + len];
+                for (a, &v) in acc.iter_mut().zip(ys) {
                     let mask = ((hf.wrapping_sub(v) as i64) >> 63) as u64;
-                    acc += v as u128 * h as u128 + (ng & mask) as u128;
+                    *a += v as u128 * h as u128 + (ng & mask) as u128;
                 }
-                *o = m.reduce_u128(acc);
+            }
+            for (o, &a) in out_block.iter_mut().zip(acc.iter()) {
+                *o = m.reduce_u128(a);
             }
         }
     }
@@ -137,6 +132,12 @@ pub(crate) struct LevelTables {
     pub moddown: BaseConv,
     /// `P^{-1} mod q_i` and its Shoup constant, `i` in `0..=level`.
     pub p_inv: Vec<(u64, u64)>,
+    /// `P mod q_i` and its Shoup constant, `i` in `0..=level`.
+    pub p_mod: Vec<(u64, u64)>,
+    /// `(P·q_level)^{-1} mod q_i` and its Shoup constant, `i` in `0..level`.
+    pub pq_inv: Vec<(u64, u64)>,
+    /// `q_level^{-1} mod q_i` and its Shoup constant, `i` in `0..level`.
+    pub ql_inv: Vec<(u64, u64)>,
 }
 
 impl LevelTables {
@@ -166,10 +167,37 @@ impl LevelTables {
                 (v, m.shoup(v))
             })
             .collect();
+        let p_mod: Vec<(u64, u64)> = (0..=level)
+            .map(|i| {
+                let m = ctx.modulus(i);
+                let p = p_range
+                    .iter()
+                    .fold(1u64, |acc, &k| m.mul(acc, m.reduce(ctx.modulus(k).value())));
+                (p, m.shoup(p))
+            })
+            .collect();
+        let inv_pair = |i: usize, v: u64| {
+            let m = ctx.modulus(i);
+            let v = m.inv(v).unwrap_or(0);
+            (v, m.shoup(v))
+        };
+        let ql = ctx.modulus(level).value();
+        let pq_inv = (0..level)
+            .map(|i| {
+                let m = ctx.modulus(i);
+                inv_pair(i, m.mul(p_mod[i].0, m.reduce(ql)))
+            })
+            .collect();
+        let ql_inv = (0..level)
+            .map(|i| inv_pair(i, ctx.modulus(i).reduce(ql)))
+            .collect();
         LevelTables {
             modup,
             moddown,
             p_inv,
+            p_mod,
+            pq_inv,
+            ql_inv,
         }
     }
 }
@@ -276,6 +304,20 @@ pub(crate) fn inner_product(
 /// ModDown: `x` over the extended basis at `level` (NTT) divided by P and
 /// rounded, over the Q primes `0..=level` (NTT).
 pub(crate) fn mod_down(ctx: &Context, tables: &LevelTables, level: usize, x: &RnsPoly) -> RnsPoly {
+    divide_round(ctx, &tables.moddown, &tables.p_inv, level, x)
+}
+
+/// ModDown followed by a rescale, sharing NTTs: `x` over the extended
+/// basis at `level ≥ 1` (NTT) divided by P and rounded, then divided by
+/// `q_level` and rounded, over the Q primes `0..level` (NTT). By linearity of
+/// the NTT, each remaining limb needs one forward NTT instead of two; the
+/// result is bit-identical to [`mod_down`] then a rescale.
+pub(crate) fn mod_down_rescale(
+    ctx: &Context,
+    tables: &LevelTables,
+    level: usize,
+    x: &RnsPoly,
+) -> RnsPoly {
     let n = ctx.n();
     let conv = &tables.moddown;
     let mut p_coeff: Vec<u64> = x.data()[(level + 1) * n..].to_vec();
@@ -285,7 +327,72 @@ pub(crate) fn mod_down(ctx: &Context, tables: &LevelTables, level: usize, x: &Rn
         .for_each(|(limb, &i)| ctx.table(i).inverse(limb));
     let src: Vec<&[u64]> = p_coeff.chunks(n).collect();
     let y = conv.premultiply(ctx, &src, n);
-    let mut out = RnsPoly::zero(n, level + 1);
+    // The ModDown result on the last limb, coefficient domain.
+    let ml = ctx.modulus(level);
+    let mut last = vec![0u64; n];
+    conv.convert_limb(ctx, &y, level, &mut last);
+    let mut x_last = x.limb(level).to_vec();
+    ctx.table(level).inverse(&mut x_last);
+    let (w, ws) = tables.p_inv[level];
+    for (r, &v) in last.iter_mut().zip(&x_last) {
+        *r = ml.mul_shoup(ml.sub(v, *r), w, ws);
+    }
+    let (ql, half) = (ml.value(), ml.value() >> 1);
+    let mut out = RnsPoly::zero(n, level);
+    out.data_mut()
+        .par_chunks_mut(n)
+        .enumerate()
+        .for_each(|(i, limb)| {
+            let m = ctx.modulus(i);
+            conv.convert_limb(ctx, &y, i, limb);
+            // w = conv_i·P^{-1} + (centred last limb mod q_i), then one NTT.
+            let (pw, pws) = tables.p_inv[i];
+            let ql_mod = m.reduce(ql);
+            for (o, &r) in limb.iter_mut().zip(&last) {
+                let t = m.reduce(r);
+                let t = if r > half { m.sub(t, ql_mod) } else { t };
+                *o = m.add(m.mul_shoup(*o, pw, pws), t);
+            }
+            ctx.table(i).forward(limb);
+            let (a, a_s) = tables.pq_inv[i];
+            let (b, b_s) = tables.ql_inv[i];
+            for (o, &v) in limb.iter_mut().zip(x.limb(i)) {
+                *o = m.sub(m.mul_shoup(v, a, a_s), m.mul_shoup(*o, b, b_s));
+            }
+        });
+    out
+}
+
+/// `(x − [x]_S)/S` for the product `S` of `conv`'s sources, on `conv`'s
+/// targets (the Q primes `0..targets`), NTT domain; `inv` holds `S^{-1}`
+/// per target.
+fn divide_round(
+    ctx: &Context,
+    conv: &BaseConv,
+    inv: &[(u64, u64)],
+    level: usize,
+    x: &RnsPoly,
+) -> RnsPoly {
+    let n = ctx.n();
+    let q_len = ctx.q_len();
+    let pos = |qp: usize| {
+        if qp < q_len {
+            qp
+        } else {
+            level + 1 + (qp - q_len)
+        }
+    };
+    let mut s_coeff = vec![0u64; conv.src.len() * n];
+    s_coeff
+        .par_chunks_mut(n)
+        .zip(conv.src.par_iter())
+        .for_each(|(limb, &i)| {
+            limb.copy_from_slice(x.limb(pos(i)));
+            ctx.table(i).inverse(limb);
+        });
+    let src: Vec<&[u64]> = s_coeff.chunks(n).collect();
+    let y = conv.premultiply(ctx, &src, n);
+    let mut out = RnsPoly::zero(n, conv.dst.len());
     out.data_mut()
         .par_chunks_mut(n)
         .enumerate()
@@ -293,7 +400,7 @@ pub(crate) fn mod_down(ctx: &Context, tables: &LevelTables, level: usize, x: &Rn
             conv.convert_limb(ctx, &y, i, limb);
             ctx.table(i).forward(limb);
             let m = ctx.modulus(i);
-            let (w, ws) = tables.p_inv[i];
+            let (w, ws) = inv[i];
             for (o, &v) in limb.iter_mut().zip(x.limb(i)) {
                 *o = m.mul_shoup(m.sub(v, *o), w, ws);
             }

@@ -130,6 +130,13 @@ fn products_rescale_with_exact_scales() {
     assert_eq!(m.scale, cx.scale * cy.scale / q6);
     let e = max_err(&s.dec(&m), &prod);
     assert!(e < 1e-6, "mul error {e}");
+    // The fused form: same level and scale, same values.
+    let fused = s.ev.mul_rescale(&cx, &cy).unwrap();
+    assert_eq!(fused, m);
+    assert_eq!(
+        s.ev.mul_rescale(&s.enc(&x, 0), &s.enc(&y, 0)),
+        Err(EvalError::LevelExhausted(0))
+    );
     // Plaintext and constant products restore the scale exactly.
     let mp = s.ev.rescale(&s.ev.mul_plain(&cx, &y).unwrap()).unwrap();
     assert_eq!(mp.scale, cx.scale);
@@ -328,7 +335,11 @@ fn production_preset_precision() {
             .collect();
         let cy = s.enc(&y, cur.level);
         let t = std::time::Instant::now();
-        cur = s.ev.rescale(&s.ev.mul(&cur, &cy).unwrap()).unwrap();
+        cur = if step % 2 == 0 {
+            s.ev.mul_rescale(&cur, &cy).unwrap()
+        } else {
+            s.ev.rescale(&s.ev.mul(&cur, &cy).unwrap()).unwrap()
+        };
         let el = t.elapsed();
         want = want.iter().zip(&y).map(|(a, b)| a.mul(*b)).collect();
         let e = max_err(&s.dec(&cur), &want);

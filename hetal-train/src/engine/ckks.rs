@@ -242,6 +242,12 @@ impl Engine for CkksEngine {
         Self::wrap(self.ev.rescale(&m), false)
     }
 
+    fn mul(&self, a: &CkksCt, b: &CkksCt) -> EngineResult<CkksCt> {
+        Self::need_level(a)?;
+        Self::need_level(b)?;
+        Self::wrap(self.ev.mul_rescale(&a.ct, &b.ct), false)
+    }
+
     fn rescale(&self, a: &CkksCt) -> EngineResult<CkksCt> {
         if !a.pending_rescale {
             return Err(EngineError::NothingToRescale);
