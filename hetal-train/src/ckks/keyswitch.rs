@@ -25,9 +25,6 @@ pub(crate) struct BaseConv {
     inv: Vec<(u64, u64)>,
     /// `(S/s_i) mod t`, row `t` (target), column `i` (source).
     hat: Vec<u64>,
-    /// `−s_i·(S/s_i) mod t`, same layout: added when `y_i` is taken as
-    /// `y_i − s_i` (centred conversion).
-    neg: Vec<u64>,
     /// `⌊s_i/2⌋` per source: `y_i` above it is centred to `y_i − s_i`.
     half: Vec<u64>,
 }
@@ -57,35 +54,32 @@ impl BaseConv {
                     .collect::<Vec<_>>()
             })
             .collect::<Vec<u64>>();
-        let mut neg = Vec::with_capacity(hat.len());
-        for (r, &t) in dst.iter().enumerate() {
-            let m = ctx.modulus(t);
-            for (c, &i) in src.iter().enumerate() {
-                let si = m.reduce(ctx.modulus(i).value());
-                neg.push(m.neg(m.mul(si, hat[r * src.len() + c])));
-            }
-        }
         let half = src.iter().map(|&i| ctx.modulus(i).value() >> 1).collect();
         BaseConv {
             src,
             dst,
             inv,
             hat,
-            neg,
             half,
         }
     }
 
-    /// `y_i = [x_i·(S/s_i)^{-1}]_{s_i}` for every source limb (coefficients).
-    pub fn premultiply(&self, ctx: &Context, x: &[&[u64]], n: usize) -> Vec<u64> {
-        let mut y = vec![0u64; n * self.src.len()];
+    /// `y_i = [x_i·(S/s_i)^{-1}]_{s_i}` for every source limb (coefficients),
+    /// centred: values above `s_i/2` are taken as `y_i − s_i`. Centring makes
+    /// the conversion's overflow `v·S` spread evenly around zero (no bias,
+    /// which the canonical embedding would amplify).
+    pub fn premultiply(&self, ctx: &Context, x: &[&[u64]], n: usize) -> Vec<i64> {
+        let mut y = vec![0i64; n * self.src.len()];
         y.par_chunks_mut(n)
-            .zip(self.src.par_iter().zip(&self.inv[..]))
+            .zip(self.src.par_iter().zip(&self.inv[..]).zip(&self.half[..]))
             .zip(x.par_iter())
-            .for_each(|((out, (&i, &(w, ws))), xi)| {
+            .for_each(|((out, ((&i, &(w, ws)), &half)), xi)| {
                 let m = ctx.modulus(i);
+                let s = m.value() as i64;
                 for (o, &v) in out.iter_mut().zip(xi.iter()) {
-                    *o = m.mul_shoup(v, w, ws);
+                    let r = m.mul_shoup(v, w, ws);
+                    let mask = ((half.wrapping_sub(r) as i64) >> 63) & s;
+                    *o = r as i64 - mask;
                 }
             });
         y
@@ -93,30 +87,26 @@ impl BaseConv {
 
     /// Target limb `t` (an index into `dst`) of the conversion of the
     /// premultiplied sources `y`, written into `out` (coefficients).
-    pub fn convert_limb(&self, ctx: &Context, y: &[u64], t: usize, out: &mut [u64]) {
+    pub fn convert_limb(&self, ctx: &Context, y: &[i64], t: usize, out: &mut [u64]) {
         const BLOCK: usize = 256;
         let n = out.len();
         let m = ctx.modulus(self.dst[t]);
-        let cols = t * self.src.len()..(t + 1) * self.src.len();
-        let (row, neg) = (&self.hat[cols.clone()], &self.neg[cols]);
-        // Centred conversion: y_i above s_i/2 counts as y_i − s_i, so the
-        // result is x + v·S with v spread evenly around zero (no bias, which
-        // the canonical embedding would amplify). At most 15 sources (the
-        // evaluator admits at most 9) of terms below 2^124 + 2^62 fit in a u128.
-        let mut acc = [0u128; BLOCK];
+        let row = &self.hat[t * self.src.len()..(t + 1) * self.src.len()];
+        // |y_i| < 2^61 and the constants are below 2^62: at most 8 sources
+        // (checked by the evaluator) of terms below 2^123 fit in an i128.
+        let mut acc = [0i128; BLOCK];
         for (k0, out_block) in (0..n).step_by(BLOCK).zip(out.chunks_mut(BLOCK)) {
             let len = out_block.len();
             let acc = &mut acc[..len];
             acc.fill(0);
-            for (c, ((&h, &ng), &hf)) in row.iter().zip(neg).zip(&self.half).enumerate() {
+            for (c, &h) in row.iter().enumerate() {
                 let ys = &y[c * n + k0..c * n + k0 + len];
                 for (a, &v) in acc.iter_mut().zip(ys) {
-                    let mask = ((hf.wrapping_sub(v) as i64) >> 63) as u64;
-                    *a += v as u128 * h as u128 + (ng & mask) as u128;
+                    *a += v as i128 * h as i128;
                 }
             }
             for (o, &a) in out_block.iter_mut().zip(acc.iter()) {
-                *o = m.reduce_u128(a);
+                *o = m.reduce_i128(a);
             }
         }
     }
