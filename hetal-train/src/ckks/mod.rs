@@ -106,11 +106,6 @@ impl std::fmt::Debug for Evaluator {
     }
 }
 
-/// The rotation amount `k` reduced modulo the ring's maximal slot count.
-fn galois_for_step(log_n: u32, k: i64) -> u64 {
-    galois_element_for_rotation(log_n, k)
-}
-
 impl Evaluator {
     /// An evaluator for `ctx` with the given evaluation keys (checked against
     /// the parameters; their `a` polynomials are expanded here).
@@ -172,7 +167,7 @@ impl Evaluator {
     /// True when a Galois key for a left rotation by `k` is present.
     pub fn has_rotation(&self, k: i64) -> bool {
         self.galois
-            .contains_key(&galois_for_step(self.ctx.params().log_n(), k))
+            .contains_key(&galois_element_for_rotation(self.ctx.params().log_n(), k))
     }
 
     // ----- validation -------------------------------------------------------
@@ -736,14 +731,20 @@ impl Evaluator {
         Ok(self.make(a, a.level, a.scale, c0, k1))
     }
 
-    fn rotation_key(&self, k: i64) -> EvalResult<(u64, Option<&PreparedKey>)> {
-        let g = galois_for_step(self.ctx.params().log_n(), k);
-        if g == 1 {
+    /// The Galois element and key for a left rotation by `k` over `slots`
+    /// slots: a key generated for `k`, `k mod slots` or `k mod slots − slots`
+    /// (equivalent on the slots) will do; no key is needed for a multiple
+    /// of `slots`.
+    fn rotation_key(&self, k: i64, slots: i64) -> EvalResult<(u64, Option<&PreparedKey>)> {
+        let log_n = self.ctx.params().log_n();
+        let shift = k.rem_euclid(slots);
+        if shift == 0 {
             return Ok((1, None));
         }
-        self.galois
-            .get(&g)
-            .map(|key| (g, Some(key)))
+        [k, shift, shift - slots]
+            .into_iter()
+            .map(|step| galois_element_for_rotation(log_n, step))
+            .find_map(|g| self.galois.get(&g).map(|key| (g, Some(key))))
             .ok_or(EvalError::MissingRotationKey(k))
     }
 
@@ -752,8 +753,7 @@ impl Evaluator {
     pub fn rotate(&self, a: &Ciphertext, k: i64) -> EvalResult<Ciphertext> {
         self.check(a)?;
         let slots = 1i64 << a.log_slots;
-        let k = k.rem_euclid(slots);
-        match self.rotation_key(k)? {
+        match self.rotation_key(k, slots)? {
             (_, None) => Ok(self.make(a, a.level, a.scale, a.c0.clone(), self.c1(a).into_owned())),
             (g, Some(key)) => self.automorphism(a, g, key),
         }
@@ -776,10 +776,7 @@ impl Evaluator {
         let slots = 1i64 << a.log_slots;
         let keys = steps
             .iter()
-            .map(|&k| {
-                self.rotation_key(k.rem_euclid(slots))
-                    .map_err(|_| EvalError::MissingRotationKey(k))
-            })
+            .map(|&k| self.rotation_key(k, slots))
             .collect::<EvalResult<Vec<_>>>()?;
         let c1 = self.c1(a);
         let l = a.level + 1;

@@ -196,11 +196,14 @@ fn rotations_at_several_levels_and_inverse() {
 
 #[test]
 fn sparse_slots_rotate_cyclically() {
-    let s = setup(N10, &[5], false, 4);
+    let s = setup(N10, &[5, -1], false, 4);
     let x = values(64, 6);
     let cx = s.enc(&x, 3);
-    let r = s.ev.rotate(&cx, 5).unwrap();
-    assert!(max_err(&s.dec(&r), &rot(&x, 5)) < 1e-6);
+    // A key for 5 also serves 5 + 64 and 5 − 64; a key for −1 serves 63.
+    for k in [5, 69, -59, -1, 63] {
+        let r = s.ev.rotate(&cx, k).unwrap();
+        assert!(max_err(&s.dec(&r), &rot(&x, k)) < 1e-6, "step {k}");
+    }
 }
 
 #[test]
