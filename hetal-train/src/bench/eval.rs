@@ -1,7 +1,8 @@
 //! The `eval` suite: the CKKS evaluator at the production preset (N = 2^16,
-//! full chain), on 1 and 2 threads: multiply + relinearise + rescale, one
-//! rotation (mul_relin_rescale uses the fused ModDown + rescale), 8 hoisted rotations against 8 plain ones, a plaintext multiply
-//! (pre-encoded plaintext, no rescale) and a rescale.
+//! full chain), on 1 and 2 threads: multiply + relinearise + rescale (the
+//! fused [`Evaluator::mul_rescale`]), one rotation, 8 hoisted rotations
+//! against 8 plain ones, a plaintext multiply (pre-encoded plaintext, no
+//! rescale) and a rescale.
 //!
 //! The environment variable `HETAL_EVAL_RUNS` overrides the number of timed
 //! runs per record (default 5; 3 for the 8-rotation records).
