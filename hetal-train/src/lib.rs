@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod data;
+pub mod demo;
 pub mod engine;
 pub mod linalg;
 pub mod softmax;

@@ -55,8 +55,15 @@ impl fmt::Display for EncryptError {
                 write!(f, "level {level} requested, the key allows at most {max}")
             }
             Self::WrongParams => write!(f, "the key belongs to another parameter set"),
-            Self::BufferSize { buffer, expected, got } => {
-                write!(f, "scratch buffer `{buffer}` has length {got}, {expected} needed")
+            Self::BufferSize {
+                buffer,
+                expected,
+                got,
+            } => {
+                write!(
+                    f,
+                    "scratch buffer `{buffer}` has length {got}, {expected} needed"
+                )
             }
             Self::BadScale => write!(f, "the scale must be a positive finite number"),
             Self::Math(e) => write!(f, "{e}"),
@@ -176,7 +183,10 @@ impl NttSource for ScratchNtt<'_> {
         if !matches!(&self.table, Some((i, _)) if *i == prime_index) {
             let storage = match self.table.take() {
                 Some((_, t)) => t.into_storage(),
-                None => self.storage.take().ok_or(MathError::BufferSize { expected: 0, got: 0 })?,
+                None => self.storage.take().ok_or(MathError::BufferSize {
+                    expected: 0,
+                    got: 0,
+                })?,
             };
             let q = Modulus::new(self.params.q()[prime_index])?;
             let table = NttTable::new_in(storage, q, self.params.log_n())?;
@@ -235,6 +245,9 @@ pub struct StreamEncryptor<'a, T: NttSource> {
 impl<'a, T: NttSource> StreamEncryptor<'a, T> {
     /// Encodes `values` into `scratch.packed.len()` slots at `scale` and samples
     /// the encryption randomness from `rng`; limbs then come from [`Self::next_limb`].
+    // Each argument is a distinct resource a device provides; bundling them
+    // would only move the list into a struct literal at every call site.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         params: &'a Params,
         key: EncryptionKey<'a>,
@@ -267,8 +280,16 @@ impl<'a, T: NttSource> StreamEncryptor<'a, T> {
         if !scale.is_finite() || scale < 1.0 {
             return Err(EncryptError::BadScale);
         }
-        check_len("work", EncryptScratch::work_words(params.log_n()), scratch.work.len())?;
-        check_len("small", EncryptScratch::small_len(params.log_n()), scratch.small.len())?;
+        check_len(
+            "work",
+            EncryptScratch::work_words(params.log_n()),
+            scratch.work.len(),
+        )?;
+        check_len(
+            "small",
+            EncryptScratch::small_len(params.log_n()),
+            scratch.small.len(),
+        )?;
         let slots = scratch.packed.len();
         crate::encoding::log_slots_for(slots, params.log_n())?;
         encode_into(values, scale, scratch.packed)?;
@@ -385,6 +406,10 @@ fn check_len(buffer: &'static str, expected: usize, got: usize) -> Result<(), En
     if expected == got {
         Ok(())
     } else {
-        Err(EncryptError::BufferSize { buffer, expected, got })
+        Err(EncryptError::BufferSize {
+            buffer,
+            expected,
+            got,
+        })
     }
 }

@@ -244,7 +244,11 @@ impl ParamsLiteral<'_> {
         if q_count > MAX_Q_PRIMES || self.p_bits.len() > MAX_P_PRIMES || self.q.len() > 8 {
             return Err(self.too_many());
         }
-        let bits = self.q.iter().map(|s| s.bits).chain(self.p_bits.iter().copied());
+        let bits = self
+            .q
+            .iter()
+            .map(|s| s.bits)
+            .chain(self.p_bits.iter().copied());
         for b in bits {
             if !(MIN_PRIME_BITS..=MAX_PRIME_BITS).contains(&b) {
                 return Err(ParamsError::PrimeBitsOutOfRange(b));
@@ -276,7 +280,8 @@ impl ParamsLiteral<'_> {
         let log_p: f64 = p.iter().map(|&x| libm::log2(x as f64)).sum();
         let log_qp = log_q + log_p;
         if self.security == Security::Bits128 {
-            let limit = max_log_qp_128(self.log_n).ok_or(ParamsError::LogNOutOfRange(self.log_n))?;
+            let limit =
+                max_log_qp_128(self.log_n).ok_or(ParamsError::LogNOutOfRange(self.log_n))?;
             if log_qp > limit as f64 {
                 return Err(ParamsError::Insecure {
                     log_qp: libm::ceil(log_qp) as u32,
@@ -392,7 +397,12 @@ impl Params {
     /// and where bootstrapping lands.
     pub fn user_top_level(&self) -> usize {
         (0..=self.max_level())
-            .filter(|&l| matches!(self.role_of_level(l), Some(LevelRole::Base | LevelRole::User)))
+            .filter(|&l| {
+                matches!(
+                    self.role_of_level(l),
+                    Some(LevelRole::Base | LevelRole::User)
+                )
+            })
             .max()
             .unwrap_or(0)
     }
@@ -430,7 +440,11 @@ impl Params {
     }
     /// log2(Q) of the limbs up to and including `level`.
     pub fn log_q_at(&self, level: usize) -> f64 {
-        self.q.iter().take(level + 1).map(|&x| libm::log2(x as f64)).sum()
+        self.q
+            .iter()
+            .take(level + 1)
+            .map(|&x| libm::log2(x as f64))
+            .sum()
     }
     /// The digest identifying this set on the wire and in every key and ciphertext.
     pub fn digest(&self) -> &ParamsDigest {

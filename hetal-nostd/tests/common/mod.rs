@@ -27,7 +27,9 @@ pub fn setup(lit: &ParamsLiteral<'_>, seed: u8) -> Setup {
 pub fn unit_values(count: usize, seed: u64) -> Vec<Complex> {
     let mut s = seed;
     let mut next = move || {
-        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
     };
     (0..count).map(|_| Complex::new(next(), next())).collect()
@@ -43,6 +45,10 @@ pub fn max_error(a: &[Complex], b: &[Complex]) -> f64 {
 
 /// Mean absolute error over real and imaginary parts.
 pub fn mean_error(a: &[Complex], b: &[Complex]) -> f64 {
-    let s: f64 = a.iter().zip(b).map(|(x, y)| (x.re - y.re).abs() + (x.im - y.im).abs()).sum();
+    let s: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (x.re - y.re).abs() + (x.im - y.im).abs())
+        .sum();
     s / (2 * a.len()) as f64
 }

@@ -2,6 +2,7 @@
 //! per line on stdout; human-readable progress goes to stderr.
 
 pub mod algo;
+pub mod core;
 
 use std::time::Instant;
 
@@ -25,11 +26,12 @@ pub fn emit(record: serde_json::Value) {
 }
 
 /// Names of the benchmark suites `run_suite` accepts.
-pub const SUITES: &[&str] = &["algo"];
+pub const SUITES: &[&str] = &["core", "algo"];
 
 /// Runs the named suite. Returns an error message for an unknown suite.
 pub fn run_suite(name: &str) -> Result<(), String> {
     match name {
+        "core" => core::run(),
         "algo" => algo::run(),
         other => Err(format!(
             "unknown benchmark suite `{other}` (known: {})",
