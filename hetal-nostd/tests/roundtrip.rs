@@ -156,6 +156,12 @@ fn stream_limbs(
             c1.push(l.to_vec());
         }
     }
+    drop(enc);
+    assert!(
+        small.iter().all(|&x| x == 0),
+        "secret randomness must be wiped"
+    );
+    assert!(work.iter().all(|&x| x == 0));
     (c0, c1)
 }
 

@@ -138,7 +138,6 @@ pub fn encrypt<'k>(
             c1_limbs.push_limb(c1);
         }
     }
-    small.iter_mut().for_each(|x| *x = 0);
     Ok(Ciphertext {
         digest: *params.digest(),
         level,

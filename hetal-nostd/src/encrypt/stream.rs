@@ -17,6 +17,7 @@ use crate::params::{Params, ParamsDigest};
 use crate::ring::sampling::{Csprng, Seed, UniformExpander};
 use crate::wire::pack::PackedLimbs;
 use core::fmt;
+use zeroize::Zeroize;
 
 /// Why encryption failed.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -399,6 +400,19 @@ impl<'a, T: NttSource> StreamEncryptor<'a, T> {
                 })
             }
         }
+    }
+}
+
+impl<T: NttSource> Drop for StreamEncryptor<'_, T> {
+    /// The sampled randomness (v, e0, e1 or e) and the encoded message are
+    /// secret: knowing v decrypts a public-key ciphertext. Wipe them.
+    fn drop(&mut self) {
+        self.scratch.small.zeroize();
+        self.scratch.work.zeroize();
+        for w in self.scratch.packed.iter_mut() {
+            *w = Complex::default();
+        }
+        self.seed.zeroize();
     }
 }
 
