@@ -27,6 +27,9 @@ enum Command {
         /// Allow an INSECURE test preset.
         #[arg(long)]
         insecure: bool,
+        /// Epoch cap of the simulated (clear, NOT encrypted) training stage; 0 skips it.
+        #[arg(long, default_value_t = 10)]
+        simulate_epochs: usize,
     },
     /// List the parameter presets.
     Presets,
@@ -41,12 +44,16 @@ fn main() {
                 std::process::exit(2);
             }
         }
-        Command::Demo { preset, insecure } => {
+        Command::Demo {
+            preset,
+            insecure,
+            simulate_epochs,
+        } => {
             let Some(lit) = presets::by_name(&preset) else {
                 eprintln!("error: unknown preset `{preset}` (see `hetal presets`)");
                 std::process::exit(2);
             };
-            if let Err(e) = hetal_train::demo::run(lit, insecure) {
+            if let Err(e) = hetal_train::demo::run(lit, insecure, simulate_epochs) {
                 eprintln!("error: {e}");
                 std::process::exit(1);
             }

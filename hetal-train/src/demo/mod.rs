@@ -5,8 +5,11 @@
 //! columns: 64 pixel features, the bias column, zero padding) with the
 //! public key at the level training data lives at, sends it through the wire
 //! format, validates and decrypts it, and reports precision and sizes.
-//! Encrypted training needs the evaluator and bootstrapping, which this
-//! command does not claim to run.
+//! Encrypted training needs the evaluator and bootstrapping, which do not
+//! exist yet: the second stage ([`simulate`]) runs the whole training
+//! pipeline on the clear slot simulator instead, and says so.
+
+pub mod simulate;
 
 use crate::data;
 use hetal_nostd::decrypt::decrypt;
@@ -44,6 +47,9 @@ pub enum DemoError {
     /// The data set could not be loaded.
     #[error("data: {0}")]
     Data(String),
+    /// The simulated training failed.
+    #[error("simulated training: {0}")]
+    Train(#[from] crate::train::TrainError),
     /// An insecure preset was chosen without `--insecure`.
     #[error("`{0}` is an INSECURE test preset; pass --insecure to use it anyway")]
     InsecureRefused(String),
@@ -57,8 +63,21 @@ fn step(msg: &str) -> Instant {
     Instant::now()
 }
 
-/// Runs the demo at `preset`; refuses insecure presets unless `allow_insecure`.
-pub fn run(preset: &ParamsLiteral<'_>, allow_insecure: bool) -> Result<(), DemoError> {
+/// Runs the demo at `preset`; refuses insecure presets unless
+/// `allow_insecure`; then simulates training for up to `epochs` epochs (0: skip).
+pub fn run(
+    preset: &ParamsLiteral<'_>,
+    allow_insecure: bool,
+    epochs: usize,
+) -> Result<(), DemoError> {
+    encrypt_roundtrip(preset, allow_insecure)?;
+    if epochs > 0 {
+        simulate::run(epochs)?;
+    }
+    Ok(())
+}
+
+fn encrypt_roundtrip(preset: &ParamsLiteral<'_>, allow_insecure: bool) -> Result<(), DemoError> {
     let t = step(&format!("validating parameter set `{}`", preset.name));
     let params = preset.build()?;
     if params.is_insecure() && !allow_insecure {
@@ -145,7 +164,7 @@ pub fn run(preset: &ParamsLiteral<'_>, allow_insecure: bool) -> Result<(), DemoE
         })
     );
     eprintln!(
-        "[hetal demo] precision: {:.1} bits (worst slot), {:.1} bits (mean); encrypted training is not run by this command",
+        "[hetal demo] precision: {:.1} bits (worst slot), {:.1} bits (mean); encrypted training needs the evaluator and bootstrapping (not yet available)",
         -max.log2(),
         -mean.log2()
     );
