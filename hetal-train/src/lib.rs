@@ -2,6 +2,7 @@
 //! training) and the `hetal` command-line tool.
 
 pub mod bench;
+pub mod circuits;
 pub mod data;
 pub mod demo;
 pub mod engine;
