@@ -1,5 +1,6 @@
 //! Homomorphic circuits written over the [`Engine`](crate::engine::Engine)
-//! trait: building blocks of bootstrapping (polynomial evaluation now;
-//! linear transforms, EvalMod and the bootstrap itself to follow).
+//! trait: building blocks of bootstrapping (Chebyshev polynomial evaluation and
+//! diagonal linear transforms now; the homomorphic DFT, EvalMod and the bootstrap itself to follow).
 
+pub mod linear;
 pub mod poly;

@@ -26,6 +26,14 @@ pub enum CircuitError {
         /// Upper end.
         b: f64,
     },
+    /// A vector or matrix has the wrong size.
+    #[error("size mismatch: expected {expected}, got {got}")]
+    SizeMismatch {
+        /// Size expected.
+        expected: usize,
+        /// Size given.
+        got: usize,
+    },
     /// The polynomial has no coefficients.
     #[error("the polynomial has no coefficients")]
     Empty,
