@@ -2,5 +2,6 @@
 //! trait: building blocks of bootstrapping (Chebyshev polynomial evaluation and
 //! diagonal linear transforms now; the homomorphic DFT, EvalMod and the bootstrap itself to follow).
 
+pub mod dft;
 pub mod linear;
 pub mod poly;
