@@ -69,6 +69,17 @@ impl LinearTransform {
         })
     }
 
+    /// The same transform multiplied by `factor`.
+    pub fn scaled(&self, factor: f64) -> Self {
+        let mut out = self.clone();
+        for d in out.diagonals.values_mut() {
+            for c in d.iter_mut() {
+                *c = c.scale(factor);
+            }
+        }
+        out
+    }
+
     /// The giant step g (a power of two) minimising the rotations.
     pub fn giant_step(&self) -> usize {
         self.giant
