@@ -2,6 +2,7 @@
 //! distribution, scale) becomes validated [`Params`] with instantiated primes
 //! and a stable digest.
 
+pub mod bootstrap;
 pub mod presets;
 mod security;
 
@@ -131,6 +132,13 @@ pub enum ParamsError {
     NotNttFriendly(u64),
     /// No unused NTT-friendly prime of the requested size could be found.
     NoPrimeFound(u32),
+    /// Bootstrapping would fail with probability above the allowed bound.
+    BootstrapFailureTooLikely {
+        /// log2 of the failure probability, rounded up.
+        log2_probability: i32,
+        /// The allowed log2 bound.
+        max_log2: i32,
+    },
 }
 
 impl fmt::Display for ParamsError {
@@ -159,6 +167,10 @@ impl fmt::Display for ParamsError {
             Self::DuplicatePrime(q) => write!(f, "prime {q} appears twice"),
             Self::NotNttFriendly(q) => write!(f, "{q} is not an NTT-friendly prime for this ring degree"),
             Self::NoPrimeFound(b) => write!(f, "no unused NTT-friendly prime of {b} bits found"),
+            Self::BootstrapFailureTooLikely { log2_probability, max_log2 } => write!(
+                f,
+                "bootstrapping fails with probability 2^{log2_probability}, above the bound 2^{max_log2}"
+            ),
         }
     }
 }
