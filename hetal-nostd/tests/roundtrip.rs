@@ -6,11 +6,7 @@ mod common;
 use common::*;
 use hetal_nostd::decrypt::{decrypt, DecryptError};
 use hetal_nostd::encoding::Complex;
-use hetal_nostd::encrypt::{
-    encrypt, EncryptError, EncryptScratch, EncryptionKey, LimbSource, PublicKeyView, ScratchNtt,
-    StreamEncryptor, C1,
-};
-use hetal_nostd::math::ntt::NttTable;
+use hetal_nostd::encrypt::{encrypt, EncryptError, EncryptionKey, LimbSource, PublicKeyView, C1};
 use hetal_nostd::params::presets;
 use hetal_nostd::ring::sampling::{Csprng, GAUSSIAN_SIGMA};
 
@@ -125,29 +121,9 @@ fn stream_limbs(
     seed: u8,
 ) -> (Vec<Vec<u64>>, Vec<Vec<u64>>) {
     let params = s.ctx.params();
-    let log_n = params.log_n();
-    let mut ntt_storage = vec![0u64; NttTable::<&mut [u64]>::storage_words(log_n)];
-    let mut packed = vec![Complex::default(); slots];
-    let mut small = vec![0i8; EncryptScratch::small_len(log_n)];
-    let mut work = vec![0u64; EncryptScratch::work_words(log_n)];
-    let ntt = ScratchNtt::new(params, &mut ntt_storage).unwrap();
-    let scratch = EncryptScratch {
-        packed: &mut packed,
-        small: &mut small,
-        work: &mut work,
-    };
+    let mut bufs = StreamBuffers::new(params, slots);
     let mut rng = Csprng::from_entropy([seed; 32]);
-    let mut enc = StreamEncryptor::new(
-        params,
-        key,
-        values,
-        level,
-        params.scale(),
-        ntt,
-        scratch,
-        &mut rng,
-    )
-    .unwrap();
+    let mut enc = bufs.encryptor(params, key, values, level, &mut rng);
     let (mut c0, mut c1) = (Vec::new(), Vec::new());
     while let Some(limb) = enc.next_limb() {
         let limb = limb.unwrap();
@@ -158,10 +134,10 @@ fn stream_limbs(
     }
     drop(enc);
     assert!(
-        small.iter().all(|&x| x == 0),
+        bufs.small.iter().all(|&x| x == 0),
         "secret randomness must be wiped"
     );
-    assert!(work.iter().all(|&x| x == 0));
+    assert!(bufs.work.iter().all(|&x| x == 0));
     (c0, c1)
 }
 

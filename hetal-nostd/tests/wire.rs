@@ -6,8 +6,7 @@ mod common;
 use common::*;
 use hetal_nostd::decrypt::decrypt;
 use hetal_nostd::encoding::Complex;
-use hetal_nostd::encrypt::{encrypt, EncryptScratch, EncryptionKey, ScratchNtt, StreamEncryptor};
-use hetal_nostd::math::ntt::NttTable;
+use hetal_nostd::encrypt::{encrypt, EncryptionKey};
 use hetal_nostd::params::presets;
 use hetal_nostd::ring::sampling::Csprng;
 use hetal_nostd::wire::*;
@@ -78,29 +77,9 @@ fn limb_frames(
     level: usize,
 ) -> Vec<Vec<u8>> {
     let params = s.ctx.params();
-    let log_n = params.log_n();
-    let mut storage = vec![0u64; NttTable::<&mut [u64]>::storage_words(log_n)];
-    let mut packed = vec![Complex::default(); params.max_slots()];
-    let mut small = vec![0i8; EncryptScratch::small_len(log_n)];
-    let mut work = vec![0u64; EncryptScratch::work_words(log_n)];
-    let scratch = EncryptScratch {
-        packed: &mut packed,
-        small: &mut small,
-        work: &mut work,
-    };
-    let ntt = ScratchNtt::new(params, &mut storage).unwrap();
+    let mut bufs = StreamBuffers::new(params, params.max_slots());
     let mut rng = Csprng::from_entropy([8; 32]);
-    let mut enc = StreamEncryptor::new(
-        params,
-        key,
-        values,
-        level,
-        params.scale(),
-        ntt,
-        scratch,
-        &mut rng,
-    )
-    .unwrap();
+    let mut enc = bufs.encryptor(params, key, values, level, &mut rng);
     let (scale, log_slots, seed) = (enc.scale(), enc.log_slots() as u8, enc.c1_seed().copied());
     let mut frames = Vec::new();
     while let Some(limb) = enc.next_limb() {
