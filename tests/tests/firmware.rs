@@ -4,8 +4,9 @@
 //! limb frames; the host reassembles, validates and decrypts them.
 //!
 //! Skips (with a message on stderr) when `qemu-system-arm` or the
-//! thumbv7em-none-eabihf target is not installed; `firmware-example/ci.sh`
-//! installs both.
+//! thumbv7em-none-eabihf target is not installed, unless
+//! `HETAL_FIRMWARE_REQUIRED` is set (then it fails); `firmware-example/ci.sh`
+//! installs both and sets it.
 
 use hetal_nostd::decrypt::decrypt;
 use hetal_nostd::encoding::Complex;
@@ -220,6 +221,10 @@ fn c0_offset(frame: &[u8], limb_bytes: usize) -> usize {
 #[test]
 fn firmware_encrypts_at_n16_and_host_decrypts() {
     if let Some(why) = missing_tools() {
+        assert!(
+            std::env::var_os("HETAL_FIRMWARE_REQUIRED").is_none(),
+            "HETAL_FIRMWARE_REQUIRED is set but {why}"
+        );
         eprintln!("SKIPPED firmware_encrypts_at_n16_and_host_decrypts: {why} (firmware-example/ci.sh installs it)");
         return;
     }
