@@ -9,13 +9,14 @@
 #![no_std]
 #![no_main]
 
+mod clock;
 mod layout;
 mod mem;
 mod samples;
 mod semihost;
 
 use core::fmt;
-use cortex_m::peripheral::{DWT, SCB};
+use cortex_m::peripheral::SCB;
 use cortex_m_rt::{entry, exception, ExceptionFrame};
 use cortex_m_semihosting::{debug, hprintln};
 use hetal_nostd::encoding::Complex;
@@ -92,13 +93,18 @@ fn main() -> ! {
     static mut VALUES: [Complex; USED_SLOTS] = [Complex::new(0.0, 0.0); USED_SLOTS];
 
     let stack = mem::StackProbe::paint();
+    let Some(peripherals) = cortex_m::Peripherals::take() else {
+        hprintln!("hetal-fw: error: core peripherals already taken");
+        exit(debug::EXIT_FAILURE)
+    };
+    let clocks = clock::Clocks::start(peripherals);
     let mut scratch = Scratch {
         packed: PACKED,
         small: SMALL,
         work: WORK,
         ntt: NTT,
     };
-    let status = match run(&mut scratch, VALUES) {
+    let status = match run(&mut scratch, VALUES, &clocks) {
         Ok(()) => {
             let used = mem::static_use();
             hprintln!(
@@ -117,8 +123,11 @@ fn main() -> ! {
     exit(status)
 }
 
-fn run(scratch: &mut Scratch, values: &mut [Complex; USED_SLOTS]) -> Result<(), Failure> {
-    let clock = CycleCounter::start();
+fn run(
+    scratch: &mut Scratch,
+    values: &mut [Complex; USED_SLOTS],
+    clocks: &clock::Clocks,
+) -> Result<(), Failure> {
     let params = presets::PROD_N16.build().map_err(Failure::Params)?;
     let level = params.user_top_level();
     // Checks the frame against the parameters (digest included) and every
@@ -152,35 +161,28 @@ fn run(scratch: &mut Scratch, values: &mut [Complex; USED_SLOTS]) -> Result<(), 
     let mut sink = RecordSink::new(file);
     hprintln!(
         "hetal-fw: cycle_counter={}",
-        if clock.is_some() { "dwt" } else { "none" }
+        if clocks.has_cycles() { "dwt" } else { "none" }
     );
     for (stream, tile) in (0u32..).zip(Tile::ALL) {
         tile.fill(values);
-        let t0 = semihost::elapsed_ns();
-        let c0 = clock.as_ref().map(CycleCounter::read);
+        let start = clocks.sample();
         let before = sink.total();
         let job = Job {
             params: &params,
             key: EncryptionKey::Public(pk.as_view()),
             level,
             stream,
+            clocks,
         };
-        let limbs = job.encrypt(&values[..], scratch, &mut rng, &mut sink)?;
-        let cycles = clock
-            .as_ref()
-            .zip(c0)
-            .map(|(c, c0)| c.read().wrapping_sub(c0));
-        let ms = t0
-            .zip(semihost::elapsed_ns())
-            .map(|(a, z)| z.saturating_sub(a) / 1_000_000);
+        let phases = job.encrypt(&values[..], scratch, &mut rng, &mut sink)?;
         hprintln!(
-            "hetal-fw: ciphertext stream={} tile={} limbs={} bytes={} host_ms={} cycles={}",
+            "hetal-fw: ciphertext stream={} tile={} limbs={} bytes={} {} {}",
             stream,
             tile.name(),
-            limbs,
+            phases.limbs,
             sink.total() - before,
-            Opt(ms),
-            Opt(cycles)
+            clocks.sample().since(&start),
+            phases
         );
     }
     let total = sink
@@ -196,18 +198,42 @@ struct Job<'a> {
     key: EncryptionKey<'a>,
     level: usize,
     stream: u32,
+    clocks: &'a clock::Clocks,
+}
+
+/// Where one ciphertext's SysTick ticks went.
+struct Phases {
+    limbs: usize,
+    /// Encoding and sampling (`StreamEncryptor::new`).
+    setup: u64,
+    /// Producing the limbs (`next_limb`).
+    limb: u64,
+    /// Packing, serializing and writing the frames.
+    output: u64,
+}
+
+impl fmt::Display for Phases {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "setup_ticks={} limb_ticks={} output_ticks={}",
+            self.setup, self.limb, self.output
+        )
+    }
 }
 
 impl Job<'_> {
-    /// Encrypts `values` and writes one frame per limb; returns the limb count.
+    /// Encrypts `values` and writes one frame per limb.
     fn encrypt(
         &self,
         values: &[Complex],
         scratch: &mut Scratch,
         rng: &mut Csprng,
         sink: &mut RecordSink,
-    ) -> Result<usize, Failure> {
+    ) -> Result<Phases, Failure> {
         let params = self.params;
+        let ticks = || self.clocks.sample().ticks();
+        let t0 = ticks();
         let ntt = ScratchNtt::new(params, &mut scratch.ntt[..]).map_err(Failure::Encrypt)?;
         let buffers = EncryptScratch {
             packed: &mut scratch.packed[..],
@@ -227,9 +253,17 @@ impl Job<'_> {
         .map_err(Failure::Encrypt)?;
         let (scale, log_slots, seed) = (enc.scale(), enc.log_slots() as u8, enc.c1_seed().copied());
         let header = Header::new(Kind::Limb, params, self.level);
-        let mut limbs = 0;
+        let mut phases = Phases {
+            limbs: 0,
+            setup: ticks() - t0,
+            limb: 0,
+            output: 0,
+        };
+        let mut t = ticks();
         while let Some(limb) = enc.next_limb() {
             let limb = limb.map_err(Failure::Encrypt)?;
+            let t_limb = ticks();
+            phases.limb += t_limb - t;
             let primes = &params.q()[limb.index..=limb.index];
             let packed = |words| PackedWords {
                 words,
@@ -248,43 +282,11 @@ impl Job<'_> {
             };
             sink.record(&frame)
                 .map_err(|e| Failure::Host("writing frames.bin", e))?;
-            limbs += 1;
+            t = ticks();
+            phases.output += t - t_limb;
+            phases.limbs += 1;
         }
-        Ok(limbs)
-    }
-}
-
-/// The DWT cycle counter, when the core (or emulator) implements it.
-struct CycleCounter;
-
-impl CycleCounter {
-    /// Enables the counter; `None` if it does not count.
-    fn start() -> Option<Self> {
-        let mut cp = cortex_m::Peripherals::take()?;
-        if !DWT::has_cycle_counter() {
-            return None;
-        }
-        cp.DCB.enable_trace();
-        cp.DWT.enable_cycle_counter();
-        let a = DWT::cycle_count();
-        cortex_m::asm::delay(1000);
-        (DWT::cycle_count() != a).then_some(CycleCounter)
-    }
-
-    fn read(&self) -> u32 {
-        DWT::cycle_count()
-    }
-}
-
-/// Prints a value or `n/a`.
-struct Opt<T>(Option<T>);
-
-impl<T: fmt::Display> fmt::Display for Opt<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.0 {
-            Some(v) => v.fmt(f),
-            None => f.write_str("n/a"),
-        }
+        Ok(phases)
     }
 }
 

@@ -108,6 +108,9 @@ fn run_firmware(elf: &Path, dir: &Path) -> String {
             "-monitor",
             "none",
         ])
+        // Virtual time = 1 ns per guest instruction, so the firmware's
+        // SysTick (25 MHz) counts instructions / 40.
+        .args(["-icount", "shift=0"])
         .args(["-semihosting-config", "enable=on,target=native", "-kernel"])
         .arg(elf)
         .current_dir(dir)
@@ -138,6 +141,38 @@ fn run_firmware(elf: &Path, dir: &Path) -> String {
     );
     assert!(status.success(), "firmware failed ({status}):\n{console}");
     console
+}
+
+/// Instructions per SysTick tick under `-icount shift=0` at 25 MHz.
+const INSTRUCTIONS_PER_TICK: u64 = 40;
+
+/// The value of `key=` on a console line.
+fn field(line: &str, key: &str) -> Option<u64> {
+    line.split_whitespace()
+        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+        .and_then(|v| v.parse().ok())
+}
+
+/// Prints the emulated instruction counts per ciphertext and checks they
+/// were measured.
+fn report_instructions(console: &str) {
+    let lines: Vec<&str> = console
+        .lines()
+        .filter(|l| l.contains("hetal-fw: ciphertext"))
+        .collect();
+    assert_eq!(lines.len(), 2, "one report per ciphertext:\n{console}");
+    for line in lines {
+        let get = |key| field(line, key).unwrap_or_else(|| panic!("no {key}= in {line:?}"));
+        let [total, limb, output] = ["systick_ticks", "limb_ticks", "output_ticks"].map(get);
+        assert!(total > 0 && limb + output <= total, "{line}");
+        eprintln!(
+            "stream {}: {:.2e} instructions ({:.0}% producing limbs, {:.0}% packing and writing frames)",
+            get("stream"),
+            (total * INSTRUCTIONS_PER_TICK) as f64,
+            100.0 * limb as f64 / total as f64,
+            100.0 * output as f64 / total as f64,
+        );
+    }
 }
 
 /// Splits the firmware's record stream (u32 LE length, payload; a zero
@@ -246,6 +281,7 @@ fn firmware_encrypts_at_n16_and_host_decrypts() {
         "firmware did not check the key:\n{console}"
     );
     assert!(!console.contains("error"), "{console}");
+    report_instructions(&console);
     let stream = std::fs::read(dir.join("frames.bin")).expect("frames.bin written");
     std::fs::remove_dir_all(&dir).ok();
 
