@@ -23,6 +23,7 @@ use hetal_nostd::encoding::Complex;
 use hetal_nostd::encrypt::{
     EncryptError, EncryptScratch, EncryptionKey, ScratchNtt, StreamEncryptor,
 };
+use hetal_nostd::math::ntt::NttTable;
 use hetal_nostd::params::{presets, Params, ParamsError};
 use hetal_nostd::ring::sampling::Csprng;
 use hetal_nostd::wire::{Header, Kind, LimbFrame, Limits, PackedWords, PublicKeyFrame, WireError};
@@ -34,13 +35,15 @@ use semihost::{HostError, HostFile, RecordSink};
 static PUBLIC_KEY_FRAME: &[u8] = include_bytes!(env!("HETAL_PK_FRAME"));
 
 /// log2 N of the production preset.
-const LOG_N: u32 = 16;
-/// Ring degree N.
-const N: usize = 1 << LOG_N;
+const LOG_N: u32 = presets::PROD_N16.log_n;
 /// Slot count N/2.
-const SLOTS: usize = N / 2;
-/// Words of NTT table storage (one prime at a time).
-const NTT_WORDS: usize = 4 * N;
+const SLOTS: usize = 1 << (LOG_N - 1);
+/// Entries of the small-integer scratch (3N).
+const SMALL_LEN: usize = EncryptScratch::small_len(LOG_N);
+/// Words of the encryption work scratch (3N).
+const WORK_WORDS: usize = EncryptScratch::work_words(LOG_N);
+/// Words of NTT table storage, one prime at a time (4N).
+const NTT_WORDS: usize = NttTable::<&mut [u64]>::storage_words(LOG_N);
 
 /// Host file with 32 bytes of entropy (stand-in for a hardware TRNG).
 const ENTROPY_FILE: &core::ffi::CStr = c"entropy.bin";
@@ -77,8 +80,8 @@ impl fmt::Display for Failure {
 /// The encryption scratch memory, borrowed from the `static`s of `main`.
 struct Scratch {
     packed: &'static mut [Complex; SLOTS],
-    small: &'static mut [i8; 3 * N],
-    work: &'static mut [u64; 3 * N],
+    small: &'static mut [i8; SMALL_LEN],
+    work: &'static mut [u64; WORK_WORDS],
     ntt: &'static mut [u64; NTT_WORDS],
 }
 
@@ -87,8 +90,8 @@ fn main() -> ! {
     // cortex-m-rt turns these into `&'static mut` references, handed out
     // once. Sizes at N = 2^16: 512 KiB + 192 KiB + 1.5 MiB + 2 MiB + 32 KiB.
     static mut PACKED: [Complex; SLOTS] = [Complex::new(0.0, 0.0); SLOTS];
-    static mut SMALL: [i8; 3 * N] = [0; 3 * N];
-    static mut WORK: [u64; 3 * N] = [0; 3 * N];
+    static mut SMALL: [i8; SMALL_LEN] = [0; SMALL_LEN];
+    static mut WORK: [u64; WORK_WORDS] = [0; WORK_WORDS];
     static mut NTT: [u64; NTT_WORDS] = [0; NTT_WORDS];
     static mut VALUES: [Complex; USED_SLOTS] = [Complex::new(0.0, 0.0); USED_SLOTS];
 
