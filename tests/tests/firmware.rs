@@ -16,6 +16,7 @@ use hetal_nostd::params::{presets, Params};
 use hetal_nostd::ring::sampling::Csprng;
 use hetal_nostd::ring::Context;
 use hetal_nostd::wire::{encode_public_key, LimbAssembler, LimbFrame, Limits, WireError};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -260,7 +261,11 @@ fn firmware_encrypts_at_n16_and_host_decrypts() {
             std::env::var_os("HETAL_FIRMWARE_REQUIRED").is_none(),
             "HETAL_FIRMWARE_REQUIRED is set but {why}"
         );
-        eprintln!("SKIPPED firmware_encrypts_at_n16_and_host_decrypts: {why} (firmware-example/ci.sh installs it)");
+        // Straight to stderr, past libtest's capture, so the skip is visible.
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED firmware_encrypts_at_n16_and_host_decrypts: {why} (firmware-example/ci.sh installs it)"
+        );
         return;
     }
     let owner = key_owner();
