@@ -32,7 +32,11 @@ impl core::error::Error for DecryptError {}
 
 /// Decrypts to the centred polynomial coefficients divided by the scale.
 /// The arithmetic is the same whatever the values (no data-dependent branch).
-pub fn decrypt_coeffs(ctx: &Context, sk: &SecretKey, ct: &Ciphertext) -> Result<Vec<f64>, DecryptError> {
+pub fn decrypt_coeffs(
+    ctx: &Context,
+    sk: &SecretKey,
+    ct: &Ciphertext,
+) -> Result<Vec<f64>, DecryptError> {
     let params = ctx.params();
     if &ct.digest != params.digest() || sk.digest() != params.digest() {
         return Err(DecryptError::WrongParams);
@@ -76,7 +80,11 @@ pub fn decrypt_coeffs(ctx: &Context, sk: &SecretKey, ct: &Ciphertext) -> Result<
 }
 
 /// Decrypts and decodes all slots of `ct`.
-pub fn decrypt(ctx: &Context, sk: &SecretKey, ct: &Ciphertext) -> Result<Vec<Complex>, DecryptError> {
+pub fn decrypt(
+    ctx: &Context,
+    sk: &SecretKey,
+    ct: &Ciphertext,
+) -> Result<Vec<Complex>, DecryptError> {
     let coeffs = decrypt_coeffs(ctx, sk, ct)?;
     let slots = 1usize << ct.log_slots;
     if slots > ctx.n() / 2 {

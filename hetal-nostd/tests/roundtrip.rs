@@ -6,10 +6,7 @@ mod common;
 use common::*;
 use hetal_nostd::decrypt::{decrypt, DecryptError};
 use hetal_nostd::encoding::Complex;
-use hetal_nostd::encrypt::{
-    encrypt, EncryptError, EncryptScratch, EncryptionKey, LimbSource, PublicKeyView, ScratchNtt, StreamEncryptor, C1,
-};
-use hetal_nostd::math::ntt::NttTable;
+use hetal_nostd::encrypt::{encrypt, EncryptError, EncryptionKey, LimbSource, PublicKeyView, C1};
 use hetal_nostd::params::presets;
 use hetal_nostd::ring::sampling::{Csprng, GAUSSIAN_SIGMA};
 
@@ -48,7 +45,11 @@ fn check_preset(lit: &hetal_nostd::params::ParamsLiteral<'_>, bounds: Option<(f6
             let out = decrypt(&s.ctx, &s.sk, &ct).unwrap();
             let max = max_error(&out, &values);
             let mean = mean_error(&out, &values);
-            let sigma = if public { pk_noise_sigma(n) } else { sk_noise_sigma() };
+            let sigma = if public {
+                pk_noise_sigma(n)
+            } else {
+                sk_noise_sigma()
+            };
             let predicted = predicted_max_error(sigma, n, params.scale());
             eprintln!(
                 "{} level {level} {}-key: max error 2^{:.2} (predicted 2^{:.2}), mean 2^{:.2}",
@@ -58,8 +59,14 @@ fn check_preset(lit: &hetal_nostd::params::ParamsLiteral<'_>, bounds: Option<(f6
                 predicted.log2(),
                 mean.log2()
             );
-            assert!(max < 4.0 * predicted, "more than 2 bits worse than predicted");
-            assert!(max > predicted / 16.0, "suspiciously precise: is noise sampled?");
+            assert!(
+                max < 4.0 * predicted,
+                "more than 2 bits worse than predicted"
+            );
+            assert!(
+                max > predicted / 16.0,
+                "suspiciously precise: is noise sampled?"
+            );
             if let Some((sk_bound, pk_bound)) = bounds {
                 assert!(max < if public { pk_bound } else { sk_bound });
             }
@@ -75,7 +82,12 @@ fn production_n16_precision() {
 
 #[test]
 fn insecure_presets_precision() {
-    for lit in [presets::INSECURE_N10, presets::INSECURE_N11, presets::INSECURE_N12, presets::INSECURE_N13] {
+    for lit in [
+        presets::INSECURE_N10,
+        presets::INSECURE_N11,
+        presets::INSECURE_N12,
+        presets::INSECURE_N13,
+    ] {
         check_preset(&lit, None);
     }
 }
@@ -84,7 +96,10 @@ fn insecure_presets_precision() {
 fn sparse_slots_and_real_vectors() {
     let mut s = setup(&presets::INSECURE_N12, 3);
     for slots in [1usize, 8, 64, 1024, 2048] {
-        let values: Vec<Complex> = unit_values(slots, slots as u64).iter().map(|c| Complex::real(c.re)).collect();
+        let values: Vec<Complex> = unit_values(slots, slots as u64)
+            .iter()
+            .map(|c| Complex::real(c.re))
+            .collect();
         let ct = encrypt(&s.ctx, &s.pk, &values, slots, 3, &mut s.rng).unwrap();
         let out = decrypt(&s.ctx, &s.sk, &ct).unwrap();
         assert_eq!(out.len(), slots);
@@ -106,15 +121,9 @@ fn stream_limbs(
     seed: u8,
 ) -> (Vec<Vec<u64>>, Vec<Vec<u64>>) {
     let params = s.ctx.params();
-    let log_n = params.log_n();
-    let mut ntt_storage = vec![0u64; NttTable::<&mut [u64]>::storage_words(log_n)];
-    let mut packed = vec![Complex::default(); slots];
-    let mut small = vec![0i8; EncryptScratch::small_len(log_n)];
-    let mut work = vec![0u64; EncryptScratch::work_words(log_n)];
-    let ntt = ScratchNtt::new(params, &mut ntt_storage).unwrap();
-    let scratch = EncryptScratch { packed: &mut packed, small: &mut small, work: &mut work };
+    let mut bufs = StreamBuffers::new(params, slots);
     let mut rng = Csprng::from_entropy([seed; 32]);
-    let mut enc = StreamEncryptor::new(params, key, values, level, params.scale(), ntt, scratch, &mut rng).unwrap();
+    let mut enc = bufs.encryptor(params, key, values, level, &mut rng);
     let (mut c0, mut c1) = (Vec::new(), Vec::new());
     while let Some(limb) = enc.next_limb() {
         let limb = limb.unwrap();
@@ -123,6 +132,12 @@ fn stream_limbs(
             c1.push(l.to_vec());
         }
     }
+    drop(enc);
+    assert!(
+        bufs.small.iter().all(|&x| x == 0),
+        "secret randomness must be wiped"
+    );
+    assert!(bufs.work.iter().all(|&x| x == 0));
     (c0, c1)
 }
 
@@ -139,16 +154,35 @@ fn streaming_and_owned_paths_are_identical() {
         b: LimbSource::Words(s.pk.b.data()),
     });
     let (c0, c1) = stream_limbs(&s, pk_view, &values, slots, level, 42);
-    let ct = encrypt(&s.ctx, &s.pk, &values, slots, level, &mut Csprng::from_entropy([42; 32])).unwrap();
+    let ct = encrypt(
+        &s.ctx,
+        &s.pk,
+        &values,
+        slots,
+        level,
+        &mut Csprng::from_entropy([42; 32]),
+    )
+    .unwrap();
     assert_eq!(c0.concat(), ct.c0.data());
     match &ct.c1 {
         C1::Full(p) => assert_eq!(c1.concat(), p.data()),
         C1::Seeded(_) => panic!("public-key ciphertexts carry c1"),
     }
-    let sk_key = EncryptionKey::Secret { digest: s.sk.digest(), coeffs: s.sk.coeffs() };
+    let sk_key = EncryptionKey::Secret {
+        digest: s.sk.digest(),
+        coeffs: s.sk.coeffs(),
+    };
     let (c0, c1) = stream_limbs(&s, sk_key, &values, slots, level, 43);
     assert!(c1.is_empty());
-    let ct = encrypt(&s.ctx, &s.sk, &values, slots, level, &mut Csprng::from_entropy([43; 32])).unwrap();
+    let ct = encrypt(
+        &s.ctx,
+        &s.sk,
+        &values,
+        slots,
+        level,
+        &mut Csprng::from_entropy([43; 32]),
+    )
+    .unwrap();
     assert_eq!(c0.concat(), ct.c0.data());
 }
 
@@ -160,7 +194,10 @@ fn mismatched_parameters_are_errors() {
     let err = encrypt(&a.ctx, &b.pk, &values, 4, 0, &mut a.rng).unwrap_err();
     assert_eq!(err, EncryptError::WrongParams);
     let ct = encrypt(&a.ctx, &a.sk, &values, 4, 0, &mut a.rng).unwrap();
-    assert_eq!(decrypt(&b.ctx, &b.sk, &ct).unwrap_err(), DecryptError::WrongParams);
+    assert_eq!(
+        decrypt(&b.ctx, &b.sk, &ct).unwrap_err(),
+        DecryptError::WrongParams
+    );
     let top = a.ctx.params().max_level();
     assert!(matches!(
         encrypt(&a.ctx, &a.sk, &values, 4, top + 1, &mut a.rng),
@@ -172,5 +209,8 @@ fn mismatched_parameters_are_errors() {
         Err(EncryptError::LevelOutOfRange { level: 3, max: 2 })
     ));
     assert!(encrypt(&a.ctx, &low_pk, &values, 4, 2, &mut a.rng).is_ok());
-    assert!(matches!(encrypt(&a.ctx, &a.sk, &values, 3, 0, &mut a.rng), Err(EncryptError::Encode(_))));
+    assert!(matches!(
+        encrypt(&a.ctx, &a.sk, &values, 3, 0, &mut a.rng),
+        Err(EncryptError::Encode(_))
+    ));
 }

@@ -6,14 +6,15 @@ mod common;
 use common::*;
 use hetal_nostd::decrypt::decrypt;
 use hetal_nostd::encoding::Complex;
-use hetal_nostd::encrypt::{encrypt, EncryptScratch, EncryptionKey, ScratchNtt, StreamEncryptor};
-use hetal_nostd::math::ntt::NttTable;
+use hetal_nostd::encrypt::{encrypt, EncryptionKey};
 use hetal_nostd::params::presets;
 use hetal_nostd::ring::sampling::Csprng;
 use hetal_nostd::wire::*;
 
 fn lcg(s: &mut u64) -> u64 {
-    *s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    *s = s
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     *s >> 17
 }
 
@@ -31,9 +32,14 @@ fn ciphertext_round_trips_seeded_and_full() {
         let bytes = encode_ciphertext(&ct, &params);
         let back = decode_ciphertext(&bytes, &params, &Limits::default()).unwrap();
         assert_eq!(back, ct);
-        let expected_body: usize = params.q()[..=5].iter().map(|&q| pack::packed_len(1024, pack::bits_of(q))).sum();
+        let expected_body: usize = params.q()[..=5]
+            .iter()
+            .map(|&q| pack::packed_len(1024, pack::bits_of(q)))
+            .sum();
         let factor = if public { 2 } else { 1 };
-        assert!(bytes.len() >= factor * expected_body && bytes.len() < factor * expected_body + 100);
+        assert!(
+            bytes.len() >= factor * expected_body && bytes.len() < factor * expected_body + 100
+        );
         assert!(max_error(&decrypt(&s.ctx, &s.sk, &back).unwrap(), &values) < 1e-5);
     }
 }
@@ -43,29 +49,37 @@ fn public_key_and_params_round_trip() {
     let s = setup(&presets::INSECURE_N10, 5);
     let params = s.ctx.params();
     let bytes = encode_public_key(&s.pk, params);
-    assert_eq!(decode_public_key(&bytes, params, &Limits::default()).unwrap(), s.pk);
+    assert_eq!(
+        decode_public_key(&bytes, params, &Limits::default()).unwrap(),
+        s.pk
+    );
     let low = s.pk.at_level(3).unwrap();
     let low_bytes = encode_public_key(&low, params);
     let view = PublicKeyFrame::decode(&low_bytes, params, &Limits::default()).unwrap();
     assert_eq!(view.level, 3);
     let id = postcard::to_allocvec(&ParamsFrame::new(params)).unwrap();
-    assert_eq!(ParamsFrame::decode(&id, params, &Limits::default()).unwrap(), ParamsFrame::new(params));
+    assert_eq!(
+        ParamsFrame::decode(&id, params, &Limits::default()).unwrap(),
+        ParamsFrame::new(params)
+    );
     let other = presets::INSECURE_N11.build().unwrap();
-    assert_eq!(ParamsFrame::decode(&id, &other, &Limits::default()), Err(WireError::WrongParams));
+    assert_eq!(
+        ParamsFrame::decode(&id, &other, &Limits::default()),
+        Err(WireError::WrongParams)
+    );
 }
 
 /// Streams a ciphertext limb by limb into frames (the device's path).
-fn limb_frames(s: &Setup, key: EncryptionKey<'_>, values: &[Complex], level: usize) -> Vec<Vec<u8>> {
+fn limb_frames(
+    s: &Setup,
+    key: EncryptionKey<'_>,
+    values: &[Complex],
+    level: usize,
+) -> Vec<Vec<u8>> {
     let params = s.ctx.params();
-    let log_n = params.log_n();
-    let mut storage = vec![0u64; NttTable::<&mut [u64]>::storage_words(log_n)];
-    let mut packed = vec![Complex::default(); params.max_slots()];
-    let mut small = vec![0i8; EncryptScratch::small_len(log_n)];
-    let mut work = vec![0u64; EncryptScratch::work_words(log_n)];
-    let scratch = EncryptScratch { packed: &mut packed, small: &mut small, work: &mut work };
-    let ntt = ScratchNtt::new(params, &mut storage).unwrap();
+    let mut bufs = StreamBuffers::new(params, params.max_slots());
     let mut rng = Csprng::from_entropy([8; 32]);
-    let mut enc = StreamEncryptor::new(params, key, values, level, params.scale(), ntt, scratch, &mut rng).unwrap();
+    let mut enc = bufs.encryptor(params, key, values, level, &mut rng);
     let (scale, log_slots, seed) = (enc.scale(), enc.log_slots() as u8, enc.c1_seed().copied());
     let mut frames = Vec::new();
     while let Some(limb) = enc.next_limb() {
@@ -78,8 +92,16 @@ fn limb_frames(s: &Setup, key: EncryptionKey<'_>, values: &[Complex], level: usi
             scale,
             log_slots,
             seed,
-            c0: PackedWords { words: limb.c0, primes, n: params.n() },
-            c1: limb.c1.map(|c| PackedWords { words: c, primes, n: params.n() }),
+            c0: PackedWords {
+                words: limb.c0,
+                primes,
+                n: params.n(),
+            },
+            c1: limb.c1.map(|c| PackedWords {
+                words: c,
+                primes,
+                n: params.n(),
+            }),
         };
         frames.push(postcard::to_allocvec(&frame).unwrap());
     }
@@ -127,7 +149,15 @@ fn truncated_and_corrupted_frames_are_errors_not_panics() {
     let ct = encrypt(&s.ctx, &s.pk, &values, 512, 2, &mut s.rng).unwrap();
     let ct_bytes = encode_ciphertext(&ct, &params);
     let pk_bytes = encode_public_key(&s.pk.at_level(2).unwrap(), &params);
-    let limb = limb_frames(&s, EncryptionKey::Secret { digest: s.sk.digest(), coeffs: s.sk.coeffs() }, &values, 2);
+    let limb = limb_frames(
+        &s,
+        EncryptionKey::Secret {
+            digest: s.sk.digest(),
+            coeffs: s.sk.coeffs(),
+        },
+        &values,
+        2,
+    );
     for bytes in [&ct_bytes, &pk_bytes, &limb[0]] {
         // Every truncation fails.
         for cut in 0..bytes.len() {
@@ -147,11 +177,17 @@ fn truncated_and_corrupted_frames_are_errors_not_panics() {
             b[pos] ^= 1 << (lcg(&mut st) % 8);
             let results = all_decoders(&b, &params);
             if pos < 4 + 1 + 1 + 32 {
-                assert!(results.iter().all(|r| r.is_err()), "header flip at {pos} accepted");
+                assert!(
+                    results.iter().all(|r| r.is_err()),
+                    "header flip at {pos} accepted"
+                );
             }
         }
     }
-    assert_eq!(decode_ciphertext(&ct_bytes, &params, &Limits::default()).map(|_| ()), Ok(()));
+    assert_eq!(
+        decode_ciphertext(&ct_bytes, &params, &Limits::default()).map(|_| ()),
+        Ok(())
+    );
 }
 
 #[test]
@@ -162,36 +198,112 @@ fn hostile_lengths_sizes_and_parameters() {
     let bytes = encode_ciphertext(&ct, &params);
     // Wrong parameters.
     let other = presets::INSECURE_N11.build().unwrap();
-    assert_eq!(decode_ciphertext(&bytes, &other, &Limits::default()), Err(WireError::WrongParams));
+    assert_eq!(
+        decode_ciphertext(&bytes, &other, &Limits::default()),
+        Err(WireError::WrongParams)
+    );
     // A size limit below the frame.
-    let tight = Limits { max_frame_bytes: bytes.len() - 1 };
-    assert!(matches!(decode_ciphertext(&bytes, &params, &tight), Err(WireError::TooLarge { .. })));
+    let tight = Limits {
+        max_frame_bytes: bytes.len() - 1,
+    };
+    assert!(matches!(
+        decode_ciphertext(&bytes, &params, &tight),
+        Err(WireError::TooLarge { .. })
+    ));
     // A header followed by a byte string claiming 4 GiB: parse must fail without allocating it.
     let header = Header::new(Kind::Ciphertext, &params, 1);
-    let mut evil = postcard::to_allocvec(&(header, 1.0e12f64, 2u8, Option::<[u8; 32]>::None)).unwrap();
+    let mut evil =
+        postcard::to_allocvec(&(header, 1.0e12f64, 2u8, Option::<[u8; 32]>::None)).unwrap();
     evil.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0x0f]); // varint 2^32 - 1
     evil.extend_from_slice(&[0u8; 64]);
-    assert_eq!(decode_ciphertext(&evil, &params, &Limits::default()), Err(WireError::Malformed));
+    assert_eq!(
+        decode_ciphertext(&evil, &params, &Limits::default()),
+        Err(WireError::Malformed)
+    );
     // Right shape, wrong length: a byte string one byte short for the level.
     let c0 = vec![0u8; pack::packed_len_for(1024, &params.q()[..=1]) - 1];
-    let short = postcard::to_allocvec(&(header, 1.0e12f64, 2u8, Some([0u8; 32]), Bytes(&c0), Option::<Bytes<'_>>::None)).unwrap();
-    assert!(matches!(decode_ciphertext(&short, &params, &Limits::default()), Err(WireError::LengthMismatch { .. })));
+    let short = postcard::to_allocvec(&(
+        header,
+        1.0e12f64,
+        2u8,
+        Some([0u8; 32]),
+        Bytes(&c0),
+        Option::<Bytes<'_>>::None,
+    ))
+    .unwrap();
+    assert!(matches!(
+        decode_ciphertext(&short, &params, &Limits::default()),
+        Err(WireError::LengthMismatch { .. })
+    ));
     // Residues of all ones are not below the prime.
     let c0 = vec![0xffu8; pack::packed_len_for(1024, &params.q()[..=1])];
-    let big = postcard::to_allocvec(&(header, 1.0e12f64, 2u8, Some([0u8; 32]), Bytes(&c0), Option::<Bytes<'_>>::None)).unwrap();
-    assert!(matches!(decode_ciphertext(&big, &params, &Limits::default()), Err(WireError::ValueOutOfRange { .. })));
+    let big = postcard::to_allocvec(&(
+        header,
+        1.0e12f64,
+        2u8,
+        Some([0u8; 32]),
+        Bytes(&c0),
+        Option::<Bytes<'_>>::None,
+    ))
+    .unwrap();
+    assert!(matches!(
+        decode_ciphertext(&big, &params, &Limits::default()),
+        Err(WireError::ValueOutOfRange { .. })
+    ));
     // Level above the chain, bad scale, bad slots, seed and c1 both present.
     let mut lvl = header;
     lvl.level = 200;
-    let f = postcard::to_allocvec(&(lvl, 1.0e12f64, 2u8, Some([0u8; 32]), Bytes(&[]), Option::<Bytes<'_>>::None)).unwrap();
-    assert!(matches!(decode_ciphertext(&f, &params, &Limits::default()), Err(WireError::LevelOutOfRange { .. })));
+    let f = postcard::to_allocvec(&(
+        lvl,
+        1.0e12f64,
+        2u8,
+        Some([0u8; 32]),
+        Bytes(&[]),
+        Option::<Bytes<'_>>::None,
+    ))
+    .unwrap();
+    assert!(matches!(
+        decode_ciphertext(&f, &params, &Limits::default()),
+        Err(WireError::LevelOutOfRange { .. })
+    ));
     let ok_c0 = vec![0u8; pack::packed_len_for(1024, &params.q()[..=1])];
-    for (scale, slots, err) in [(f64::NAN, 2u8, WireError::BadScale), (0.5, 2, WireError::BadScale), (1e12, 10, WireError::BadSlots(10))] {
-        let f = postcard::to_allocvec(&(header, scale, slots, Some([0u8; 32]), Bytes(&ok_c0), Option::<Bytes<'_>>::None)).unwrap();
+    for (scale, slots, err) in [
+        (f64::NAN, 2u8, WireError::BadScale),
+        (0.5, 2, WireError::BadScale),
+        (1e12, 10, WireError::BadSlots(10)),
+    ] {
+        let f = postcard::to_allocvec(&(
+            header,
+            scale,
+            slots,
+            Some([0u8; 32]),
+            Bytes(&ok_c0),
+            Option::<Bytes<'_>>::None,
+        ))
+        .unwrap();
         assert_eq!(decode_ciphertext(&f, &params, &Limits::default()), Err(err));
     }
-    let f = postcard::to_allocvec(&(header, 1e12f64, 2u8, Some([0u8; 32]), Bytes(&ok_c0), Some(Bytes(&ok_c0)))).unwrap();
-    assert_eq!(decode_ciphertext(&f, &params, &Limits::default()), Err(WireError::Inconsistent));
-    let f = postcard::to_allocvec(&(header, 1e12f64, 2u8, Some([0u8; 32]), Bytes(&ok_c0), Option::<Bytes<'_>>::None)).unwrap();
+    let f = postcard::to_allocvec(&(
+        header,
+        1e12f64,
+        2u8,
+        Some([0u8; 32]),
+        Bytes(&ok_c0),
+        Some(Bytes(&ok_c0)),
+    ))
+    .unwrap();
+    assert_eq!(
+        decode_ciphertext(&f, &params, &Limits::default()),
+        Err(WireError::Inconsistent)
+    );
+    let f = postcard::to_allocvec(&(
+        header,
+        1e12f64,
+        2u8,
+        Some([0u8; 32]),
+        Bytes(&ok_c0),
+        Option::<Bytes<'_>>::None,
+    ))
+    .unwrap();
     assert!(decode_ciphertext(&f, &params, &Limits::default()).is_ok());
 }

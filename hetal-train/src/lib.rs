@@ -2,8 +2,10 @@
 //! training) and the `hetal` command-line tool.
 
 pub mod bench;
+pub mod circuits;
 pub mod ckks;
 pub mod data;
+pub mod demo;
 pub mod engine;
 pub mod linalg;
 pub mod softmax;

@@ -43,9 +43,9 @@ pub fn coeffs_to_slots(v: &mut [Complex]) {
             let t = twiddle(power, len);
             for start in (0..n).step_by(len) {
                 let u = v[start + j];
-                let w = v[start + j + half].mul(t);
-                v[start + j] = u.add(w);
-                v[start + j + half] = u.sub(w);
+                let w = v[start + j + half] * t;
+                v[start + j] = u + w;
+                v[start + j + half] = u - w;
             }
             power = power * 5 % modulus;
         }
@@ -66,8 +66,8 @@ pub fn slots_to_coeffs(v: &mut [Complex]) {
             for start in (0..n).step_by(len) {
                 let a = v[start + j];
                 let b = v[start + j + half];
-                v[start + j] = a.add(b).scale(0.5);
-                v[start + j + half] = a.sub(b).mul(t).scale(0.5);
+                v[start + j] = (a + b).scale(0.5);
+                v[start + j + half] = ((a - b) * t).scale(0.5);
             }
             power = power * 5 % modulus;
         }

@@ -20,6 +20,30 @@ pub struct Complex {
     pub im: f64,
 }
 
+impl core::ops::Add for Complex {
+    type Output = Complex;
+    fn add(self, o: Self) -> Self {
+        Complex::new(self.re + o.re, self.im + o.im)
+    }
+}
+
+impl core::ops::Sub for Complex {
+    type Output = Complex;
+    fn sub(self, o: Self) -> Self {
+        Complex::new(self.re - o.re, self.im - o.im)
+    }
+}
+
+impl core::ops::Mul for Complex {
+    type Output = Complex;
+    fn mul(self, o: Self) -> Self {
+        Complex::new(
+            self.re * o.re - self.im * o.im,
+            self.re * o.im + self.im * o.re,
+        )
+    }
+}
+
 impl Complex {
     /// `re + i·im`.
     pub const fn new(re: f64, im: f64) -> Self {
@@ -28,18 +52,6 @@ impl Complex {
     /// A real number.
     pub const fn real(re: f64) -> Self {
         Complex { re, im: 0.0 }
-    }
-    /// Sum.
-    pub fn add(self, o: Self) -> Self {
-        Complex::new(self.re + o.re, self.im + o.im)
-    }
-    /// Difference.
-    pub fn sub(self, o: Self) -> Self {
-        Complex::new(self.re - o.re, self.im - o.im)
-    }
-    /// Product.
-    pub fn mul(self, o: Self) -> Self {
-        Complex::new(self.re * o.re - self.im * o.im, self.re * o.im + self.im * o.re)
     }
     /// Product with a real number.
     pub fn scale(self, s: f64) -> Self {
@@ -82,7 +94,10 @@ impl fmt::Display for EncodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::BadSlotCount { got, max } => {
-                write!(f, "{got} slots requested; slots must be a power of two at most {max}")
+                write!(
+                    f,
+                    "{got} slots requested; slots must be a power of two at most {max}"
+                )
             }
             Self::NotFinite => write!(f, "a value to encode is NaN or infinite"),
             Self::TooLarge => write!(f, "a value times the scale exceeds 2^120"),
@@ -113,7 +128,10 @@ pub fn log_slots_for(slots: usize, log_n: u32) -> Result<u32, EncodeError> {
 pub fn encode_into(values: &[Complex], scale: f64, buf: &mut [Complex]) -> Result<(), EncodeError> {
     let n = buf.len();
     if n == 0 || !n.is_power_of_two() || values.len() > n {
-        return Err(EncodeError::BadSlotCount { got: values.len().max(n), max: n });
+        return Err(EncodeError::BadSlotCount {
+            got: values.len().max(n),
+            max: n,
+        });
     }
     let mut max = 0.0f64;
     for v in values {

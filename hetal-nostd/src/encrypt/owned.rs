@@ -1,6 +1,9 @@
 //! Owned ciphertexts and one-call encryption (alloc).
 
-use super::{EncryptError, EncryptScratch, EncryptionKey, LimbSource, NttSource, PublicKeyView, StreamEncryptor};
+use super::{
+    EncryptError, EncryptScratch, EncryptionKey, LimbSource, NttSource, PublicKeyView,
+    StreamEncryptor,
+};
 use crate::encoding::{log_slots_for, Complex};
 use crate::keys::{PublicKey, SecretKey};
 use crate::math::MathError;
@@ -114,7 +117,16 @@ pub fn encrypt<'k>(
         small: &mut small,
         work: &mut work,
     };
-    let mut stream = StreamEncryptor::new(params, enc_key, values, level, params.scale(), ctx, scratch, rng)?;
+    let mut stream = StreamEncryptor::new(
+        params,
+        enc_key,
+        values,
+        level,
+        params.scale(),
+        ctx,
+        scratch,
+        rng,
+    )?;
     let mut c0 = RnsPoly::zero(n, 0);
     let mut c1_limbs = RnsPoly::zero(n, 0);
     let (scale, log_slots) = (stream.scale(), stream.log_slots());
@@ -126,8 +138,6 @@ pub fn encrypt<'k>(
             c1_limbs.push_limb(c1);
         }
     }
-    drop(stream);
-    small.iter_mut().for_each(|x| *x = 0);
     Ok(Ciphertext {
         digest: *params.digest(),
         level,

@@ -17,6 +17,7 @@ use crate::params::{Params, ParamsDigest};
 use crate::ring::sampling::{Csprng, Seed, UniformExpander};
 use crate::wire::pack::PackedLimbs;
 use core::fmt;
+use zeroize::Zeroize;
 
 /// Why encryption failed.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -55,8 +56,15 @@ impl fmt::Display for EncryptError {
                 write!(f, "level {level} requested, the key allows at most {max}")
             }
             Self::WrongParams => write!(f, "the key belongs to another parameter set"),
-            Self::BufferSize { buffer, expected, got } => {
-                write!(f, "scratch buffer `{buffer}` has length {got}, {expected} needed")
+            Self::BufferSize {
+                buffer,
+                expected,
+                got,
+            } => {
+                write!(
+                    f,
+                    "scratch buffer `{buffer}` has length {got}, {expected} needed"
+                )
             }
             Self::BadScale => write!(f, "the scale must be a positive finite number"),
             Self::Math(e) => write!(f, "{e}"),
@@ -176,7 +184,10 @@ impl NttSource for ScratchNtt<'_> {
         if !matches!(&self.table, Some((i, _)) if *i == prime_index) {
             let storage = match self.table.take() {
                 Some((_, t)) => t.into_storage(),
-                None => self.storage.take().ok_or(MathError::BufferSize { expected: 0, got: 0 })?,
+                None => self.storage.take().ok_or(MathError::BufferSize {
+                    expected: 0,
+                    got: 0,
+                })?,
             };
             let q = Modulus::new(self.params.q()[prime_index])?;
             let table = NttTable::new_in(storage, q, self.params.log_n())?;
@@ -235,6 +246,9 @@ pub struct StreamEncryptor<'a, T: NttSource> {
 impl<'a, T: NttSource> StreamEncryptor<'a, T> {
     /// Encodes `values` into `scratch.packed.len()` slots at `scale` and samples
     /// the encryption randomness from `rng`; limbs then come from [`Self::next_limb`].
+    // Each argument is a distinct resource a device provides; bundling them
+    // would only move the list into a struct literal at every call site.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         params: &'a Params,
         key: EncryptionKey<'a>,
@@ -267,8 +281,16 @@ impl<'a, T: NttSource> StreamEncryptor<'a, T> {
         if !scale.is_finite() || scale < 1.0 {
             return Err(EncryptError::BadScale);
         }
-        check_len("work", EncryptScratch::work_words(params.log_n()), scratch.work.len())?;
-        check_len("small", EncryptScratch::small_len(params.log_n()), scratch.small.len())?;
+        check_len(
+            "work",
+            EncryptScratch::work_words(params.log_n()),
+            scratch.work.len(),
+        )?;
+        check_len(
+            "small",
+            EncryptScratch::small_len(params.log_n()),
+            scratch.small.len(),
+        )?;
         let slots = scratch.packed.len();
         crate::encoding::log_slots_for(slots, params.log_n())?;
         encode_into(values, scale, scratch.packed)?;
@@ -381,10 +403,27 @@ impl<'a, T: NttSource> StreamEncryptor<'a, T> {
     }
 }
 
+impl<T: NttSource> Drop for StreamEncryptor<'_, T> {
+    /// The sampled randomness (v, e0, e1 or e) and the encoded message are
+    /// secret: knowing v decrypts a public-key ciphertext. Wipe them.
+    fn drop(&mut self) {
+        self.scratch.small.zeroize();
+        self.scratch.work.zeroize();
+        for w in self.scratch.packed.iter_mut() {
+            *w = Complex::default();
+        }
+        self.seed.zeroize();
+    }
+}
+
 fn check_len(buffer: &'static str, expected: usize, got: usize) -> Result<(), EncryptError> {
     if expected == got {
         Ok(())
     } else {
-        Err(EncryptError::BufferSize { buffer, expected, got })
+        Err(EncryptError::BufferSize {
+            buffer,
+            expected,
+            got,
+        })
     }
 }

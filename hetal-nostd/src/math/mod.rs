@@ -119,3 +119,5 @@ mod tests {
         );
     }
 }
+
+impl core::error::Error for MathError {}

@@ -2,6 +2,7 @@
 //! distribution, scale) becomes validated [`Params`] with instantiated primes
 //! and a stable digest.
 
+pub mod bootstrap;
 pub mod presets;
 mod security;
 
@@ -131,6 +132,13 @@ pub enum ParamsError {
     NotNttFriendly(u64),
     /// No unused NTT-friendly prime of the requested size could be found.
     NoPrimeFound(u32),
+    /// Bootstrapping would fail with probability above the allowed bound.
+    BootstrapFailureTooLikely {
+        /// log2 of the failure probability, rounded up.
+        log2_probability: i32,
+        /// The allowed log2 bound.
+        max_log2: i32,
+    },
 }
 
 impl fmt::Display for ParamsError {
@@ -159,6 +167,10 @@ impl fmt::Display for ParamsError {
             Self::DuplicatePrime(q) => write!(f, "prime {q} appears twice"),
             Self::NotNttFriendly(q) => write!(f, "{q} is not an NTT-friendly prime for this ring degree"),
             Self::NoPrimeFound(b) => write!(f, "no unused NTT-friendly prime of {b} bits found"),
+            Self::BootstrapFailureTooLikely { log2_probability, max_log2 } => write!(
+                f,
+                "bootstrapping fails with probability 2^{log2_probability}, above the bound 2^{max_log2}"
+            ),
         }
     }
 }
@@ -244,7 +256,11 @@ impl ParamsLiteral<'_> {
         if q_count > MAX_Q_PRIMES || self.p_bits.len() > MAX_P_PRIMES || self.q.len() > 8 {
             return Err(self.too_many());
         }
-        let bits = self.q.iter().map(|s| s.bits).chain(self.p_bits.iter().copied());
+        let bits = self
+            .q
+            .iter()
+            .map(|s| s.bits)
+            .chain(self.p_bits.iter().copied());
         for b in bits {
             if !(MIN_PRIME_BITS..=MAX_PRIME_BITS).contains(&b) {
                 return Err(ParamsError::PrimeBitsOutOfRange(b));
@@ -276,7 +292,8 @@ impl ParamsLiteral<'_> {
         let log_p: f64 = p.iter().map(|&x| libm::log2(x as f64)).sum();
         let log_qp = log_q + log_p;
         if self.security == Security::Bits128 {
-            let limit = max_log_qp_128(self.log_n).ok_or(ParamsError::LogNOutOfRange(self.log_n))?;
+            let limit =
+                max_log_qp_128(self.log_n).ok_or(ParamsError::LogNOutOfRange(self.log_n))?;
             if log_qp > limit as f64 {
                 return Err(ParamsError::Insecure {
                     log_qp: libm::ceil(log_qp) as u32,
@@ -392,7 +409,12 @@ impl Params {
     /// and where bootstrapping lands.
     pub fn user_top_level(&self) -> usize {
         (0..=self.max_level())
-            .filter(|&l| matches!(self.role_of_level(l), Some(LevelRole::Base | LevelRole::User)))
+            .filter(|&l| {
+                matches!(
+                    self.role_of_level(l),
+                    Some(LevelRole::Base | LevelRole::User)
+                )
+            })
             .max()
             .unwrap_or(0)
     }
@@ -430,7 +452,11 @@ impl Params {
     }
     /// log2(Q) of the limbs up to and including `level`.
     pub fn log_q_at(&self, level: usize) -> f64 {
-        self.q.iter().take(level + 1).map(|&x| libm::log2(x as f64)).sum()
+        self.q
+            .iter()
+            .take(level + 1)
+            .map(|&x| libm::log2(x as f64))
+            .sum()
     }
     /// The digest identifying this set on the wire and in every key and ciphertext.
     pub fn digest(&self) -> &ParamsDigest {

@@ -20,7 +20,7 @@
 //!
 //! [`Params::user_top_level`]: super::Params::user_top_level
 
-use super::{LevelRole, ParamsLiteral, Security, SecretDist, Segment};
+use super::{LevelRole, ParamsLiteral, SecretDist, Security, Segment};
 
 /// The chain layout shared by every preset (see the module documentation).
 pub const BOOTSTRAPPABLE_CHAIN: &[Segment] = &[
@@ -34,7 +34,11 @@ pub const BOOTSTRAPPABLE_CHAIN: &[Segment] = &[
 /// Bit sizes of the special primes P shared by every preset.
 pub const BOOTSTRAPPABLE_P_BITS: &[u32] = &[61; 8];
 
-const fn bootstrappable(name: &'static str, log_n: u32, security: Security) -> ParamsLiteral<'static> {
+const fn bootstrappable(
+    name: &'static str,
+    log_n: u32,
+    security: Security,
+) -> ParamsLiteral<'static> {
     ParamsLiteral {
         name,
         log_n,
@@ -64,8 +68,13 @@ pub const INSECURE_N13: ParamsLiteral<'static> =
     bootstrappable("INSECURE-n13", 13, Security::InsecureTestOnly);
 
 /// Every named preset, production first.
-pub const ALL: &[ParamsLiteral<'static>] =
-    &[PROD_N16, INSECURE_N10, INSECURE_N11, INSECURE_N12, INSECURE_N13];
+pub const ALL: &[ParamsLiteral<'static>] = &[
+    PROD_N16,
+    INSECURE_N10,
+    INSECURE_N11,
+    INSECURE_N12,
+    INSECURE_N13,
+];
 
 /// Looks a preset up by name.
 pub fn by_name(name: &str) -> Option<&'static ParamsLiteral<'static>> {

@@ -40,51 +40,103 @@ fn presets_build_with_distinct_stable_digests() {
 
 #[test]
 fn insecure_chain_is_rejected_when_claimed_secure() {
-    let lit = ParamsLiteral { security: Security::Bits128, ..INSECURE_N12 };
-    assert!(matches!(lit.build(), Err(ParamsError::Insecure { limit: 109, .. })));
+    let lit = ParamsLiteral {
+        security: Security::Bits128,
+        ..INSECURE_N12
+    };
+    assert!(matches!(
+        lit.build(),
+        Err(ParamsError::Insecure { limit: 109, .. })
+    ));
     let big = ParamsLiteral {
-        q: &[Segment::new(LevelRole::Base, 1, 60), Segment::new(LevelRole::User, 30, 50)],
+        q: &[
+            Segment::new(LevelRole::Base, 1, 60),
+            Segment::new(LevelRole::User, 30, 50),
+        ],
         ..PROD_N16
     };
-    assert!(matches!(big.build(), Err(ParamsError::Insecure { limit: 1747, .. })));
+    assert!(matches!(
+        big.build(),
+        Err(ParamsError::Insecure { limit: 1747, .. })
+    ));
 }
 
 #[test]
 fn malformed_literals_are_rejected() {
-    let bad_n = ParamsLiteral { log_n: 9, ..INSECURE_N10 };
+    let bad_n = ParamsLiteral {
+        log_n: 9,
+        ..INSECURE_N10
+    };
     assert_eq!(bad_n.build(), Err(ParamsError::LogNOutOfRange(9)));
-    let bad_bits = ParamsLiteral { p_bits: &[62], ..INSECURE_N10 };
+    let bad_bits = ParamsLiteral {
+        p_bits: &[62],
+        ..INSECURE_N10
+    };
     assert_eq!(bad_bits.build(), Err(ParamsError::PrimeBitsOutOfRange(62)));
-    let bad_dnum = ParamsLiteral { dnum: 0, ..INSECURE_N10 };
+    let bad_dnum = ParamsLiteral {
+        dnum: 0,
+        ..INSECURE_N10
+    };
     assert_eq!(bad_dnum.build(), Err(ParamsError::DnumOutOfRange(0)));
-    let small_p = ParamsLiteral { p_bits: &[61], dnum: 1, ..INSECURE_N10 };
-    assert!(matches!(small_p.build(), Err(ParamsError::DigitLargerThanP { .. })));
-    let empty = ParamsLiteral { q: &[], ..INSECURE_N10 };
+    let small_p = ParamsLiteral {
+        p_bits: &[61],
+        dnum: 1,
+        ..INSECURE_N10
+    };
+    assert!(matches!(
+        small_p.build(),
+        Err(ParamsError::DigitLargerThanP { .. })
+    ));
+    let empty = ParamsLiteral {
+        q: &[],
+        ..INSECURE_N10
+    };
     assert_eq!(empty.build(), Err(ParamsError::EmptyChain));
-    let bad_scale = ParamsLiteral { log_scale: 0, ..INSECURE_N10 };
+    let bad_scale = ParamsLiteral {
+        log_scale: 0,
+        ..INSECURE_N10
+    };
     assert_eq!(bad_scale.build(), Err(ParamsError::ScaleOutOfRange(0)));
 }
 
 #[test]
 fn explicit_primes_are_checked() {
     let lit = ParamsLiteral {
-        q: &[Segment::new(LevelRole::Base, 1, 40), Segment::new(LevelRole::User, 1, 40)],
+        q: &[
+            Segment::new(LevelRole::Base, 1, 40),
+            Segment::new(LevelRole::User, 1, 40),
+        ],
         p_bits: &[41],
         dnum: 2,
         ..INSECURE_N10
     };
     let good = lit.build().unwrap();
     let (q, p) = (good.q().to_vec(), good.p().to_vec());
-    assert_eq!(lit.build_with_primes(&q, &p).unwrap().digest(), good.digest());
-    assert_eq!(lit.build_with_primes(&[q[0], q[0]], &p), Err(ParamsError::DuplicatePrime(q[0])));
+    assert_eq!(
+        lit.build_with_primes(&q, &p).unwrap().digest(),
+        good.digest()
+    );
+    assert_eq!(
+        lit.build_with_primes(&[q[0], q[0]], &p),
+        Err(ParamsError::DuplicatePrime(q[0]))
+    );
     // A composite that is 1 mod 2N.
     let not_prime = (0u64..)
         .map(|k| (1u64 << 40) + 1 + 2048 * k)
         .find(|&c| !crate::math::primes::is_prime(c))
         .unwrap();
-    assert_eq!(lit.build_with_primes(&[q[0], not_prime], &p).err(), Some(ParamsError::NotNttFriendly(not_prime)));
+    assert_eq!(
+        lit.build_with_primes(&[q[0], not_prime], &p).err(),
+        Some(ParamsError::NotNttFriendly(not_prime))
+    );
     // 2^40 + 1025 is 1 mod 1024 but not 1 mod 2048 = 2N (whatever its primality).
     let wrong_residue = (1u64 << 40) + 1025;
-    assert_eq!(lit.build_with_primes(&[q[0], wrong_residue], &p).err(), Some(ParamsError::NotNttFriendly(wrong_residue)));
-    assert_eq!(lit.build_with_primes(&q, &[]), Err(ParamsError::PrimeCountMismatch));
+    assert_eq!(
+        lit.build_with_primes(&[q[0], wrong_residue], &p).err(),
+        Some(ParamsError::NotNttFriendly(wrong_residue))
+    );
+    assert_eq!(
+        lit.build_with_primes(&q, &[]),
+        Err(ParamsError::PrimeCountMismatch)
+    );
 }

@@ -58,7 +58,11 @@ impl Context {
     /// The QP-basis indices of a polynomial's limbs: Q primes `0..=level`,
     /// followed by all P primes when `with_p`.
     pub fn basis(&self, level: usize, with_p: bool) -> impl Iterator<Item = usize> + Clone {
-        let p = if with_p { self.q_len()..self.q_len() + self.p_len() } else { 0..0 };
+        let p = if with_p {
+            self.q_len()..self.q_len() + self.p_len()
+        } else {
+            0..0
+        };
         (0..=level).chain(p)
     }
 

@@ -53,21 +53,20 @@ impl CrtLift {
     /// digits (q_i − 1)/2 of (Q−1)/2; then Q − x is formed digit-wise. The
     /// comparison and the selection use masks, not branches.
     pub fn lift(&self, r: &[u64], digits: &mut [u64]) -> f64 {
-        let l = self.moduli.len();
-        for i in 0..l {
-            let q = &self.moduli[i];
+        let rows = self.moduli.iter().zip(&self.prefix).zip(&self.inv).zip(r);
+        for (i, (((q, prefix), &inv), &ri)) in rows.enumerate() {
+            let (done, rest) = digits.split_at_mut(i);
             let mut s = 0u64;
-            for (k, &pk) in self.prefix[i].iter().enumerate() {
-                s = q.mul_add(q.reduce(digits[k]), pk, s);
+            for (&pk, &d) in prefix.iter().zip(done.iter()) {
+                s = q.mul_add(q.reduce(d), pk, s);
             }
-            digits[i] = q.mul(q.sub(r[i], s), self.inv[i]);
+            rest[0] = q.mul(q.sub(ri, s), inv);
         }
         // greater = x > (Q-1)/2, decided at the most significant differing digit.
         let mut greater = 0u64;
         let mut decided = 0u64;
-        for i in (0..l).rev() {
-            let h = (self.moduli[i].value() - 1) / 2;
-            let d = digits[i];
+        for (q, &d) in self.moduli.iter().zip(digits.iter()).rev() {
+            let h = (q.value() - 1) / 2;
             let gt = u64::from(d > h);
             let ne = u64::from(d != h);
             greater |= gt & !decided & 1;
@@ -76,17 +75,17 @@ impl CrtLift {
         let neg_mask = 0u64.wrapping_sub(greater);
         // Q - x = (Q - 1 - x) + 1, digit-wise with a carry.
         let mut carry = 1u64;
-        for i in 0..l {
-            let qv = self.moduli[i].value();
-            let t = qv - 1 - digits[i] + carry;
+        for (d, q) in digits.iter_mut().zip(&self.moduli) {
+            let qv = q.value();
+            let t = qv - 1 - *d + carry;
             let wrap = u64::from(t == qv);
             let y = t - (qv & 0u64.wrapping_sub(wrap));
             carry = wrap;
-            digits[i] = (y & neg_mask) | (digits[i] & !neg_mask);
+            *d = (y & neg_mask) | (*d & !neg_mask);
         }
         let mut value = 0.0f64;
-        for i in (0..l).rev() {
-            value = value * self.moduli[i].value() as f64 + digits[i] as f64;
+        for (q, &d) in self.moduli.iter().zip(digits.iter()).rev() {
+            value = value * q.value() as f64 + d as f64;
         }
         let sign = 1.0 - 2.0 * greater as f64;
         value * sign
@@ -116,10 +115,13 @@ mod tests {
         while x <= big_q / 2 {
             for delta in [-1i128, 0, 1] {
                 let v = x + delta;
-                if v <= -big_q / 2 - 1 || v > big_q / 2 {
+                if v < -big_q / 2 || v > big_q / 2 {
                     continue;
                 }
-                let r: Vec<u64> = m.iter().map(|q| v.rem_euclid(q.value() as i128) as u64).collect();
+                let r: Vec<u64> = m
+                    .iter()
+                    .map(|q| v.rem_euclid(q.value() as i128) as u64)
+                    .collect();
                 let got = lift.lift(&r, &mut digits);
                 let rel = ((got - v as f64) / (v as f64).abs().max(1.0)).abs();
                 assert!(rel < 1e-15, "x = {v}: got {got}");
@@ -127,7 +129,10 @@ mod tests {
             x += step;
         }
         for v in [0i128, 1, -1, big_q / 2, -(big_q / 2)] {
-            let r: Vec<u64> = m.iter().map(|q| v.rem_euclid(q.value() as i128) as u64).collect();
+            let r: Vec<u64> = m
+                .iter()
+                .map(|q| v.rem_euclid(q.value() as i128) as u64)
+                .collect();
             assert_eq!(lift.lift(&r, &mut digits), v as f64);
         }
     }

@@ -92,7 +92,11 @@ fn half_gaussian_cdt() -> [u64; GAUSSIAN_BOUND] {
     let mut cumulative = rho(0);
     for (k, t) in table.iter_mut().enumerate() {
         let p = cumulative / total;
-        *t = if p >= 1.0 { u64::MAX } else { libm::ldexp(p, 64) as u64 };
+        *t = if p >= 1.0 {
+            u64::MAX
+        } else {
+            libm::ldexp(p, 64) as u64
+        };
         cumulative += 2.0 * rho(k + 1);
     }
     table
@@ -174,8 +178,14 @@ mod tests {
         let mean = v.iter().map(|&x| x as f64).sum::<f64>() / n;
         let var = v.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n;
         assert!(mean.abs() < 0.05, "mean {mean}");
-        assert!((var.sqrt() - GAUSSIAN_SIGMA).abs() < 0.05, "sigma {}", var.sqrt());
-        assert!(v.iter().all(|&x| x.unsigned_abs() as usize <= GAUSSIAN_BOUND));
+        assert!(
+            (var.sqrt() - GAUSSIAN_SIGMA).abs() < 0.05,
+            "sigma {}",
+            var.sqrt()
+        );
+        assert!(v
+            .iter()
+            .all(|&x| x.unsigned_abs() as usize <= GAUSSIAN_BOUND));
         // P(e = 0) = 1 / (sigma sqrt(2 pi)) = 0.1247 for sigma = 3.2.
         let zeros = v.iter().filter(|&&x| x == 0).count() as f64 / n;
         assert!((zeros - 0.1247).abs() < 0.005, "P(0) = {zeros}");

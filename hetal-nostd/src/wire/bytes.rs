@@ -17,14 +17,17 @@ impl<'de: 'a, 'a> Deserialize<'de> for Bytes<'a> {
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a borrowed byte string")
             }
-            fn visit_borrowed_bytes<E: serde::de::Error>(self, v: &'de [u8]) -> Result<Self::Value, E> {
+            fn visit_borrowed_bytes<E: serde::de::Error>(
+                self,
+                v: &'de [u8],
+            ) -> Result<Self::Value, E> {
                 Ok(Bytes(v))
             }
             fn visit_bytes<E: serde::de::Error>(self, _: &[u8]) -> Result<Self::Value, E> {
                 Err(E::custom("byte string must be borrowed"))
             }
         }
-        d.deserialize_bytes(V).map_err(|e| D::Error::custom(e))
+        d.deserialize_bytes(V).map_err(D::Error::custom)
     }
 }
 

@@ -168,17 +168,26 @@ pub enum WireError {
 impl fmt::Display for WireError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::TooLarge { len, limit } => write!(f, "frame of {len} bytes exceeds the limit of {limit}"),
+            Self::TooLarge { len, limit } => {
+                write!(f, "frame of {len} bytes exceeds the limit of {limit}")
+            }
             Self::Malformed => write!(f, "malformed or truncated frame"),
             Self::TrailingBytes => write!(f, "trailing bytes after the frame"),
             Self::BadMagic => write!(f, "not a hetal frame (bad magic)"),
             Self::UnsupportedVersion(v) => write!(f, "unsupported wire format version {v}"),
-            Self::WrongKind { expected, got } => write!(f, "expected object type {expected}, found {got}"),
+            Self::WrongKind { expected, got } => {
+                write!(f, "expected object type {expected}, found {got}")
+            }
             Self::WrongParams => write!(f, "the object belongs to another parameter set"),
-            Self::LevelOutOfRange { level, max } => write!(f, "level {level} is above the maximum {max}"),
+            Self::LevelOutOfRange { level, max } => {
+                write!(f, "level {level} is above the maximum {max}")
+            }
             Self::BadLimbIndex(i) => write!(f, "limb index {i} is out of range or order"),
             Self::LengthMismatch { expected, got } => {
-                write!(f, "byte string of {got} bytes where {expected} were expected")
+                write!(
+                    f,
+                    "byte string of {got} bytes where {expected} were expected"
+                )
             }
             Self::ValueOutOfRange { limb, index } => {
                 write!(f, "residue {index} of limb {limb} is not below its prime")
@@ -224,7 +233,11 @@ fn parse<'a, T: Deserialize<'a>>(bytes: &'a [u8], limits: &Limits) -> Result<T, 
 }
 
 /// Validates packed limbs for `primes`: exact length, residues in range.
-fn check_limbs<'a>(bytes: Bytes<'a>, primes: &'a [u64], n: usize) -> Result<PackedLimbs<'a>, WireError> {
+fn check_limbs<'a>(
+    bytes: Bytes<'a>,
+    primes: &'a [u64],
+    n: usize,
+) -> Result<PackedLimbs<'a>, WireError> {
     let expected = pack::packed_len_for(n, primes);
     let limbs = PackedLimbs::new(bytes.0, primes, n).ok_or(WireError::LengthMismatch {
         expected,
@@ -258,7 +271,10 @@ pub fn to_slice<'b, T: Serialize>(value: &T, out: &'b mut [u8]) -> Result<&'b mu
 }
 
 /// Serializes `value` through any postcard flavor (for example a UART writer).
-pub fn to_flavor<T: Serialize, F: postcard::ser_flavors::Flavor>(value: &T, flavor: F) -> Result<F::Output, WireError> {
+pub fn to_flavor<T: Serialize, F: postcard::ser_flavors::Flavor>(
+    value: &T,
+    flavor: F,
+) -> Result<F::Output, WireError> {
     postcard::serialize_with_flavor(value, flavor).map_err(|_| WireError::Output)
 }
 
@@ -349,7 +365,11 @@ pub struct LimbFrameView<'a> {
 
 impl<'a> LimbFrame<'a> {
     /// Decodes and validates a limb frame against `params`.
-    pub fn decode(bytes: &'a [u8], params: &'a Params, limits: &Limits) -> Result<LimbFrameView<'a>, WireError> {
+    pub fn decode(
+        bytes: &'a [u8],
+        params: &'a Params,
+        limits: &Limits,
+    ) -> Result<LimbFrameView<'a>, WireError> {
         let f: LimbFrameIn<'a> = parse(bytes, limits)?;
         let level = f.header.check(Kind::Limb, params)?;
         let index = f.index as usize;
@@ -411,7 +431,11 @@ pub struct PublicKeyFrameView<'a> {
 
 impl<'a> PublicKeyFrame<'a> {
     /// Decodes and validates a public-key frame against `params`.
-    pub fn decode(bytes: &'a [u8], params: &'a Params, limits: &Limits) -> Result<PublicKeyFrameView<'a>, WireError> {
+    pub fn decode(
+        bytes: &'a [u8],
+        params: &'a Params,
+        limits: &Limits,
+    ) -> Result<PublicKeyFrameView<'a>, WireError> {
         let f: PublicKeyFrameIn<'a> = parse(bytes, limits)?;
         let level = f.header.check(Kind::PublicKey, params)?;
         Ok(PublicKeyFrameView {

@@ -2,8 +2,8 @@
 //! reassembly of streamed limbs.
 
 use super::{
-    check_limbs, check_scale, check_slots, parse, Bytes, Header, Kind, Limits, LimbFrameView, PackedWords,
-    PublicKeyFrame, WireError,
+    check_limbs, check_scale, check_slots, parse, Bytes, Header, Kind, LimbFrameView, Limits,
+    PackedWords, PublicKeyFrame, WireError,
 };
 use crate::encrypt::{Ciphertext, C1};
 use crate::keys::PublicKey;
@@ -79,7 +79,11 @@ pub fn encode_ciphertext(ct: &Ciphertext, params: &Params) -> Vec<u8> {
 }
 
 /// Decodes and validates a ciphertext against `params`.
-pub fn decode_ciphertext(bytes: &[u8], params: &Params, limits: &Limits) -> Result<Ciphertext, WireError> {
+pub fn decode_ciphertext(
+    bytes: &[u8],
+    params: &Params,
+    limits: &Limits,
+) -> Result<Ciphertext, WireError> {
     let f: CiphertextIn<'_> = parse(bytes, limits)?;
     let level = f.header.check(Kind::Ciphertext, params)?;
     check_scale(f.scale)?;
@@ -119,7 +123,11 @@ pub fn encode_public_key(pk: &PublicKey, params: &Params) -> Vec<u8> {
 }
 
 /// Decodes and validates a public key against `params`.
-pub fn decode_public_key(bytes: &[u8], params: &Params, limits: &Limits) -> Result<PublicKey, WireError> {
+pub fn decode_public_key(
+    bytes: &[u8],
+    params: &Params,
+    limits: &Limits,
+) -> Result<PublicKey, WireError> {
     let view = PublicKeyFrame::decode(bytes, params, limits)?;
     Ok(PublicKey {
         digest: *params.digest(),
@@ -160,8 +168,12 @@ impl LimbAssembler {
         let shape = (f.level, f.stream, f.scale, f.log_slots, f.seed);
         match &self.first {
             None => self.first = Some(shape),
-            Some(first) if first.0 == shape.0 && first.1 == shape.1 && first.2.to_bits() == shape.2.to_bits()
-                && first.3 == shape.3 && first.4 == shape.4 => {}
+            Some(first)
+                if first.0 == shape.0
+                    && first.1 == shape.1
+                    && first.2.to_bits() == shape.2.to_bits()
+                    && first.3 == shape.3
+                    && first.4 == shape.4 => {}
             Some(_) => return Err(WireError::Inconsistent),
         }
         let mut limb = vec![0u64; self.n];

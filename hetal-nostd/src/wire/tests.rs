@@ -18,7 +18,9 @@ fn pack_unpack_round_trip_all_widths() {
         let back: Vec<u64> = Unpacker::new(&bytes, bits, values.len()).collect();
         assert_eq!(back, values, "bits {bits}");
         // Truncated input yields fewer values, never a panic.
-        assert!(Unpacker::new(&bytes[..bytes.len() / 2], bits, values.len()).count() < values.len());
+        assert!(
+            Unpacker::new(&bytes[..bytes.len() / 2], bits, values.len()).count() < values.len()
+        );
     }
 }
 
@@ -26,8 +28,15 @@ fn pack_unpack_round_trip_all_widths() {
 fn packed_words_serialize_exactly_as_a_byte_string() {
     let primes = [(1u64 << 40) + 0x1001, (1u64 << 59) + 0x3001];
     let n = 16;
-    let words: Vec<u64> = (0..2 * n as u64).map(|i| i * 0x1234_5678_9ab % (1 << 39)).collect();
-    let on_the_fly = postcard::to_allocvec(&PackedWords { words: &words, primes: &primes, n }).unwrap();
+    let words: Vec<u64> = (0..2 * n as u64)
+        .map(|i| i * 0x0123_4567_89ab % (1 << 39))
+        .collect();
+    let on_the_fly = postcard::to_allocvec(&PackedWords {
+        words: &words,
+        primes: &primes,
+        n,
+    })
+    .unwrap();
     let mut packed = Vec::new();
     for (limb, &q) in words.chunks(n).zip(&primes) {
         packed.extend(Packer::new(limb.iter().copied(), bits_of(q)));

@@ -2,6 +2,7 @@
 //! per line on stdout; human-readable progress goes to stderr.
 
 pub mod algo;
+pub mod core;
 pub mod eval;
 
 use std::time::Instant;
@@ -26,11 +27,12 @@ pub fn emit(record: serde_json::Value) {
 }
 
 /// Names of the benchmark suites `run_suite` accepts.
-pub const SUITES: &[&str] = &["algo", "eval"];
+pub const SUITES: &[&str] = &["core", "eval", "algo"];
 
 /// Runs the named suite. Returns an error message for an unknown suite.
 pub fn run_suite(name: &str) -> Result<(), String> {
     match name {
+        "core" => core::run(),
         "algo" => algo::run(),
         "eval" => eval::run(),
         other => Err(format!(

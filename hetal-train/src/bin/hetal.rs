@@ -1,6 +1,7 @@
 //! The `hetal` command-line tool.
 
 use clap::{Parser, Subcommand};
+use hetal_nostd::params::presets;
 
 /// hetal: privacy-preserving transfer learning with CKKS homomorphic encryption.
 #[derive(Parser)]
@@ -17,6 +18,21 @@ enum Command {
         /// Suite name.
         suite: String,
     },
+    /// Encrypt a tile of the digits data set with the public key, send it
+    /// through the wire format, decrypt it and report precision and sizes.
+    Demo {
+        /// Parameter preset (see `hetal presets`).
+        #[arg(long, default_value = "prod-n16")]
+        preset: String,
+        /// Allow an INSECURE test preset.
+        #[arg(long)]
+        insecure: bool,
+        /// Epoch cap of the simulated (clear, NOT encrypted) training stage; 0 skips it.
+        #[arg(long, default_value_t = 10)]
+        simulate_epochs: usize,
+    },
+    /// List the parameter presets.
+    Presets,
 }
 
 fn main() {
@@ -26,6 +42,38 @@ fn main() {
             if let Err(message) = hetal_train::bench::run_suite(&suite) {
                 eprintln!("error: {message}");
                 std::process::exit(2);
+            }
+        }
+        Command::Demo {
+            preset,
+            insecure,
+            simulate_epochs,
+        } => {
+            let Some(lit) = presets::by_name(&preset) else {
+                eprintln!("error: unknown preset `{preset}` (see `hetal presets`)");
+                std::process::exit(2);
+            };
+            if let Err(e) = hetal_train::demo::run(lit, insecure, simulate_epochs) {
+                eprintln!("error: {e}");
+                std::process::exit(1);
+            }
+        }
+        Command::Presets => {
+            for lit in presets::ALL {
+                match lit.build() {
+                    Ok(p) => {
+                        println!(
+                        "{:<14} N = 2^{}  levels 0..={}  user levels up to {}  log2 QP = {:.1}  {}",
+                        p.name(),
+                        p.log_n(),
+                        p.max_level(),
+                        p.user_top_level(),
+                        p.log_qp(),
+                        if p.is_insecure() { "INSECURE (tests only)" } else { "128-bit" }
+                    )
+                    }
+                    Err(e) => println!("{:<14} invalid: {e}", lit.name),
+                }
             }
         }
     }

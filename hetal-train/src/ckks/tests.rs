@@ -53,7 +53,7 @@ fn max_err(a: &[Complex], b: &[Complex]) -> f64 {
     assert_eq!(a.len(), b.len());
     a.iter()
         .zip(b)
-        .map(|(x, y)| x.sub(*y).abs())
+        .map(|(x, y)| (*x - *y).abs())
         .fold(0.0, f64::max)
 }
 
@@ -78,11 +78,11 @@ fn additions_and_constants_match_clear_ops() {
     let cases: Vec<(Ciphertext, Vec<Complex>)> = vec![
         (
             s.ev.add(&cx, &cy).unwrap(),
-            x.iter().zip(&y).map(|(a, b)| a.add(*b)).collect(),
+            x.iter().zip(&y).map(|(a, b)| *a + *b).collect(),
         ),
         (
             s.ev.sub(&cx, &cy).unwrap(),
-            x.iter().zip(&y).map(|(a, b)| a.sub(*b)).collect(),
+            x.iter().zip(&y).map(|(a, b)| *a - *b).collect(),
         ),
         (
             s.ev.neg(&cx).unwrap(),
@@ -90,23 +90,23 @@ fn additions_and_constants_match_clear_ops() {
         ),
         (
             s.ev.add_plain(&cx, &y).unwrap(),
-            x.iter().zip(&y).map(|(a, b)| a.add(*b)).collect(),
+            x.iter().zip(&y).map(|(a, b)| *a + *b).collect(),
         ),
         (
             s.ev.sub_plain(&cx, &y).unwrap(),
-            x.iter().zip(&y).map(|(a, b)| a.sub(*b)).collect(),
+            x.iter().zip(&y).map(|(a, b)| *a - *b).collect(),
         ),
         (
             s.ev.add_const(&cx, k).unwrap(),
-            x.iter().map(|a| a.add(k)).collect(),
+            x.iter().map(|a| *a + k).collect(),
         ),
         (
             s.ev.mul_i(&cx).unwrap(),
-            x.iter().map(|a| a.mul(Complex::new(0.0, 1.0))).collect(),
+            x.iter().map(|a| *a * Complex::new(0.0, 1.0)).collect(),
         ),
         (
             s.ev.mul_gaussian_int(&cx, 2, -3).unwrap(),
-            x.iter().map(|a| a.mul(Complex::new(2.0, -3.0))).collect(),
+            x.iter().map(|a| *a * Complex::new(2.0, -3.0)).collect(),
         ),
     ];
     for (i, (ct, want)) in cases.iter().enumerate() {
@@ -121,8 +121,8 @@ fn products_rescale_with_exact_scales() {
     let (x, y) = (values(512, 3), values(512, 4));
     let (cx, cy) = (s.enc(&x, 6), s.enc(&y, 6));
     let k = Complex::new(-0.8, 0.45);
-    let prod: Vec<Complex> = x.iter().zip(&y).map(|(a, b)| a.mul(*b)).collect();
-    let by_k: Vec<Complex> = x.iter().map(|a| a.mul(k)).collect();
+    let prod: Vec<Complex> = x.iter().zip(&y).map(|(a, b)| *a * *b).collect();
+    let by_k: Vec<Complex> = x.iter().map(|a| *a * k).collect();
     let q6 = s.ctx.modulus(6).value() as f64;
     // ct × ct + relin + rescale.
     let m = s.ev.rescale(&s.ev.mul(&cx, &cy).unwrap()).unwrap();
@@ -153,7 +153,7 @@ fn products_rescale_with_exact_scales() {
     // a higher level aligns the fresh one automatically.
     let sum = s.ev.add(&cx, &m).unwrap();
     assert_eq!(sum.level, 5);
-    let want: Vec<Complex> = x.iter().zip(&prod).map(|(a, b)| a.add(*b)).collect();
+    let want: Vec<Complex> = x.iter().zip(&prod).map(|(a, b)| *a + *b).collect();
     assert!(max_err(&s.dec(&sum), &want) < 1e-6);
     // Same level, different scales: a clear error.
     let unscaled = s.ev.mul(&cx, &cy).unwrap();
@@ -225,7 +225,7 @@ fn hoisted_rotations_equal_plain_ones() {
     // Rotate-and-sum over 8 slots.
     let rs = s.ev.rotate_sum(&cx, 8).unwrap();
     let want: Vec<Complex> = (0..2048)
-        .map(|j| (0..8).fold(Complex::default(), |acc, i| acc.add(x[(j + i) % 2048])))
+        .map(|j| (0..8).fold(Complex::default(), |acc, i| acc + x[(j + i) % 2048]))
         .collect();
     assert!(max_err(&s.dec(&rs), &want) < 1e-5);
 }
@@ -344,7 +344,7 @@ fn production_preset_precision() {
             s.ev.rescale(&s.ev.mul(&cur, &cy).unwrap()).unwrap()
         };
         let el = t.elapsed();
-        want = want.iter().zip(&y).map(|(a, b)| a.mul(*b)).collect();
+        want = want.iter().zip(&y).map(|(a, b)| *a * *b).collect();
         let e = max_err(&s.dec(&cur), &want);
         eprintln!(
             "prod-n16 mul+relin+rescale step {}: level {}, {:.1} bits ({el:.2?})",

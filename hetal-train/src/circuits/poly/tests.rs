@@ -1,0 +1,135 @@
+use super::*;
+use crate::engine::{ClearConfig, ClearDecryptor, ClearEngine, Decryptor};
+
+fn engine(levels: usize) -> ClearEngine {
+    ClearEngine::new(ClearConfig::exact(64, levels)).unwrap()
+}
+
+fn inputs(a: f64, b: f64) -> Vec<f64> {
+    (0..64).map(|i| a + (b - a) * i as f64 / 63.0).collect()
+}
+
+fn check(p: &Chebyshev, tol: f64, optimal: bool) {
+    let e = engine(30);
+    let xs = inputs(p.a, p.b);
+    let ct = e.encrypt_real(&xs, 30).unwrap();
+    let out = p.eval_ct(&e, &ct).unwrap();
+    let got = ClearDecryptor.decrypt_real(&out).unwrap();
+    for (x, g) in xs.iter().zip(&got) {
+        let want = p.eval(*x);
+        assert!(
+            (g - want).abs() < tol * want.abs().max(1.0),
+            "deg {} x {x}: {g} vs {want}",
+            p.degree()
+        );
+    }
+    let used = 30 - e.level(&out);
+    assert_eq!(used, p.depth(), "degree {} consumed levels", p.degree());
+    let affine = usize::from(p.a != -1.0 || p.b != 1.0);
+    let bound = if p.degree() == 0 {
+        0
+    } else {
+        affine + ceil_log2(p.degree() + 1) + 1
+    };
+    assert!(used <= bound, "degree {}: {used} levels", p.degree());
+    if optimal {
+        assert!(
+            used < bound,
+            "degree {}: expected the level-optimal path",
+            p.degree()
+        );
+    }
+}
+
+#[test]
+fn interpolation_converges_for_smooth_functions() {
+    let p = Chebyshev::interpolate(f64::exp, -1.0, 1.0, 15);
+    for x in inputs(-1.0, 1.0) {
+        assert!((p.eval(x) - x.exp()).abs() < 1e-13);
+    }
+    let c = Chebyshev::interpolate(|x: f64| (6.0 * x).cos(), -2.0, 3.0, 40);
+    for x in inputs(-2.0, 3.0) {
+        assert!((c.eval(x) - (6.0 * x).cos()).abs() < 1e-10);
+    }
+}
+
+#[test]
+fn every_degree_matches_clenshaw_on_an_asymmetric_interval() {
+    let mut s = 1u64;
+    for degree in 0..=40 {
+        let coeffs = (0..=degree)
+            .map(|_| {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((s >> 11) as f64 / (1u64 << 53) as f64) - 0.5
+            })
+            .collect();
+        check(
+            &Chebyshev {
+                a: -3.0,
+                b: 5.0,
+                coeffs,
+            },
+            1e-9,
+            false,
+        );
+    }
+}
+
+#[test]
+fn zero_coefficients_and_unit_interval() {
+    // An odd polynomial on [-1, 1] (no affine level) with many zero coefficients.
+    let odd = Chebyshev::interpolate(|x: f64| (3.0 * x).sin(), -1.0, 1.0, 31);
+    let coeffs: Vec<f64> = odd
+        .coeffs
+        .iter()
+        .enumerate()
+        .map(|(j, &c)| if j % 2 == 0 { 0.0 } else { c })
+        .collect();
+    check(&Chebyshev { coeffs, ..odd }, 1e-9, false);
+    check(
+        &Chebyshev {
+            a: -1.0,
+            b: 1.0,
+            coeffs: vec![0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0],
+        },
+        1e-9,
+        true,
+    );
+    check(
+        &Chebyshev {
+            a: 0.0,
+            b: 1.0,
+            coeffs: vec![2.5],
+        },
+        1e-12,
+        false,
+    );
+}
+
+#[test]
+fn errors_are_typed() {
+    let e = engine(3);
+    let ct = e.encrypt_real(&[0.5], 3).unwrap();
+    let deep = Chebyshev::interpolate(f64::exp, -1.0, 2.0, 63);
+    assert!(matches!(
+        deep.eval_ct(&e, &ct),
+        Err(CircuitError::Engine(_))
+    ));
+    let bad = Chebyshev {
+        a: 1.0,
+        b: 1.0,
+        coeffs: vec![1.0],
+    };
+    assert_eq!(
+        bad.eval_ct(&e, &ct).unwrap_err(),
+        CircuitError::BadInterval { a: 1.0, b: 1.0 }
+    );
+    let empty = Chebyshev {
+        a: 0.0,
+        b: 1.0,
+        coeffs: vec![],
+    };
+    assert_eq!(empty.eval_ct(&e, &ct).unwrap_err(), CircuitError::Empty);
+}
