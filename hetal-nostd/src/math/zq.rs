@@ -189,7 +189,15 @@ impl Modulus {
     /// Shoup's constant `floor(w * 2^64 / q)` for `w` in `[0, q)`.
     #[inline]
     pub fn shoup(&self, w: u64) -> u64 {
-        ((u128::from(w) << 64) / u128::from(self.q)) as u64
+        // With R = floor(2^128 / q), s = floor(w·R / 2^64) is floor(w·2^64 / q)
+        // or one less (w·(2^128/q − R) < 2^62 / 2^64 < 1); the remainder
+        // w·2^64 − s·q, which fits in 64 bits, tells which. No 128-bit
+        // division: that is a slow software routine on 32-bit cores.
+        let s = w
+            .wrapping_mul(self.ratio_hi)
+            .wrapping_add(((u128::from(w) * u128::from(self.ratio_lo)) >> 64) as u64);
+        let rem = 0u64.wrapping_sub(s.wrapping_mul(self.q));
+        s + u64::from(rem >= self.q)
     }
 
     /// `a * w mod q` in `[0, q)` for any `a`, `w` in `[0, q)` and `w_shoup = self.shoup(w)`.
@@ -386,7 +394,12 @@ mod tests {
         for &q in &MODULI {
             let m = Modulus::new(q).unwrap();
             for i in 0..20_000 {
-                let w = if i == 0 { q - 1 } else { rng.below(q) };
+                let w = match i {
+                    0 => q - 1,
+                    1 => 0,
+                    2 => 1,
+                    _ => rng.below(q),
+                };
                 let ws = m.shoup(w);
                 assert_eq!(u128::from(ws), (u128::from(w) << 64) / u128::from(q));
                 let a = match i % 4 {
