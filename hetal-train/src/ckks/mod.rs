@@ -583,15 +583,20 @@ impl Evaluator {
         Ok(self.make(a, a.level, a.scale * pt_scale, c0, c1))
     }
 
-    /// `a · b` with relinearisation, awaiting a rescale (scale `a.scale·b.scale`).
-    pub fn mul(&self, a: &Ciphertext, b: &Ciphertext) -> EvalResult<Ciphertext> {
+    /// Checks the operands of a product: the relinearisation key and the common level.
+    fn mul_operands(&self, a: &Ciphertext, b: &Ciphertext) -> EvalResult<(&PreparedKey, usize)> {
         self.check(a)?;
         self.check(b)?;
         if a.log_slots != b.log_slots {
             return Err(EvalError::SlotMismatch(a.log_slots, b.log_slots));
         }
         let key = self.relin.as_ref().ok_or(EvalError::MissingRelinKey)?;
-        let level = a.level.min(b.level);
+        Ok((key, a.level.min(b.level)))
+    }
+
+    /// `a · b` with relinearisation, awaiting a rescale (scale `a.scale·b.scale`).
+    pub fn mul(&self, a: &Ciphertext, b: &Ciphertext) -> EvalResult<Ciphertext> {
+        let (key, level) = self.mul_operands(a, b)?;
         let l = level + 1;
         let (d0, d1, d2) = self.tensor(a, b, level);
         let (k0, k1) = self.key_switch(level, &d2, key);
@@ -604,13 +609,7 @@ impl Evaluator {
     /// rescale share their NTTs. Bit-identical to [`Self::mul`] then
     /// [`Self::rescale`], with fewer NTTs.
     pub fn mul_rescale(&self, a: &Ciphertext, b: &Ciphertext) -> EvalResult<Ciphertext> {
-        self.check(a)?;
-        self.check(b)?;
-        if a.log_slots != b.log_slots {
-            return Err(EvalError::SlotMismatch(a.log_slots, b.log_slots));
-        }
-        let key = self.relin.as_ref().ok_or(EvalError::MissingRelinKey)?;
-        let level = a.level.min(b.level);
+        let (key, level) = self.mul_operands(a, b)?;
         if level == 0 {
             return Err(EvalError::LevelExhausted(0));
         }

@@ -7,7 +7,7 @@
 //! `(M_k − i·M_{k+1})/2` puts each diagonal where it belongs.
 
 use super::rowops::{indicator, mask, prot_up, rot_left, rotate_sum};
-use super::{BlockMatrix, Layout, LinalgError, LinalgResult};
+use super::{BlockMatrix, Layout, LinalgError, LinalgResult, TileShape};
 use crate::engine::{Complex, Engine};
 
 fn period_of(m: &BlockMatrix<impl Clone>, vertical: bool) -> LinalgResult<usize> {
@@ -78,6 +78,23 @@ fn real_part<E: Engine>(engine: &E, acc: &E::Ct) -> LinalgResult<E::Ct> {
     Ok(engine.add(acc, &engine.conjugate(acc)?)?)
 }
 
+/// Takes the real parts of the accumulated tiles and assembles the result.
+fn finish_tiles<E: Engine>(
+    engine: &E,
+    acc: Vec<Option<E::Ct>>,
+    rows: usize,
+    cols: usize,
+    shape: TileShape,
+    layout: Layout,
+) -> LinalgResult<BlockMatrix<E::Ct>> {
+    let tiles = acc
+        .into_iter()
+        .flatten()
+        .map(|a| real_part(engine, &a))
+        .collect::<LinalgResult<Vec<_>>>()?;
+    BlockMatrix::from_tiles(rows, cols, shape, layout, tiles)
+}
+
 fn accumulate<E: Engine>(engine: &E, acc: Option<E::Ct>, term: E::Ct) -> LinalgResult<E::Ct> {
     Ok(match acc {
         None => term,
@@ -142,17 +159,13 @@ pub fn diag_abt<E: Engine>(
             *slot = Some(accumulate(engine, slot.take(), placed)?);
         }
     }
-    let tiles = acc
-        .into_iter()
-        .flatten()
-        .map(|a| real_part(engine, &a))
-        .collect::<LinalgResult<Vec<_>>>()?;
-    BlockMatrix::from_tiles(
+    finish_tiles(
+        engine,
+        acc,
         x.rows(),
         w.rows(),
         shape,
         Layout::Horizontal { period },
-        tiles,
     )
 }
 
@@ -245,17 +258,13 @@ pub fn diag_atb_scaled<E: Engine>(
             *slot = Some(accumulate(engine, slot.take(), placed)?);
         }
     }
-    let tiles = acc
-        .into_iter()
-        .flatten()
-        .map(|a| real_part(engine, &a))
-        .collect::<LinalgResult<Vec<_>>>()?;
-    BlockMatrix::from_tiles(
+    finish_tiles(
+        engine,
+        acc,
         d.cols(),
         x.cols(),
         shape,
         Layout::Vertical { period },
-        tiles,
     )
 }
 
