@@ -39,6 +39,18 @@ pub(crate) fn rotate_sum<E: Engine>(
     Ok(acc)
 }
 
+/// Accepts a within-row rotation amount in 1..s1.
+fn check_amount(k: usize, shape: TileShape, context: &'static str) -> LinalgResult<()> {
+    if k == 0 || k >= shape.s1 {
+        return Err(LinalgError::ShapeMismatch {
+            context,
+            expected: shape.s1 - 1,
+            found: k,
+        });
+    }
+    Ok(())
+}
+
 /// Within-row left rotation by `k`: output `(i, j)` holds input
 /// `(i, (j + k) mod s1)`. Costs 2 Rot and 1 CMult (one level).
 pub fn rot_left<E: Engine>(
@@ -47,13 +59,7 @@ pub fn rot_left<E: Engine>(
     k: usize,
     shape: TileShape,
 ) -> LinalgResult<E::Ct> {
-    if k == 0 || k >= shape.s1 {
-        return Err(LinalgError::ShapeMismatch {
-            context: "RotLeft amount (1..s1)",
-            expected: shape.s1 - 1,
-            found: k,
-        });
-    }
+    check_amount(k, shape, "RotLeft amount (1..s1)")?;
     let s1 = shape.s1 as isize;
     let near = engine.rotate(ct, k as isize)?;
     let wrapped = engine.rotate(ct, k as isize - s1)?;
@@ -72,13 +78,7 @@ pub fn prot_up<E: Engine>(
     k: usize,
     shape: TileShape,
 ) -> LinalgResult<E::Ct> {
-    if k == 0 || k >= shape.s1 {
-        return Err(LinalgError::ShapeMismatch {
-            context: "PRotUp amount (1..s1)",
-            expected: shape.s1 - 1,
-            found: k,
-        });
-    }
+    check_amount(k, shape, "PRotUp amount (1..s1)")?;
     let up = engine.rotate(ct, shape.s1 as isize)?;
     let diff = engine.sub(&up, ct)?;
     let tail = indicator(shape, |_, j| j + k >= shape.s1);
