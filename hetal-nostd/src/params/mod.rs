@@ -450,14 +450,6 @@ impl Params {
     pub fn log_qp(&self) -> f64 {
         self.log_qp
     }
-    /// log2(Q) of the limbs up to and including `level`.
-    pub fn log_q_at(&self, level: usize) -> f64 {
-        self.q
-            .iter()
-            .take(level + 1)
-            .map(|&x| libm::log2(x as f64))
-            .sum()
-    }
     /// The digest identifying this set on the wire and in every key and ciphertext.
     pub fn digest(&self) -> &ParamsDigest {
         &self.digest

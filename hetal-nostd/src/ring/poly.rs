@@ -25,11 +25,6 @@ impl RnsPoly {
         }
     }
 
-    /// Wraps limb-major data (its length must be a multiple of `n`).
-    pub fn from_data(n: usize, data: Vec<u64>) -> Option<Self> {
-        (n > 0 && data.len() % n == 0).then_some(RnsPoly { n, data })
-    }
-
     /// Ring degree.
     pub fn n(&self) -> usize {
         self.n
@@ -73,11 +68,6 @@ impl RnsPoly {
     /// Keeps only the first `limbs` limbs.
     pub fn truncate(&mut self, limbs: usize) {
         self.data.truncate(limbs * self.n);
-    }
-
-    /// Removes limb `i` (for example the special primes after key switching).
-    pub fn remove_limbs(&mut self, start: usize, count: usize) {
-        self.data.drain(start * self.n..(start + count) * self.n);
     }
 
     /// Appends a limb.

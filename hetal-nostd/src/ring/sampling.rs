@@ -144,12 +144,6 @@ pub fn expand_uniform(seed: &Seed, stream: u64, q: &Modulus, out: &mut [u64]) {
     }
 }
 
-/// Maps a small signed value to [0, q) without branching.
-#[inline]
-pub fn small_to_mod(x: i8, q: &Modulus) -> u64 {
-    q.reduce_i64(x as i64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
