@@ -327,7 +327,7 @@ fn firmware_encrypts_at_n16_and_host_decrypts() {
     // Magic 0..4, version 4, kind 5, parameter digest 6..38, level 38.
     for pos in [0, 3, 4, 5, 6, 20, 37, 38] {
         let mut bad = first.to_vec();
-        bad[pos] ^= 0x10;
+        bad[pos] ^= 0x40;
         assert!(
             LimbFrame::decode(&bad, params, &Limits::default()).is_err(),
             "header flip at {pos}"

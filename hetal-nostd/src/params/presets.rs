@@ -7,16 +7,18 @@
 //! | 0 | base prime q0 (final precision, ModRaise base) | 1 | 60 |
 //! | 1 ..= 9 | the user's computation, scale 2^40 | 9 | 40 |
 //! | 10 ..= 12 | SlotsToCoeffs | 3 | 42 |
-//! | 13 ..= 20 | EvalMod (cosine + double angle) | 8 | 60 |
-//! | 21 ..= 24 | CoeffsToSlots | 4 | 56 |
-//! | special | key-switching modulus P | 8 | 61 |
+//! | 13 ..= 22 | EvalMod (cosine + double angle) | 10 | 60 |
+//! | 23 ..= 26 | CoeffsToSlots | 4 | 56 |
+//! | special | key-switching modulus P | 6 | 61 |
 //!
-//! log2 Q = 60 + 360 + 126 + 480 + 224 = 1250 bits and log2 P = 488 bits, so
-//! log2 QP is about 1738 bits, below the 1747-bit limit for 128-bit security
-//! at N = 2^16. With dnum = 4 the 25 Q primes form digits of at most 7 primes
-//! (at most 420 bits), each smaller than P. A fresh ciphertext for training
+//! log2 Q = 60 + 360 + 126 + 600 + 224 = 1370 bits and log2 P = 366 bits, so
+//! log2 QP is about 1736 bits, below the 1747-bit limit for 128-bit security
+//! at N = 2^16. With dnum = 5 the 27 Q primes form digits of at most 6 primes
+//! (at most 356 bits), each smaller than P. A fresh ciphertext for training
 //! data lives at level 9, the top user level ([`Params::user_top_level`]);
 //! after bootstrapping a ciphertext is back at level 9 with 9 usable levels.
+//! EvalMod has 10 levels: a degree-40 cosine (7 levels) and 3 double-angle
+//! steps, accurate enough for 20-bit output precision with q0/Δ = 2^20.
 //!
 //! [`Params::user_top_level`]: super::Params::user_top_level
 
@@ -27,12 +29,12 @@ pub const BOOTSTRAPPABLE_CHAIN: &[Segment] = &[
     Segment::new(LevelRole::Base, 1, 60),
     Segment::new(LevelRole::User, 9, 40),
     Segment::new(LevelRole::SlotsToCoeffs, 3, 42),
-    Segment::new(LevelRole::EvalMod, 8, 60),
+    Segment::new(LevelRole::EvalMod, 10, 60),
     Segment::new(LevelRole::CoeffsToSlots, 4, 56),
 ];
 
 /// Bit sizes of the special primes P shared by every preset.
-pub const BOOTSTRAPPABLE_P_BITS: &[u32] = &[61; 8];
+pub const BOOTSTRAPPABLE_P_BITS: &[u32] = &[61; 6];
 
 const fn bootstrappable(
     name: &'static str,
@@ -44,7 +46,7 @@ const fn bootstrappable(
         log_n,
         q: BOOTSTRAPPABLE_CHAIN,
         p_bits: BOOTSTRAPPABLE_P_BITS,
-        dnum: 4,
+        dnum: 5,
         secret: SecretDist::UniformTernary,
         log_scale: 40,
         security,

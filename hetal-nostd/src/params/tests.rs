@@ -8,15 +8,16 @@ fn production_preset_is_secure_and_documented() {
     assert_eq!(p.max_slots(), 1 << 15);
     assert!(p.log_qp() <= 1747.0, "log QP = {}", p.log_qp());
     assert!(p.log_qp() > 1730.0);
-    assert_eq!(p.q().len(), 25);
-    assert_eq!(p.p().len(), 8);
+    assert_eq!(p.q().len(), 27);
+    assert_eq!(p.p().len(), 6);
     assert_eq!(p.user_top_level(), 9);
     assert_eq!(p.role_of_level(0), Some(LevelRole::Base));
     assert_eq!(p.role_of_level(9), Some(LevelRole::User));
     assert_eq!(p.role_of_level(10), Some(LevelRole::SlotsToCoeffs));
     assert_eq!(p.role_of_level(13), Some(LevelRole::EvalMod));
-    assert_eq!(p.role_of_level(24), Some(LevelRole::CoeffsToSlots));
-    assert_eq!(p.role_of_level(25), None);
+    assert_eq!(p.role_of_level(22), Some(LevelRole::EvalMod));
+    assert_eq!(p.role_of_level(26), Some(LevelRole::CoeffsToSlots));
+    assert_eq!(p.role_of_level(27), None);
     // Scale primes stay close to 2^40 so the scale stays near 2^40.
     for &q in &p.q()[1..10] {
         let ratio = q as f64 / (1u64 << 40) as f64;

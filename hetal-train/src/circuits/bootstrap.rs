@@ -14,28 +14,44 @@ pub struct BootstrapCircuit {
     coeffs_to_slots: Vec<LinearTransform>,
     slots_to_coeffs: Vec<LinearTransform>,
     eval_mod: EvalMod,
+    output_factor: f64,
 }
 
 impl BootstrapCircuit {
     /// A plan with the given level budgets and EvalMod parameters; the
-    /// output is multiplied by `output_factor` (the ratio q0/Δ), folded with
-    /// EvalMod's 1/(2π) into the first SlotsToCoeffs factor.
+    /// output is multiplied by `output_factor` (the ratio q0/Δ), carried
+    /// with EvalMod's 1/(2π) as EvalMod's amplitude. CoeffsToSlots is
+    /// multiplied by `input_factor` (for instance 1/(N/2n) after the trace of
+    /// sparse packing).
     pub fn new(
         slots: usize,
         cts_levels: usize,
         stc_levels: usize,
         eval_mod: EvalMod,
+        input_factor: f64,
         output_factor: f64,
     ) -> CircuitResult<Self> {
-        let mut slots_to_coeffs = homomorphic_dft(slots, stc_levels, false)?;
-        if let Some(first) = slots_to_coeffs.first_mut() {
-            *first = first.scaled(output_factor / (2.0 * std::f64::consts::PI));
+        // CoeffsToSlots also divides by 2K: EvalMod takes y/K, and the real
+        // and imaginary parts are extracted as x ± x̄ (twice each part).
+        let mut coeffs_to_slots = homomorphic_dft(slots, cts_levels, true)?;
+        if let Some(first) = coeffs_to_slots.first_mut() {
+            *first = first.scaled(input_factor / (2.0 * eval_mod.k));
         }
         Ok(BootstrapCircuit {
-            coeffs_to_slots: homomorphic_dft(slots, cts_levels, true)?,
-            slots_to_coeffs,
+            coeffs_to_slots,
+            slots_to_coeffs: homomorphic_dft(slots, stc_levels, false)?,
             eval_mod,
+            output_factor,
         })
+    }
+
+    /// Levels of CoeffsToSlots, EvalMod and SlotsToCoeffs.
+    pub fn levels(&self) -> (usize, usize, usize) {
+        (
+            self.coeffs_to_slots.len(),
+            self.eval_mod.depth(),
+            self.slots_to_coeffs.len(),
+        )
     }
 
     /// Levels the circuit consumes.
@@ -53,19 +69,27 @@ impl BootstrapCircuit {
     }
 
     /// Runs the circuit on `raised`, a ciphertext whose slots encode the
-    /// coefficients over q0 plus integers (the output of ModRaise).
-    pub fn apply<E: Engine>(&self, engine: &E, raised: &E::Ct) -> CircuitResult<E::Ct> {
+    /// coefficients over q0 plus integers (the output of ModRaise), landing
+    /// on `out` (at least [`depth`](Self::depth) levels below `raised`).
+    pub fn apply<E: Engine>(
+        &self,
+        engine: &E,
+        raised: &E::Ct,
+        out: E::Target,
+    ) -> CircuitResult<E::Ct> {
+        let em_level = engine.target_level(out) + self.slots_to_coeffs.len();
+        let em_out = engine.target_at(out, em_level)?;
+        let amplitude = self.output_factor / (2.0 * std::f64::consts::PI);
         let mut x = raised.clone();
         for t in &self.coeffs_to_slots {
             x = t.apply(engine, &x)?;
         }
-        // Twice the real and imaginary parts: x + x̄ and −i(x − x̄), both free;
-        // EvalMod absorbs the factor 2 into its interpolation interval.
+        // The real and imaginary parts over K: x + x̄ and −i(x − x̄), both free.
         let conj = engine.conjugate(&x)?;
         let twice_re = engine.add(&x, &conj)?;
         let twice_im = engine.mul_const(&engine.sub(&x, &conj)?, Complex::new(0.0, -1.0))?;
-        let re = self.eval_mod.apply(engine, &twice_re, 2.0)?;
-        let im = self.eval_mod.apply(engine, &twice_im, 2.0)?;
+        let re = self.eval_mod.apply(engine, &twice_re, amplitude, em_out)?;
+        let im = self.eval_mod.apply(engine, &twice_im, amplitude, em_out)?;
         let mut z = engine.add(&re, &engine.mul_const(&im, Complex::new(0.0, 1.0))?)?;
         for t in &self.slots_to_coeffs {
             z = t.apply(engine, &z)?;

@@ -9,8 +9,14 @@
 //! T_{2^k + i} = 2·T_{2^k}·T_i − T_{2^k − i}: p = q·T_{2^k} + r.
 //! Leaves (degree < 2^l) are linear combinations of baby steps; zero
 //! coefficients are skipped, so odd or even polynomials cost nothing extra.
-//! Depth: ⌈log2(d+1)⌉ + 1, plus one level for the map x → t unless the
-//! interval is [−1, 1].
+//! Depth: at most ⌈log2(d+1)⌉ + 1, plus one level for the map x → t unless
+//! the interval is [−1, 1].
+//!
+//! Scale-aware: the result lands on an [`Engine::Target`] chosen by the
+//! caller. Each quotient is evaluated onto the target from which its product
+//! with the giant step lands exactly on the parent's target, and each leaf
+//! is one [`Engine::linear_combination`] onto its target, so every addition
+//! joins operands of identical level and scale (on CKKS, whatever the primes).
 
 use crate::engine::{Complex, Engine, EngineError};
 use thiserror::Error;
@@ -34,6 +40,9 @@ pub enum CircuitError {
         /// Size given.
         got: usize,
     },
+    /// An EvalMod amplitude that is not a positive finite number.
+    #[error("invalid amplitude {0}: need a positive finite number")]
+    BadAmplitude(f64),
     /// The polynomial has no coefficients.
     #[error("the polynomial has no coefficients")]
     Empty,
@@ -100,27 +109,66 @@ impl Chebyshev {
         t * b1 - b2 + self.coeffs.first().copied().unwrap_or(0.0)
     }
 
-    /// Levels [`eval_ct`](Self::eval_ct) consumes, computed from the same
-    /// structure as the evaluation (multiplying by an integer is free). At
-    /// most ⌈log2(d+1)⌉ + 1, plus 1 for the map x → t off [−1, 1].
+    /// Fewest levels [`eval_ct`](Self::eval_ct) can consume, computed from
+    /// the same structure as the evaluation: ⌈log2(d+1)⌉ for d ≥ 1, plus 1
+    /// for the map x → t off [−1, 1] (a constant polynomial costs one level).
     pub fn depth(&self) -> usize {
-        let d = self.degree();
-        if d == 0 {
-            return 0;
+        if self.degree() == 0 {
+            1
+        } else {
+            self.depth_with(1)
         }
+    }
+
+    /// Depth with 2^l baby steps (l ≥ 1, degree ≥ 1).
+    fn depth_with(&self, l: usize) -> usize {
         let affine = usize::from(!self.is_unit_interval());
-        let m = ceil_log2(d + 1);
-        let l = m / 2;
+        let m = ceil_log2(self.degree() + 1);
         let giants: Vec<usize> = (l..m).collect();
         affine + split_depth(&self.coeffs, &giants, l)
+    }
+
+    /// The baby-step exponent l (2^l baby steps) with the fewest products
+    /// whose depth fits in `budget` levels. Larger l means fewer products;
+    /// l = 1 reaches the minimal depth.
+    fn plan(&self, budget: usize) -> Option<usize> {
+        let d = self.degree();
+        if d == 0 {
+            return (budget >= 1).then_some(0);
+        }
+        let m = ceil_log2(d + 1);
+        (1..=m.div_ceil(2).max(1))
+            .rev()
+            .find(|&l| self.depth_with(l) <= budget)
     }
 
     fn is_unit_interval(&self) -> bool {
         self.a == -1.0 && self.b == 1.0
     }
 
-    /// Evaluates the polynomial on every slot of `x` (real values in [a, b]).
+    /// Evaluates the polynomial on every slot of `x` (real values in [a, b]);
+    /// the result has `x`'s scale, [`depth`](Self::depth) levels lower.
     pub fn eval_ct<E: Engine>(&self, engine: &E, x: &E::Ct) -> CircuitResult<E::Ct> {
+        let depth = self.depth();
+        let level = engine.level(x);
+        let out_level = level
+            .checked_sub(depth)
+            .ok_or(EngineError::LevelExhausted {
+                needed: depth,
+                level,
+            })?;
+        let out = engine.target_at(engine.target_of(x), out_level)?;
+        self.eval_ct_to(engine, x, out)
+    }
+
+    /// Evaluates the polynomial on every slot of `x`, landing exactly on
+    /// `out` (at least [`depth`](Self::depth) levels below `x`).
+    pub fn eval_ct_to<E: Engine>(
+        &self,
+        engine: &E,
+        x: &E::Ct,
+        out: E::Target,
+    ) -> CircuitResult<E::Ct> {
         if !(self.a < self.b && self.a.is_finite() && self.b.is_finite()) {
             return Err(CircuitError::BadInterval {
                 a: self.a,
@@ -130,11 +178,18 @@ impl Chebyshev {
         if self.coeffs.is_empty() {
             return Err(CircuitError::Empty);
         }
-        let d = self.degree();
-        if d == 0 {
-            // 0·x + c0 keeps the ciphertext's shape; multiplying by 0 is free.
-            let zero = engine.mul_const(x, Complex::new(0.0, 0.0))?;
-            return Ok(engine.add_real(&zero, self.coeffs[0])?);
+        let level = engine.level(x);
+        let budget = level.saturating_sub(engine.target_level(out));
+        let l = self.plan(budget).ok_or(EngineError::LevelExhausted {
+            needed: self.depth(),
+            level: budget,
+        })?;
+        if self.degree() == 0 {
+            return Ok(engine.linear_combination(
+                &[(x, Complex::default())],
+                Complex::real(self.coeffs[0]),
+                out,
+            )?);
         }
         let t = if self.is_unit_interval() {
             x.clone()
@@ -142,8 +197,7 @@ impl Chebyshev {
             let scaled = engine.mul_real(x, 2.0 / (self.b - self.a))?;
             engine.add_real(&scaled, -(self.a + self.b) / (self.b - self.a))?
         };
-        let m = ceil_log2(d + 1);
-        let l = m / 2;
+        let m = ceil_log2(self.degree() + 1);
         let baby = 1usize << l;
         // baby[j - 1] = T_j for j = 1..=2^l.
         let mut baby_steps: Vec<E::Ct> = vec![t];
@@ -151,23 +205,24 @@ impl Chebyshev {
             let next = chebyshev_step(engine, &baby_steps, j)?;
             baby_steps.push(next);
         }
+        // giants[i] = T_{2^(l+i)}.
         let mut giants: Vec<E::Ct> = Vec::new();
-        let mut g = baby_steps[baby - 1].clone();
         for _ in l..m {
-            giants.push(g.clone());
-            let sq = engine.mul(&g, &g)?;
-            g = engine.add_real(&engine.mul_const(&sq, Complex::new(2.0, 0.0))?, -1.0)?;
+            let g = match giants.last() {
+                None => baby_steps[baby - 1].clone(),
+                Some(prev) => {
+                    let sq = engine.mul(prev, prev)?;
+                    engine.add_real(&engine.mul_const(&sq, Complex::new(2.0, 0.0))?, -1.0)?
+                }
+            };
+            giants.push(g);
         }
-        split_eval(engine, &self.coeffs, &baby_steps, &giants, l)
+        split_eval(engine, &self.coeffs, &baby_steps, &giants, l, out)
     }
 }
 
 fn ceil_log2(n: usize) -> usize {
     (usize::BITS - (n.max(1) - 1).leading_zeros()) as usize
-}
-
-fn const_cost(c: f64) -> usize {
-    usize::from(c.fract() != 0.0)
 }
 
 /// Depth of [`split_eval`] for the same arguments (giant i is T_{2^i} at depth i).
@@ -179,9 +234,10 @@ fn split_depth(coeffs: &[f64], giants: &[usize], l: usize) -> usize {
             .enumerate()
             .skip(1)
             .filter(|(_, c)| c.abs() >= ZERO)
-            .map(|(j, &c)| ceil_log2(j) + const_cost(c))
+            .map(|(j, _)| ceil_log2(j))
             .max()
-            .unwrap_or(0);
+            .unwrap_or(0)
+            + 1;
     }
     let k = (usize::BITS - 1 - d.leading_zeros()) as usize;
     let gi = (k - l).min(giants.len() - 1);
@@ -220,50 +276,54 @@ fn chebyshev_step<E: Engine>(engine: &E, baby: &[E::Ct], j: usize) -> CircuitRes
     })
 }
 
-/// Σ c_j T_j, by recursive division by the largest giant step that fits.
+/// Σ c_j T_j landing on `out`, by recursive division by the largest giant
+/// step that fits: the quotient lands where its product with the giant step
+/// lands on `out`, the remainder on `out` itself.
 fn split_eval<E: Engine>(
     engine: &E,
     coeffs: &[f64],
     baby: &[E::Ct],
     giants: &[E::Ct],
     l: usize,
+    out: E::Target,
 ) -> CircuitResult<E::Ct> {
     let d = coeffs.len().saturating_sub(1);
     if d < (1 << l) || giants.is_empty() {
-        return leaf(engine, coeffs, baby);
+        return leaf(engine, coeffs, baby, out);
     }
     // Largest giant step T_{2^k} with 2^k <= d.
     let k = (usize::BITS - 1 - d.leading_zeros()) as usize;
     let gi = (k - l).min(giants.len() - 1);
     let (q, r) = divide(coeffs, 1 << (gi + l));
-    let q_ct = split_eval(engine, &q, baby, &giants[..gi], l)?;
+    let q_out = engine.factor_target(out, Some(&giants[gi]))?;
+    let q_ct = split_eval(engine, &q, baby, &giants[..gi], l, q_out)?;
     let qt = engine.mul(&q_ct, &giants[gi])?;
     if r.iter().all(|c| c.abs() < ZERO) {
         return Ok(qt);
     }
-    let r_ct = split_eval(engine, &r, baby, &giants[..gi], l)?;
+    let r_ct = split_eval(engine, &r, baby, &giants[..gi], l, out)?;
     Ok(engine.add(&qt, &r_ct)?)
 }
 
-/// c_0 + Σ_{j ≥ 1} c_j T_j with the baby steps T_1, T_2, ….
-fn leaf<E: Engine>(engine: &E, coeffs: &[f64], baby: &[E::Ct]) -> CircuitResult<E::Ct> {
-    let mut acc: Option<E::Ct> = None;
-    for (j, &c) in coeffs.iter().enumerate().skip(1) {
-        if c.abs() < ZERO {
-            continue;
-        }
-        let term = engine.mul_real(&baby[j - 1], c)?;
-        acc = Some(match acc {
-            None => term,
-            Some(a) => engine.add(&a, &term)?,
-        });
+/// c_0 + Σ_{j ≥ 1} c_j T_j with the baby steps T_1, T_2, …, landing on `out`.
+fn leaf<E: Engine>(
+    engine: &E,
+    coeffs: &[f64],
+    baby: &[E::Ct],
+    out: E::Target,
+) -> CircuitResult<E::Ct> {
+    let mut terms: Vec<(&E::Ct, Complex)> = coeffs
+        .iter()
+        .enumerate()
+        .skip(1)
+        .filter(|(_, c)| c.abs() >= ZERO)
+        .map(|(j, &c)| (&baby[j - 1], Complex::real(c)))
+        .collect();
+    if terms.is_empty() {
+        terms.push((&baby[0], Complex::default()));
     }
     let c0 = coeffs.first().copied().unwrap_or(0.0);
-    let base = match acc {
-        Some(a) => a,
-        None => engine.mul_real(&baby[0], 0.0)?,
-    };
-    Ok(engine.add_real(&base, c0)?)
+    Ok(engine.linear_combination(&terms, Complex::real(c0), out)?)
 }
 
 #[cfg(test)]

@@ -547,6 +547,55 @@ impl Evaluator {
         self.mul_gaussian_int(a, 0, 1)
     }
 
+    /// `Σ k_i·a_i + constant` at `level` with scale exactly `scale`: each
+    /// `a_i` (above `level`) is dropped to `level + 1` and multiplied by
+    /// `k_i` encoded at scale `scale·q/a_i.scale` (`q = q_{level+1}`), so
+    /// that every term has scale `scale·q`; the sum plus the constant is
+    /// rescaled once.
+    pub fn linear_combination(
+        &self,
+        terms: &[(&Ciphertext, Complex)],
+        constant: Complex,
+        level: usize,
+        scale: f64,
+    ) -> EvalResult<Ciphertext> {
+        let l = level + 1;
+        if l > self.ctx.params().max_level() {
+            return Err(EvalError::InvalidLevel {
+                requested: level,
+                max: self.ctx.params().max_level() - 1,
+            });
+        }
+        if !(scale.is_finite() && scale > 0.0) {
+            return Err(EvalError::Encode(format!("target scale {scale}")));
+        }
+        let target = scale * self.ctx.modulus(l).value() as f64;
+        let mut acc: Option<Ciphertext> = None;
+        for &(a, k) in terms {
+            self.check(a)?;
+            if a.level < l {
+                return Err(EvalError::LevelExhausted(a.level));
+            }
+            let a = self.drop_level(a, l)?;
+            let f = target / a.scale;
+            let mut term = self.mul_int(
+                &a,
+                Self::scaled_int(k.re, f)?,
+                Self::scaled_int(k.im, f)?,
+                f,
+            )?;
+            term.scale = target;
+            acc = Some(match acc {
+                None => term,
+                Some(x) => self.add(&x, &term)?,
+            });
+        }
+        let acc = acc.ok_or(EvalError::Malformed("linear combination without terms"))?;
+        let mut out = self.rescale(&self.add_const(&acc, constant)?)?;
+        out.scale = scale;
+        Ok(out)
+    }
+
     /// `a · k` for a complex constant encoded at scale `q_level`, awaiting a
     /// rescale (which restores `a`'s scale exactly).
     pub fn mul_const(&self, a: &Ciphertext, k: Complex) -> EvalResult<Ciphertext> {

@@ -172,7 +172,7 @@ fn rotations_at_several_levels_and_inverse() {
     let s = setup(N12, &steps, true, 3);
     let slots = 2048;
     let x = values(slots, 5);
-    for level in [0, 4, 12, 24] {
+    for level in [0, 4, 12, 26] {
         let cx = s.enc(&x, level);
         for &k in &[1i64, 3, 7, 100, -100] {
             let r = s.ev.rotate(&cx, k).unwrap();

@@ -17,7 +17,7 @@ use hetal_nostd::params::ParamsLiteral;
 use hetal_nostd::ring::sampling::Csprng;
 use hetal_nostd::ring::Context;
 
-use super::{Complex, Decryptor, Engine, EngineError, EngineResult};
+use super::{check_above, Complex, Decryptor, Engine, EngineError, EngineResult};
 use crate::ckks::{EvalError, Evaluator};
 
 /// A CKKS ciphertext plus whether it awaits a rescale.
@@ -32,6 +32,15 @@ impl CkksCt {
     pub fn ciphertext(&self) -> &Ciphertext {
         &self.ct
     }
+}
+
+/// A CKKS landing place: a level and an exact scale.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CkksTarget {
+    /// Level.
+    pub level: usize,
+    /// Scale.
+    pub scale: f64,
 }
 
 /// The CKKS engine (see the module documentation).
@@ -145,6 +154,7 @@ impl CkksEngine {
 
 impl Engine for CkksEngine {
     type Ct = CkksCt;
+    type Target = CkksTarget;
 
     fn slots(&self) -> usize {
         1 << self.log_slots
@@ -286,6 +296,64 @@ impl Engine for CkksEngine {
 
     fn drop_level(&self, a: &CkksCt, level: usize) -> EngineResult<CkksCt> {
         Self::wrap(self.ev.drop_level(&a.ct, level), a.pending_rescale)
+    }
+
+    fn target_of(&self, ct: &CkksCt) -> CkksTarget {
+        CkksTarget {
+            level: ct.ct.level,
+            scale: ct.ct.scale,
+        }
+    }
+
+    fn target_level(&self, t: CkksTarget) -> usize {
+        t.level
+    }
+
+    fn target_at(&self, t: CkksTarget, level: usize) -> EngineResult<CkksTarget> {
+        if level > self.max_level() {
+            return Err(EngineError::InvalidLevel {
+                requested: level,
+                max: self.max_level(),
+            });
+        }
+        Ok(CkksTarget { level, ..t })
+    }
+
+    fn factor_target(&self, out: CkksTarget, factor: Option<&CkksCt>) -> EngineResult<CkksTarget> {
+        let up = self.target_at(out, out.level + 1)?;
+        let q = self.ev.context().modulus(up.level).value() as f64;
+        let scale = match factor {
+            Some(f) => {
+                check_above(f.ct.level, out.level)?;
+                out.scale * q / f.ct.scale
+            }
+            None => (out.scale * q).sqrt(),
+        };
+        Ok(CkksTarget { scale, ..up })
+    }
+
+    fn linear_combination(
+        &self,
+        terms: &[(&CkksCt, Complex)],
+        constant: Complex,
+        out: CkksTarget,
+    ) -> EngineResult<CkksCt> {
+        if terms.is_empty() {
+            return Err(EngineError::NoTerms);
+        }
+        let mut cts = Vec::with_capacity(terms.len());
+        for &(a, k) in terms {
+            if a.pending_rescale {
+                return Err(EngineError::NeedsRescale);
+            }
+            check_above(a.ct.level, out.level)?;
+            cts.push((&a.ct, to_nostd(k)));
+        }
+        Self::wrap(
+            self.ev
+                .linear_combination(&cts, to_nostd(constant), out.level, out.scale),
+            false,
+        )
     }
 
     fn bootstrap(&self, _a: &CkksCt) -> EngineResult<CkksCt> {

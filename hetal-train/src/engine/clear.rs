@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use super::noise::NoiseSource;
-use super::{Complex, Decryptor, Engine, EngineError, EngineResult, NoiseConfig};
+use super::{check_above, Complex, Decryptor, Engine, EngineError, EngineResult, NoiseConfig};
 
 /// Settings of a [`ClearEngine`].
 #[derive(Clone, Debug, PartialEq)]
@@ -270,6 +270,7 @@ impl ClearEngine {
 
 impl Engine for ClearEngine {
     type Ct = ClearCt;
+    type Target = usize;
 
     fn slots(&self) -> usize {
         self.config.slots
@@ -417,6 +418,63 @@ impl Engine for ClearEngine {
             });
         }
         Ok(ClearCt { level, ..a.clone() })
+    }
+
+    fn target_of(&self, ct: &ClearCt) -> usize {
+        ct.level
+    }
+
+    fn target_level(&self, t: usize) -> usize {
+        t
+    }
+
+    fn target_at(&self, _t: usize, level: usize) -> EngineResult<usize> {
+        if level > self.config.max_level {
+            return Err(EngineError::InvalidLevel {
+                requested: level,
+                max: self.config.max_level,
+            });
+        }
+        Ok(level)
+    }
+
+    fn factor_target(&self, out: usize, factor: Option<&ClearCt>) -> EngineResult<usize> {
+        if let Some(f) = factor {
+            check_above(f.level, out)?;
+        }
+        self.target_at(out, out + 1)
+    }
+
+    fn linear_combination(
+        &self,
+        terms: &[(&ClearCt, Complex)],
+        constant: Complex,
+        out: usize,
+    ) -> EngineResult<ClearCt> {
+        let (first, _) = terms.first().ok_or(EngineError::NoTerms)?;
+        let mut values = vec![constant; first.values.len()];
+        let mut depth = 0;
+        for &(a, k) in terms {
+            self.check_ct(a)?;
+            if a.pending_rescale {
+                return Err(EngineError::NeedsRescale);
+            }
+            check_above(a.level, out)?;
+            if !k.is_gaussian_integer() {
+                self.counters.cmult.fetch_add(1, Ordering::Relaxed);
+            }
+            for (v, &x) in values.iter_mut().zip(&a.values) {
+                *v = *v + x * k;
+            }
+            depth = depth.max(a.depth + 1);
+        }
+        self.op_noise(&mut values);
+        Ok(ClearCt {
+            values,
+            level: out,
+            depth,
+            pending_rescale: false,
+        })
     }
 
     fn bootstrap(&self, a: &ClearCt) -> EngineResult<ClearCt> {

@@ -23,6 +23,10 @@
 //! * Plaintext operands are given as slot values; the engine encodes them at
 //!   the ciphertext operand's level and scale. Plaintext vectors must have
 //!   exactly `slots()` entries.
+//! * [`Engine::linear_combination`] lands exactly on a [`Engine::Target`]
+//!   (a level, plus an exact scale on CKKS): results of different paths that
+//!   land on the same target can be added. [`Engine::mul`] of an operand on
+//!   [`Engine::factor_target`]`(out, factor)` by `factor` lands on `out`.
 //! * [`Engine::rotate`] by `k` is a left rotation, cyclic over `slots()`:
 //!   output slot `j` holds input slot `(j + k) mod slots`.
 //!
@@ -50,7 +54,7 @@ mod clear;
 mod complex;
 mod noise;
 
-pub use ckks::{CkksCt, CkksDecryptor, CkksEngine};
+pub use ckks::{CkksCt, CkksDecryptor, CkksEngine, CkksTarget};
 pub use clear::{ClearConfig, ClearCt, ClearDecryptor, ClearEngine, OpCounts};
 pub use complex::Complex;
 pub use noise::NoiseConfig;
@@ -97,6 +101,9 @@ pub enum EngineError {
     /// Rescale of a ciphertext that does not await one.
     #[error("nothing to rescale")]
     NothingToRescale,
+    /// A linear combination without terms.
+    #[error("a linear combination needs at least one term")]
+    NoTerms,
     /// An operation this engine does not provide (yet).
     #[error("not available: {0}")]
     Unavailable(&'static str),
@@ -117,6 +124,10 @@ pub type EngineResult<T> = Result<T, EngineError>;
 pub trait Engine: Sync {
     /// Ciphertext type.
     type Ct: Clone + Send + Sync;
+    /// Where a result lands: a level and, for engines that track scales, an
+    /// exact scale. Circuits use targets so that values computed along
+    /// different paths can be added (see [`Engine::linear_combination`]).
+    type Target: Copy + Send + Sync + std::fmt::Debug;
 
     /// Number of complex slots of a ciphertext.
     fn slots(&self) -> usize;
@@ -159,6 +170,30 @@ pub trait Engine: Sync {
     /// Refreshes a ciphertext to [`Engine::bootstrap_level`].
     fn bootstrap(&self, a: &Self::Ct) -> EngineResult<Self::Ct>;
 
+    /// The target `ct` sits on.
+    fn target_of(&self, ct: &Self::Ct) -> Self::Target;
+    /// The level of a target.
+    fn target_level(&self, t: Self::Target) -> usize;
+    /// `t` moved to `level` (its scale unchanged).
+    fn target_at(&self, t: Self::Target, level: usize) -> EngineResult<Self::Target>;
+    /// The target `x` must sit on so that [`Engine::mul`]`(x, factor)` lands
+    /// exactly on `out` (`factor = None`: the square `mul(x, x)`). The factor
+    /// must be above `out`'s level.
+    fn factor_target(
+        &self,
+        out: Self::Target,
+        factor: Option<&Self::Ct>,
+    ) -> EngineResult<Self::Target>;
+    /// `Σ k_i·a_i + constant`, landing exactly on `out`, which must be below
+    /// every `a_i`'s level: one rescale, and one CMult per term whose
+    /// constant is not a Gaussian integer. `terms` must not be empty.
+    fn linear_combination(
+        &self,
+        terms: &[(&Self::Ct, Complex)],
+        constant: Complex,
+        out: Self::Target,
+    ) -> EngineResult<Self::Ct>;
+
     /// `a · b`, rescaled (one level, one Mult).
     fn mul(&self, a: &Self::Ct, b: &Self::Ct) -> EngineResult<Self::Ct> {
         self.rescale(&self.mul_lazy(a, b)?)
@@ -193,6 +228,21 @@ pub trait Decryptor<E: Engine + ?Sized> {
     /// Decrypts the real parts of all slots.
     fn decrypt_real(&self, ct: &E::Ct) -> EngineResult<Vec<f64>> {
         Ok(self.decrypt(ct)?.into_iter().map(|z| z.re).collect())
+    }
+}
+
+/// Checks that an operand at `level` can land on a target at level `out`
+/// below it.
+pub(crate) fn check_above(level: usize, out: usize) -> EngineResult<()> {
+    if level > out {
+        Ok(())
+    } else if level == 0 {
+        Err(EngineError::LevelExhausted { needed: 1, level })
+    } else {
+        Err(EngineError::InvalidLevel {
+            requested: out,
+            max: level - 1,
+        })
     }
 }
 
