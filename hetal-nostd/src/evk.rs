@@ -27,12 +27,17 @@ use alloc::vec::Vec;
 use zeroize::Zeroize;
 
 /// What a switching key switches from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum KeyKind {
     /// Relinearisation: from `s²` to `s`.
     Relin,
     /// Galois automorphism `X -> X^g`: from `σ_g(s)` to `s`.
     Galois(u64),
+    /// Bootstrapping's return from the sparse secret `s'` to `s` (see
+    /// [`crate::encapsulation`]).
+    SparseToDense,
 }
 
 /// A hybrid key-switching key: `dnum` polynomials `b_j` over the Q then P
@@ -74,7 +79,7 @@ impl SwitchingKey {
 
 /// Generates the switching key from `s_new` (NTT over Q then P, as
 /// [`SecretKey::ntt`]) to `sk`.
-fn generate(
+pub fn generate_switching_key(
     ctx: &Context,
     sk: &SecretKey,
     s_new: &RnsPoly,
@@ -135,7 +140,7 @@ pub fn relin_key(ctx: &Context, sk: &SecretKey, rng: &mut Csprng) -> SwitchingKe
             *x = q.mul(*x, *x);
         }
     }
-    let key = generate(ctx, sk, &s2, KeyKind::Relin, rng);
+    let key = generate_switching_key(ctx, sk, &s2, KeyKind::Relin, rng);
     s2.zeroize();
     key
 }
@@ -152,7 +157,7 @@ pub fn galois_key(ctx: &Context, sk: &SecretKey, g: u64, rng: &mut Csprng) -> Sw
             *d = src[p as usize];
         }
     }
-    let key = generate(ctx, sk, &s_g, KeyKind::Galois(g), rng);
+    let key = generate_switching_key(ctx, sk, &s_g, KeyKind::Galois(g), rng);
     s_g.zeroize();
     key
 }

@@ -25,6 +25,8 @@ pub mod wire;
 #[cfg(feature = "alloc")]
 pub mod decrypt;
 #[cfg(feature = "alloc")]
+pub mod encapsulation;
+#[cfg(feature = "alloc")]
 pub mod evk;
 #[cfg(feature = "alloc")]
 pub mod keys;

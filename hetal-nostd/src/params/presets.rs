@@ -4,21 +4,24 @@
 //!
 //! | levels | role | primes | bits each |
 //! |---|---|---|---|
-//! | 0 | base prime q0 (final precision, ModRaise base) | 1 | 60 |
+//! | 0 | base prime q0 (final precision, ModRaise base) | 1 | 52 |
 //! | 1 ..= 9 | the user's computation, scale 2^40 | 9 | 40 |
 //! | 10 ..= 12 | SlotsToCoeffs | 3 | 42 |
 //! | 13 ..= 22 | EvalMod (cosine + double angle) | 10 | 60 |
 //! | 23 ..= 26 | CoeffsToSlots | 4 | 56 |
 //! | special | key-switching modulus P | 6 | 61 |
 //!
-//! log2 Q = 60 + 360 + 126 + 600 + 224 = 1370 bits and log2 P = 366 bits, so
-//! log2 QP is about 1736 bits, below the 1747-bit limit for 128-bit security
+//! log2 Q = 52 + 360 + 126 + 600 + 224 = 1362 bits and log2 P = 366 bits, so
+//! log2 QP is about 1728 bits, below the 1747-bit limit for 128-bit security
 //! at N = 2^16. With dnum = 5 the 27 Q primes form digits of at most 6 primes
 //! (at most 356 bits), each smaller than P. A fresh ciphertext for training
 //! data lives at level 9, the top user level ([`Params::user_top_level`]);
 //! after bootstrapping a ciphertext is back at level 9 with 9 usable levels.
 //! EvalMod has 10 levels: a degree-40 cosine (7 levels) and 3 double-angle
-//! steps, accurate enough for 20-bit output precision with q0/Δ = 2^20.
+//! steps. q0/Δ = 2^12 balances the two limits of bootstrapping precision:
+//! noise and plaintext rounding in the DFT, amplified by q0/Δ, and the
+//! curvature of the sine, whose relative error is about (2π·m·Δ/q0)²/6 for
+//! a message m.
 //!
 //! [`Params::user_top_level`]: super::Params::user_top_level
 
@@ -26,7 +29,7 @@ use super::{LevelRole, ParamsLiteral, SecretDist, Security, Segment};
 
 /// The chain layout shared by every preset (see the module documentation).
 pub const BOOTSTRAPPABLE_CHAIN: &[Segment] = &[
-    Segment::new(LevelRole::Base, 1, 60),
+    Segment::new(LevelRole::Base, 1, 52),
     Segment::new(LevelRole::User, 9, 40),
     Segment::new(LevelRole::SlotsToCoeffs, 3, 42),
     Segment::new(LevelRole::EvalMod, 10, 60),

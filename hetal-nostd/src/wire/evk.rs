@@ -1,4 +1,5 @@
-//! Switching-key frames (alloc): relinearisation and Galois keys travel as
+//! Switching-key frames (alloc): relinearisation, Galois and sparse-to-dense
+//! keys travel as
 //! `(b, seed)`, the `dnum` polynomials `b_j` over the Q then P primes packed
 //! into one byte string. Decoding checks the header (the level must be the
 //! chain's top), the Galois element, the exact packed length and every
@@ -15,7 +16,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Serialize)]
 struct SwitchingKeyOut<'a> {
     header: Header,
-    galois: Option<u64>,
+    kind: KeyKind,
     seed: Seed,
     b: PackedWords<'a>,
 }
@@ -23,7 +24,7 @@ struct SwitchingKeyOut<'a> {
 #[derive(Deserialize)]
 struct SwitchingKeyIn<'a> {
     header: Header,
-    galois: Option<u64>,
+    kind: KeyKind,
     seed: Seed,
     #[serde(borrow)]
     b: Bytes<'a>,
@@ -59,13 +60,9 @@ pub fn encode_switching_key(key: &SwitchingKey, params: &Params) -> Result<Vec<u
         .iter()
         .flat_map(|b| b.data().iter().copied())
         .collect();
-    let galois = match key.kind {
-        KeyKind::Relin => None,
-        KeyKind::Galois(g) => Some(g),
-    };
     postcard::to_allocvec(&SwitchingKeyOut {
         header: Header::new(Kind::SwitchingKey, params, params.max_level()),
-        galois,
+        kind: key.kind,
         seed: key.seed,
         b: PackedWords {
             words: &words,
@@ -87,10 +84,11 @@ pub fn decode_switching_key(
     if level != params.max_level() {
         return Err(WireError::Inconsistent);
     }
-    let kind = match f.galois {
-        None => KeyKind::Relin,
-        Some(g) if g & 1 == 1 && g != 1 && g < 2 * params.n() as u64 => KeyKind::Galois(g),
-        Some(_) => return Err(WireError::Inconsistent),
+    let kind = match f.kind {
+        KeyKind::Galois(g) if g & 1 == 0 || g == 1 || g >= 2 * params.n() as u64 => {
+            return Err(WireError::Inconsistent)
+        }
+        kind => kind,
     };
     let primes = key_primes(params);
     let n = params.n();

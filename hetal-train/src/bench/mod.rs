@@ -2,6 +2,7 @@
 //! per line on stdout; human-readable progress goes to stderr.
 
 pub mod algo;
+pub mod boot;
 pub mod core;
 pub mod eval;
 
@@ -27,7 +28,7 @@ pub fn emit(record: serde_json::Value) {
 }
 
 /// Names of the benchmark suites `run_suite` accepts.
-pub const SUITES: &[&str] = &["core", "eval", "algo"];
+pub const SUITES: &[&str] = &["core", "eval", "algo", "boot"];
 
 /// Runs the named suite. Returns an error message for an unknown suite.
 pub fn run_suite(name: &str) -> Result<(), String> {
@@ -35,6 +36,7 @@ pub fn run_suite(name: &str) -> Result<(), String> {
         "core" => core::run(),
         "algo" => algo::run(),
         "eval" => eval::run(),
+        "boot" => boot::run(),
         other => Err(format!(
             "unknown benchmark suite `{other}` (known: {})",
             SUITES.join(", ")

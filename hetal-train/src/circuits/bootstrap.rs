@@ -6,7 +6,7 @@ use super::dft::homomorphic_dft;
 use super::evalmod::EvalMod;
 use super::linear::LinearTransform;
 use super::poly::CircuitResult;
-use crate::engine::{Complex, Engine};
+use crate::engine::{Complex, Engine, EngineError};
 
 /// A bootstrapping plan for n slots.
 #[derive(Clone, Debug)]
@@ -20,22 +20,19 @@ pub struct BootstrapCircuit {
 impl BootstrapCircuit {
     /// A plan with the given level budgets and EvalMod parameters; the
     /// output is multiplied by `output_factor` (the ratio q0/Δ), carried
-    /// with EvalMod's 1/(2π) as EvalMod's amplitude. CoeffsToSlots is
-    /// multiplied by `input_factor` (for instance 1/(N/2n) after the trace of
-    /// sparse packing).
+    /// with EvalMod's 1/(2π) as EvalMod's amplitude.
     pub fn new(
         slots: usize,
         cts_levels: usize,
         stc_levels: usize,
         eval_mod: EvalMod,
-        input_factor: f64,
         output_factor: f64,
     ) -> CircuitResult<Self> {
         // CoeffsToSlots also divides by 2K: EvalMod takes y/K, and the real
         // and imaginary parts are extracted as x ± x̄ (twice each part).
         let mut coeffs_to_slots = homomorphic_dft(slots, cts_levels, true)?;
         if let Some(first) = coeffs_to_slots.first_mut() {
-            *first = first.scaled(input_factor / (2.0 * eval_mod.k));
+            *first = first.scaled(1.0 / (2.0 * eval_mod.k));
         }
         Ok(BootstrapCircuit {
             coeffs_to_slots,
@@ -70,19 +67,31 @@ impl BootstrapCircuit {
 
     /// Runs the circuit on `raised`, a ciphertext whose slots encode the
     /// coefficients over q0 plus integers (the output of ModRaise), landing
-    /// on `out` (at least [`depth`](Self::depth) levels below `raised`).
+    /// on `out` (at least [`depth`](Self::depth) levels below `raised`), with
+    /// the output multiplied by `gain` on top of `output_factor` (free).
+    /// CoeffsToSlots lands on the scale of `slots` (its level is ignored):
+    /// EvalMod's squarings want a scale close to their primes.
     pub fn apply<E: Engine>(
         &self,
         engine: &E,
         raised: &E::Ct,
+        slots: E::Target,
         out: E::Target,
+        gain: f64,
     ) -> CircuitResult<E::Ct> {
         let em_level = engine.target_level(out) + self.slots_to_coeffs.len();
         let em_out = engine.target_at(out, em_level)?;
-        let amplitude = self.output_factor / (2.0 * std::f64::consts::PI);
+        let amplitude = gain * self.output_factor / (2.0 * std::f64::consts::PI);
         let mut x = raised.clone();
         for t in &self.coeffs_to_slots {
-            x = t.apply(engine, &x)?;
+            let level = engine
+                .level(&x)
+                .checked_sub(1)
+                .ok_or(EngineError::LevelExhausted {
+                    needed: self.depth(),
+                    level: engine.level(raised),
+                })?;
+            x = t.apply_to(engine, &x, engine.target_at(slots, level)?)?;
         }
         // The real and imaginary parts over K: x + x̄ and −i(x − x̄), both free.
         let conj = engine.conjugate(&x)?;

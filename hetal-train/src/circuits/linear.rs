@@ -9,7 +9,7 @@
 //! ciphertexts; the pre-rotated diagonals are plaintexts. One level.
 
 use super::poly::{CircuitError, CircuitResult};
-use crate::engine::{Complex, Engine};
+use crate::engine::{Coefficient, Complex, Engine, EngineError};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A linear map on n slots stored by its non-zero diagonals.
@@ -109,8 +109,26 @@ impl LinearTransform {
         out
     }
 
-    /// A·v on a ciphertext of n slots.
+    /// A·v on a ciphertext of n slots, one level down at the same scale.
     pub fn apply<E: Engine>(&self, engine: &E, ct: &E::Ct) -> CircuitResult<E::Ct> {
+        let level = engine.level(ct);
+        let below = level
+            .checked_sub(1)
+            .ok_or(EngineError::LevelExhausted { needed: 1, level })?;
+        let out = engine.target_at(engine.target_of(ct), below)?;
+        self.apply_to(engine, ct, out)
+    }
+
+    /// A·v on a ciphertext of n slots, landing exactly on `out` (below the
+    /// ciphertext's level): each giant step's inner sum Σ_b diag ⊙ rot(v, b)
+    /// is one [`Engine::linear_combination`] onto `out`, and rotations keep
+    /// the target.
+    pub fn apply_to<E: Engine>(
+        &self,
+        engine: &E,
+        ct: &E::Ct,
+        out: E::Target,
+    ) -> CircuitResult<E::Ct> {
         if engine.slots() != self.n {
             return Err(CircuitError::SizeMismatch {
                 expected: self.n,
@@ -118,9 +136,11 @@ impl LinearTransform {
             });
         }
         let g = self.giant;
-        let mut groups: BTreeMap<usize, Vec<(usize, &Vec<Complex>)>> = BTreeMap::new();
+        let mut groups: BTreeMap<usize, Vec<(usize, Vec<Complex>)>> = BTreeMap::new();
         for (&k, d) in &self.diagonals {
-            groups.entry(k - k % g).or_default().push((k % g, d));
+            let giant = k - k % g;
+            let shifted = rotate_vec(d, (self.n - giant) % self.n);
+            groups.entry(giant).or_default().push((k % g, shifted));
         }
         let mut babies: BTreeMap<usize, E::Ct> = BTreeMap::new();
         for b in self.diagonals.keys().map(|k| k % g) {
@@ -129,19 +149,13 @@ impl LinearTransform {
             }
         }
         let mut total: Option<E::Ct> = None;
-        for (giant, members) in groups {
-            let mut inner: Option<E::Ct> = None;
-            for (b, d) in members {
-                let shifted = rotate_vec(d, (self.n - giant) % self.n);
-                let term = engine.mul_plain_lazy(&babies[&b], &shifted)?;
-                inner = Some(match inner {
-                    None => term,
-                    Some(acc) => engine.add(&acc, &term)?,
-                });
-            }
-            let Some(inner) = inner else { continue };
-            let inner = engine.rescale(&inner)?;
-            let moved = engine.rotate(&inner, giant as isize)?;
+        for (giant, members) in &groups {
+            let terms: Vec<(&E::Ct, Coefficient<'_>)> = members
+                .iter()
+                .map(|(b, d)| (&babies[b], Coefficient::Plain(d)))
+                .collect();
+            let inner = engine.linear_combination(&terms, Complex::default(), out)?;
+            let moved = engine.rotate(&inner, *giant as isize)?;
             total = Some(match total {
                 None => moved,
                 Some(acc) => engine.add(&acc, &moved)?,
@@ -149,7 +163,11 @@ impl LinearTransform {
         }
         match total {
             Some(t) => Ok(t),
-            None => Ok(engine.mul_const(ct, Complex::new(0.0, 0.0))?),
+            None => Ok(engine.linear_combination(
+                &[(ct, Coefficient::Const(Complex::default()))],
+                Complex::default(),
+                out,
+            )?),
         }
     }
 }

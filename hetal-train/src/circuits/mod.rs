@@ -1,9 +1,13 @@
 //! Homomorphic circuits written over the [`Engine`](crate::engine::Engine)
-//! trait: building blocks of bootstrapping (Chebyshev polynomial evaluation and
-//! diagonal linear transforms now; the homomorphic DFT, EvalMod and the bootstrap itself to follow).
+//! trait: Chebyshev polynomial evaluation, diagonal linear transforms, the
+//! homomorphic DFT, EvalMod and the bootstrapping circuit.
 
 pub mod bootstrap;
 pub mod dft;
 pub mod evalmod;
 pub mod linear;
 pub mod poly;
+
+pub use bootstrap::BootstrapCircuit;
+pub use evalmod::EvalMod;
+pub use poly::{Chebyshev, CircuitError, CircuitResult};

@@ -18,7 +18,7 @@
 //! is one [`Engine::linear_combination`] onto its target, so every addition
 //! joins operands of identical level and scale (on CKKS, whatever the primes).
 
-use crate::engine::{Complex, Engine, EngineError};
+use crate::engine::{Coefficient, Complex, Engine, EngineError};
 use thiserror::Error;
 
 /// Why a circuit could not be evaluated.
@@ -186,7 +186,7 @@ impl Chebyshev {
         })?;
         if self.degree() == 0 {
             return Ok(engine.linear_combination(
-                &[(x, Complex::default())],
+                &[(x, Coefficient::Const(Complex::default()))],
                 Complex::real(self.coeffs[0]),
                 out,
             )?);
@@ -312,15 +312,15 @@ fn leaf<E: Engine>(
     baby: &[E::Ct],
     out: E::Target,
 ) -> CircuitResult<E::Ct> {
-    let mut terms: Vec<(&E::Ct, Complex)> = coeffs
+    let mut terms: Vec<(&E::Ct, Coefficient<'_>)> = coeffs
         .iter()
         .enumerate()
         .skip(1)
         .filter(|(_, c)| c.abs() >= ZERO)
-        .map(|(j, &c)| (&baby[j - 1], Complex::real(c)))
+        .map(|(j, &c)| (&baby[j - 1], Coefficient::Const(Complex::real(c))))
         .collect();
     if terms.is_empty() {
-        terms.push((&baby[0], Complex::default()));
+        terms.push((&baby[0], Coefficient::Const(Complex::default())));
     }
     let c0 = coeffs.first().copied().unwrap_or(0.0);
     Ok(engine.linear_combination(&terms, Complex::real(c0), out)?)

@@ -13,6 +13,7 @@
 //! splits work over limbs with rayon; results are bit-identical whatever the
 //! number of threads.
 
+mod bootstrap;
 mod keyswitch;
 #[cfg(test)]
 mod tests;
@@ -79,6 +80,16 @@ pub enum EvalError {
     Unsupported(&'static str),
 }
 
+/// A factor of [`Evaluator::linear_combination`]: a constant or a
+/// plaintext slot vector.
+#[derive(Clone, Copy, Debug)]
+pub enum Factor<'a> {
+    /// The same value in every slot.
+    Const(Complex),
+    /// One value per slot.
+    Plain(&'a [Complex]),
+}
+
 /// Result of an evaluator operation.
 pub type EvalResult<T> = Result<T, EvalError>;
 
@@ -94,6 +105,8 @@ pub struct Evaluator {
     /// Per Q and P prime: `ι = ψ^{N/2}`, the NTT value of `X^{N/2}` (the
     /// slot-wise `i`) on the first half of the NTT slots (`−ι` on the second).
     iota: Vec<u64>,
+    /// Sparse-secret encapsulation keys for bootstrapping, once installed.
+    encapsulation: Option<bootstrap::Encapsulation>,
 }
 
 impl std::fmt::Debug for Evaluator {
@@ -125,9 +138,7 @@ impl Evaluator {
         let mut galois = HashMap::new();
         for k in &keys.galois {
             let KeyKind::Galois(g) = k.kind else {
-                return Err(EvalError::Malformed(
-                    "Galois key (relinearisation key given)",
-                ));
+                return Err(EvalError::Malformed("Galois key (another kind given)"));
             };
             galois.insert(g, prepare(&ctx, k, k.kind)?);
         }
@@ -156,6 +167,7 @@ impl Evaluator {
             levels,
             rescale_inv,
             iota,
+            encapsulation: None,
         })
     }
 
@@ -547,14 +559,14 @@ impl Evaluator {
         self.mul_gaussian_int(a, 0, 1)
     }
 
-    /// `Σ k_i·a_i + constant` at `level` with scale exactly `scale`: each
-    /// `a_i` (above `level`) is dropped to `level + 1` and multiplied by
-    /// `k_i` encoded at scale `scale·q/a_i.scale` (`q = q_{level+1}`), so
-    /// that every term has scale `scale·q`; the sum plus the constant is
-    /// rescaled once.
+    /// `Σ k_i·a_i + constant` at `level` with scale exactly `scale`, for
+    /// constant or plaintext-vector factors `k_i`: each `a_i` (above
+    /// `level`) is dropped to `level + 1` and multiplied by `k_i` encoded at
+    /// scale `scale·q/a_i.scale` (`q = q_{level+1}`), so that every term has
+    /// scale `scale·q`; the sum plus the constant is rescaled once.
     pub fn linear_combination(
         &self,
-        terms: &[(&Ciphertext, Complex)],
+        terms: &[(&Ciphertext, Factor<'_>)],
         constant: Complex,
         level: usize,
         scale: f64,
@@ -571,19 +583,25 @@ impl Evaluator {
         }
         let target = scale * self.ctx.modulus(l).value() as f64;
         let mut acc: Option<Ciphertext> = None;
-        for &(a, k) in terms {
+        for (a, k) in terms {
             self.check(a)?;
             if a.level < l {
                 return Err(EvalError::LevelExhausted(a.level));
             }
             let a = self.drop_level(a, l)?;
             let f = target / a.scale;
-            let mut term = self.mul_int(
-                &a,
-                Self::scaled_int(k.re, f)?,
-                Self::scaled_int(k.im, f)?,
-                f,
-            )?;
+            let mut term = match k {
+                Factor::Const(k) => self.mul_int(
+                    &a,
+                    Self::scaled_int(k.re, f)?,
+                    Self::scaled_int(k.im, f)?,
+                    f,
+                )?,
+                Factor::Plain(p) => {
+                    let pt = self.encode(p, a.log_slots, l, f)?;
+                    self.mul_plain_poly(&a, &pt, f)?
+                }
+            };
             term.scale = target;
             acc = Some(match acc {
                 None => term,

@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use super::noise::NoiseSource;
-use super::{check_above, Complex, Decryptor, Engine, EngineError, EngineResult, NoiseConfig};
+use super::{
+    check_above, Coefficient, Complex, Decryptor, Engine, EngineError, EngineResult, NoiseConfig,
+};
 
 /// Settings of a [`ClearEngine`].
 #[derive(Clone, Debug, PartialEq)]
@@ -447,7 +449,7 @@ impl Engine for ClearEngine {
 
     fn linear_combination(
         &self,
-        terms: &[(&ClearCt, Complex)],
+        terms: &[(&ClearCt, Coefficient<'_>)],
         constant: Complex,
         out: usize,
     ) -> EngineResult<ClearCt> {
@@ -460,11 +462,21 @@ impl Engine for ClearEngine {
                 return Err(EngineError::NeedsRescale);
             }
             check_above(a.level, out)?;
-            if !k.is_gaussian_integer() {
+            if !k.is_free() {
                 self.counters.cmult.fetch_add(1, Ordering::Relaxed);
             }
-            for (v, &x) in values.iter_mut().zip(&a.values) {
-                *v = *v + x * k;
+            match k {
+                Coefficient::Const(k) => {
+                    for (v, &x) in values.iter_mut().zip(&a.values) {
+                        *v = *v + x * k;
+                    }
+                }
+                Coefficient::Plain(p) => {
+                    self.check_len(p.len())?;
+                    for ((v, &x), &k) in values.iter_mut().zip(&a.values).zip(p) {
+                        *v = *v + x * k;
+                    }
+                }
             }
             depth = depth.max(a.depth + 1);
         }

@@ -54,7 +54,7 @@ mod clear;
 mod complex;
 mod noise;
 
-pub use ckks::{CkksCt, CkksDecryptor, CkksEngine, CkksTarget};
+pub use ckks::{BootstrapConfig, CkksCt, CkksDecryptor, CkksEngine, CkksTarget};
 pub use clear::{ClearConfig, ClearCt, ClearDecryptor, ClearEngine, OpCounts};
 pub use complex::Complex;
 pub use noise::NoiseConfig;
@@ -113,6 +113,22 @@ pub enum EngineError {
     /// Decryption of a ciphertext from an engine that only counts operations.
     #[error("the engine counts operations without tracking values")]
     ValuesNotTracked,
+}
+
+/// A factor of [`Engine::linear_combination`].
+#[derive(Clone, Copy, Debug)]
+pub enum Coefficient<'a> {
+    /// The same value in every slot.
+    Const(Complex),
+    /// One value per slot (exactly `slots()` of them).
+    Plain(&'a [Complex]),
+}
+
+impl Coefficient<'_> {
+    /// Whether multiplying by this factor is free (a Gaussian-integer constant).
+    pub fn is_free(&self) -> bool {
+        matches!(self, Coefficient::Const(k) if k.is_gaussian_integer())
+    }
 }
 
 /// Result of an engine operation.
@@ -185,14 +201,22 @@ pub trait Engine: Sync {
         factor: Option<&Self::Ct>,
     ) -> EngineResult<Self::Target>;
     /// `Σ k_i·a_i + constant`, landing exactly on `out`, which must be below
-    /// every `a_i`'s level: one rescale, and one CMult per term whose
-    /// constant is not a Gaussian integer. `terms` must not be empty.
+    /// every `a_i`'s level: one rescale, and one CMult per term whose factor
+    /// is a plaintext vector or a constant that is not a Gaussian integer.
+    /// `terms` must not be empty.
     fn linear_combination(
         &self,
-        terms: &[(&Self::Ct, Complex)],
+        terms: &[(&Self::Ct, Coefficient<'_>)],
         constant: Complex,
         out: Self::Target,
     ) -> EngineResult<Self::Ct>;
+
+    /// Bootstraps two ciphertexts of real slot values; engines that can
+    /// refresh both in one bootstrap (CKKS: as real and imaginary parts)
+    /// override this, the default bootstraps each.
+    fn bootstrap_pair(&self, a: &Self::Ct, b: &Self::Ct) -> EngineResult<(Self::Ct, Self::Ct)> {
+        Ok((self.bootstrap(a)?, self.bootstrap(b)?))
+    }
 
     /// `a · b`, rescaled (one level, one Mult).
     fn mul(&self, a: &Self::Ct, b: &Self::Ct) -> EngineResult<Self::Ct> {

@@ -59,7 +59,7 @@ fn full_circuit_recovers_the_message_after_a_simulated_mod_raise() {
         double_angle: 3,
         degree: 40,
     };
-    let circuit = BootstrapCircuit::new(n, 3, 2, em, 1.0, 1.0 / ratio).unwrap();
+    let circuit = BootstrapCircuit::new(n, 3, 2, em, 1.0 / ratio).unwrap();
     let top = circuit.depth() + 1;
     let floor = 1;
     let engine = ClearEngine::new(ClearConfig::exact(n, top)).unwrap();
@@ -67,7 +67,7 @@ fn full_circuit_recovers_the_message_after_a_simulated_mod_raise() {
         .map(|i| Complex::new((i as f64 * 0.7).sin(), (i as f64 * 0.3).cos() * 0.5))
         .collect();
     let raised = engine.encrypt(&mod_raise(&z, ratio, 11, 9), top).unwrap();
-    let out = circuit.apply(&engine, &raised, floor).unwrap();
+    let out = circuit.apply(&engine, &raised, top, floor, 1.0).unwrap();
     assert_eq!(top - engine.level(&out), circuit.depth());
     let got = ClearDecryptor.decrypt(&out).unwrap();
     let err = got

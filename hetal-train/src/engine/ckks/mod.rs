@@ -17,8 +17,15 @@ use hetal_nostd::params::ParamsLiteral;
 use hetal_nostd::ring::sampling::Csprng;
 use hetal_nostd::ring::Context;
 
-use super::{check_above, Complex, Decryptor, Engine, EngineError, EngineResult};
-use crate::ckks::{EvalError, Evaluator};
+use crate::circuits::{BootstrapCircuit, CircuitError, EvalMod};
+use hetal_nostd::encapsulation::{BaseSwitchingKey, EncapsulationKeys};
+use hetal_nostd::params::bootstrap::check_failure_probability;
+use hetal_nostd::params::LevelRole;
+use hetal_nostd::wire::encode_switching_key;
+use hetal_nostd::wire::pack::packed_len_for;
+
+use super::{check_above, Coefficient, Complex, Decryptor, Engine, EngineError, EngineResult};
+use crate::ckks::{EvalError, Evaluator, Factor};
 
 /// A CKKS ciphertext plus whether it awaits a rescale.
 #[derive(Clone, Debug)]
@@ -49,6 +56,41 @@ pub struct CkksEngine {
     sk: SecretKey,
     rng: Mutex<Csprng>,
     log_slots: u32,
+    boot: Option<Bootstrapper>,
+}
+
+/// Bootstrapping settings: the sparse secret's Hamming weight and EvalMod.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BootstrapConfig {
+    /// Hamming weight h of the short-lived sparse secret.
+    pub hamming_weight: usize,
+    /// EvalMod: the bound K on the integer part, the double-angle steps and
+    /// the cosine's degree.
+    pub eval_mod: EvalMod,
+}
+
+impl Default for BootstrapConfig {
+    /// h = 32, K = 16 (failure probability 2^-139 at 2^15 slots), 3 double
+    /// angles, a degree-40 cosine.
+    fn default() -> Self {
+        BootstrapConfig {
+            hamming_weight: 32,
+            eval_mod: EvalMod {
+                k: 16.0,
+                double_angle: 3,
+                degree: 40,
+            },
+        }
+    }
+}
+
+/// Bootstrapping keys and plan of a [`CkksEngine`].
+struct Bootstrapper {
+    circuit: BootstrapCircuit,
+    /// Scale read into a raised ciphertext: q0 times N/2n (the trace's gain).
+    raised_scale: f64,
+    key_bytes: usize,
+    log2_failure: f64,
 }
 
 impl std::fmt::Debug for CkksEngine {
@@ -99,7 +141,139 @@ impl CkksEngine {
             sk,
             rng: Mutex::new(rng),
             log_slots,
+            boot: None,
         })
+    }
+
+    /// An engine that can bootstrap: besides the relinearisation and
+    /// conjugation keys and rotations by `extra_steps`, the key owner
+    /// generates the rotation keys of the bootstrapping circuit (and of the
+    /// trace for sparse slots) and the sparse-secret encapsulation keys.
+    /// Rotation keys by powers of two are not added: other rotations need
+    /// their steps in `extra_steps`. The chain must have CoeffsToSlots,
+    /// EvalMod and SlotsToCoeffs levels, and the failure probability must be
+    /// at most 2^-100.
+    pub fn bootstrappable(
+        lit: &ParamsLiteral<'_>,
+        slots: usize,
+        extra_steps: &[i64],
+        config: &BootstrapConfig,
+        mut rng: Csprng,
+    ) -> EngineResult<Self> {
+        let backend = |e: &dyn std::fmt::Display| EngineError::Backend(e.to_string());
+        let params = lit.build().map_err(|e| backend(&e))?;
+        let log_slots =
+            hetal_nostd::encoding::log_slots_for(slots, params.log_n()).map_err(|e| backend(&e))?;
+        let log2_failure = check_failure_probability(
+            config.hamming_weight as u32,
+            config.eval_mod.k,
+            slots,
+            MAX_LOG2_FAILURE,
+        )
+        .map_err(|e| backend(&e))?;
+        let count = |role| {
+            params
+                .segments()
+                .iter()
+                .filter(|s| s.role == role)
+                .map(|s| s.count as usize)
+                .sum::<usize>()
+        };
+        let (cts, em, stc) = (
+            count(LevelRole::CoeffsToSlots),
+            count(LevelRole::EvalMod),
+            count(LevelRole::SlotsToCoeffs),
+        );
+        if cts == 0 || stc == 0 || config.eval_mod.depth() > em {
+            return Err(EngineError::Unavailable(
+                "the chain has too few bootstrapping levels for this configuration",
+            ));
+        }
+        let q0 = params.q()[0] as f64;
+        let circuit = BootstrapCircuit::new(
+            slots,
+            cts,
+            stc,
+            config.eval_mod.clone(),
+            q0 / params.scale(),
+        )
+        .map_err(|e| backend(&e))?;
+        let mut steps: Vec<i64> = circuit.rotations().iter().map(|&r| r as i64).collect();
+        steps.extend((log_slots..params.log_n() - 1).map(|i| 1i64 << i));
+        steps.extend_from_slice(extra_steps);
+        let ctx = Arc::new(Context::new(params).map_err(|e| backend(&e))?);
+        let sk = SecretKey::generate(&ctx, &mut rng);
+        let keys = EvaluationKeys::generate(&ctx, &sk, &steps, true, &mut rng);
+        let encapsulation = EncapsulationKeys::generate(&ctx, &sk, config.hamming_weight, &mut rng);
+        let key_bytes = bootstrap_key_bytes(&ctx, &keys, &encapsulation)?;
+        let mut ev = Evaluator::new(ctx.clone(), &keys).map_err(engine_error)?;
+        ev.set_encapsulation(&encapsulation).map_err(engine_error)?;
+        let raised_scale = q0 * (ctx.n() / (2 * slots)) as f64;
+        Ok(CkksEngine {
+            ev,
+            sk,
+            rng: Mutex::new(rng),
+            log_slots,
+            boot: Some(Bootstrapper {
+                circuit,
+                raised_scale,
+                key_bytes,
+                log2_failure,
+            }),
+        })
+    }
+
+    /// Bytes of every evaluation key a bootstrappable engine holds, seeded as
+    /// sent (switching keys as their wire frames; the dense-to-sparse key as
+    /// its seed and two packed limbs), and log2 of the failure probability.
+    pub fn bootstrap_key_info(&self) -> Option<(usize, f64)> {
+        self.boot.as_ref().map(|b| (b.key_bytes, b.log2_failure))
+    }
+
+    /// Levels of CoeffsToSlots, EvalMod and SlotsToCoeffs in bootstrapping.
+    pub fn bootstrap_levels(&self) -> Option<(usize, usize, usize)> {
+        self.boot.as_ref().map(|b| b.circuit.levels())
+    }
+
+    /// Bootstraps `a` with its output multiplied by `gain` (free).
+    fn bootstrap_with_gain(&self, a: &CkksCt, gain: f64) -> EngineResult<CkksCt> {
+        let boot = self.boot.as_ref().ok_or(EngineError::Unavailable(
+            "this engine was built without bootstrapping keys (use CkksEngine::bootstrappable)",
+        ))?;
+        if a.pending_rescale {
+            return Err(EngineError::NeedsRescale);
+        }
+        let params = self.ev.context().params();
+        let ev = &self.ev;
+        let bottom = ev.drop_level(&a.ct, 0).map_err(engine_error)?;
+        let sparse = ev.to_sparse(&bottom).map_err(engine_error)?;
+        let raised = ev
+            .mod_raise(&sparse, params.max_level())
+            .map_err(engine_error)?;
+        let mut raised = ev.to_dense(&raised).map_err(engine_error)?;
+        raised = ev.trace_to_slots(&raised).map_err(engine_error)?;
+        raised.scale = boot.raised_scale;
+        let out = CkksTarget {
+            level: self.bootstrap_level(),
+            scale: params.scale(),
+        };
+        // The message arrives at scale a.scale; EvalMod returns it at Δ.
+        let gain = gain * params.scale() / a.ct.scale;
+        let raised = CkksCt {
+            ct: raised,
+            pending_rescale: false,
+        };
+        let (cts, _, _) = boot.circuit.levels();
+        let slots = CkksTarget {
+            level: params.max_level() - cts,
+            scale: params.q()[params.max_level() - cts] as f64,
+        };
+        boot.circuit
+            .apply(self, &raised, slots, out, gain)
+            .map_err(|e| match e {
+                CircuitError::Engine(e) => e,
+                other => EngineError::Backend(other.to_string()),
+            })
     }
 
     /// The evaluator.
@@ -334,7 +508,7 @@ impl Engine for CkksEngine {
 
     fn linear_combination(
         &self,
-        terms: &[(&CkksCt, Complex)],
+        terms: &[(&CkksCt, Coefficient<'_>)],
         constant: Complex,
         out: CkksTarget,
     ) -> EngineResult<CkksCt> {
@@ -342,12 +516,26 @@ impl Engine for CkksEngine {
             return Err(EngineError::NoTerms);
         }
         let mut cts = Vec::with_capacity(terms.len());
-        for &(a, k) in terms {
+        let plains: Vec<Vec<hetal_nostd::encoding::Complex>> = terms
+            .iter()
+            .map(|(_, k)| match k {
+                Coefficient::Plain(p) => p.iter().map(|z| to_nostd(*z)).collect(),
+                Coefficient::Const(_) => Vec::new(),
+            })
+            .collect();
+        for (&(a, k), plain) in terms.iter().zip(&plains) {
             if a.pending_rescale {
                 return Err(EngineError::NeedsRescale);
             }
             check_above(a.ct.level, out.level)?;
-            cts.push((&a.ct, to_nostd(k)));
+            let factor = match k {
+                Coefficient::Const(k) => Factor::Const(to_nostd(k)),
+                Coefficient::Plain(p) => {
+                    self.check_len(p.len())?;
+                    Factor::Plain(plain)
+                }
+            };
+            cts.push((&a.ct, factor));
         }
         Self::wrap(
             self.ev
@@ -356,11 +544,51 @@ impl Engine for CkksEngine {
         )
     }
 
-    fn bootstrap(&self, _a: &CkksCt) -> EngineResult<CkksCt> {
-        Err(EngineError::Unavailable(
-            "CKKS bootstrapping is not available yet",
-        ))
+    fn bootstrap(&self, a: &CkksCt) -> EngineResult<CkksCt> {
+        self.bootstrap_with_gain(a, 1.0)
     }
+
+    /// Both ciphertexts (real slot values) in one bootstrap, as the real and
+    /// imaginary parts of `a + i·b`; the halves of `z ± z̄` are free because
+    /// the bootstrap's output is halved at no cost.
+    fn bootstrap_pair(&self, a: &CkksCt, b: &CkksCt) -> EngineResult<(CkksCt, CkksCt)> {
+        let z = self.add(a, &self.mul_const(b, Complex::new(0.0, 1.0))?)?;
+        let half = self.bootstrap_with_gain(&z, 0.5)?;
+        let conj = self.conjugate(&half)?;
+        let re = self.add(&half, &conj)?;
+        let im = self.mul_const(&self.sub(&half, &conj)?, Complex::new(0.0, -1.0))?;
+        Ok((re, im))
+    }
+}
+
+/// Bootstrapping may fail with probability at most 2^-100.
+const MAX_LOG2_FAILURE: f64 = -100.0;
+
+fn bootstrap_key_bytes(
+    ctx: &Context,
+    keys: &EvaluationKeys,
+    encapsulation: &EncapsulationKeys,
+) -> EngineResult<usize> {
+    let params = ctx.params();
+    let wire = |k| {
+        encode_switching_key(k, params)
+            .map(|b| b.len())
+            .map_err(|e| EngineError::Backend(e.to_string()))
+    };
+    let mut total = 0;
+    for k in keys
+        .relin
+        .iter()
+        .chain(&keys.galois)
+        .chain([&encapsulation.to_dense])
+    {
+        total += wire(k)?;
+    }
+    let base_primes: Vec<u64> = BaseSwitchingKey::basis(ctx)
+        .iter()
+        .map(|&i| ctx.modulus(i).value())
+        .collect();
+    Ok(total + 32 + packed_len_for(ctx.n(), &base_primes))
 }
 
 fn to_nostd(z: Complex) -> hetal_nostd::encoding::Complex {
@@ -380,6 +608,8 @@ impl Decryptor<CkksEngine> for CkksDecryptor<'_> {
     }
 }
 
+#[cfg(test)]
+mod bootstrap_tests;
 #[cfg(test)]
 mod tests {
     use super::*;
