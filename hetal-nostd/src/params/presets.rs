@@ -29,7 +29,7 @@ use super::{LevelRole, ParamsLiteral, SecretDist, Security, Segment};
 
 /// The chain layout shared by every preset (see the module documentation).
 pub const BOOTSTRAPPABLE_CHAIN: &[Segment] = &[
-    Segment::new(LevelRole::Base, 1, 52),
+    Segment::new(LevelRole::Base, 1, 48),
     Segment::new(LevelRole::User, 9, 40),
     Segment::new(LevelRole::SlotsToCoeffs, 3, 42),
     Segment::new(LevelRole::EvalMod, 10, 60),

@@ -5,8 +5,8 @@
 use super::dft::homomorphic_dft;
 use super::evalmod::EvalMod;
 use super::linear::LinearTransform;
-use super::poly::CircuitResult;
-use crate::engine::{Complex, Engine, EngineError};
+use super::poly::{CircuitError, CircuitResult};
+use crate::engine::{Complex, Engine};
 
 /// A bootstrapping plan for n slots.
 #[derive(Clone, Debug)]
@@ -66,45 +66,55 @@ impl BootstrapCircuit {
     }
 
     /// Runs the circuit on `raised`, a ciphertext whose slots encode the
-    /// coefficients over q0 plus integers (the output of ModRaise), landing
-    /// on `out` (at least [`depth`](Self::depth) levels below `raised`), with
+    /// coefficients over q0 plus integers (the output of ModRaise), with
     /// the output multiplied by `gain` on top of `output_factor` (free).
-    /// CoeffsToSlots lands on the scale of `slots` (its level is ignored):
-    /// EvalMod's squarings want a scale close to their primes.
+    /// Each linear transform and EvalMod land on their entry of `targets`
+    /// (chosen by the engine: on CKKS, EvalMod wants scales close to its
+    /// primes, and SlotsToCoeffs runs above the output scale so that its
+    /// rotations' noise stays small).
     pub fn apply<E: Engine>(
         &self,
         engine: &E,
         raised: &E::Ct,
-        slots: E::Target,
-        out: E::Target,
+        targets: &StageTargets<E::Target>,
         gain: f64,
     ) -> CircuitResult<E::Ct> {
-        let em_level = engine.target_level(out) + self.slots_to_coeffs.len();
-        let em_out = engine.target_at(out, em_level)?;
+        let (cts, _, stc) = self.levels();
+        if targets.coeffs_to_slots.len() != cts || targets.slots_to_coeffs.len() != stc {
+            return Err(CircuitError::SizeMismatch {
+                expected: cts + stc,
+                got: targets.coeffs_to_slots.len() + targets.slots_to_coeffs.len(),
+            });
+        }
         let amplitude = gain * self.output_factor / (2.0 * std::f64::consts::PI);
         let mut x = raised.clone();
-        for t in &self.coeffs_to_slots {
-            let level = engine
-                .level(&x)
-                .checked_sub(1)
-                .ok_or(EngineError::LevelExhausted {
-                    needed: self.depth(),
-                    level: engine.level(raised),
-                })?;
-            x = t.apply_to(engine, &x, engine.target_at(slots, level)?)?;
+        for (t, &target) in self.coeffs_to_slots.iter().zip(&targets.coeffs_to_slots) {
+            x = t.apply_to(engine, &x, target)?;
         }
         // The real and imaginary parts over K: x + x̄ and −i(x − x̄), both free.
         let conj = engine.conjugate(&x)?;
         let twice_re = engine.add(&x, &conj)?;
         let twice_im = engine.mul_const(&engine.sub(&x, &conj)?, Complex::new(0.0, -1.0))?;
-        let re = self.eval_mod.apply(engine, &twice_re, amplitude, em_out)?;
-        let im = self.eval_mod.apply(engine, &twice_im, amplitude, em_out)?;
+        let em = targets.eval_mod;
+        let re = self.eval_mod.apply(engine, &twice_re, amplitude, em)?;
+        let im = self.eval_mod.apply(engine, &twice_im, amplitude, em)?;
         let mut z = engine.add(&re, &engine.mul_const(&im, Complex::new(0.0, 1.0))?)?;
-        for t in &self.slots_to_coeffs {
-            z = t.apply(engine, &z)?;
+        for (t, &target) in self.slots_to_coeffs.iter().zip(&targets.slots_to_coeffs) {
+            z = t.apply_to(engine, &z, target)?;
         }
         Ok(z)
     }
+}
+
+/// Where each stage of [`BootstrapCircuit::apply`] lands.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StageTargets<T> {
+    /// One per CoeffsToSlots transform, in order.
+    pub coeffs_to_slots: Vec<T>,
+    /// EvalMod's output (both parts).
+    pub eval_mod: T,
+    /// One per SlotsToCoeffs transform, in order; the last is the output.
+    pub slots_to_coeffs: Vec<T>,
 }
 
 #[cfg(test)]

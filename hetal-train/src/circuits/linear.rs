@@ -142,12 +142,18 @@ impl LinearTransform {
             let shifted = rotate_vec(d, (self.n - giant) % self.n);
             groups.entry(giant).or_default().push((k % g, shifted));
         }
-        let mut babies: BTreeMap<usize, E::Ct> = BTreeMap::new();
-        for b in self.diagonals.keys().map(|k| k % g) {
-            if let std::collections::btree_map::Entry::Vacant(e) = babies.entry(b) {
-                e.insert(engine.rotate(ct, b as isize)?);
-            }
-        }
+        let steps: Vec<usize> = self
+            .diagonals
+            .keys()
+            .map(|k| k % g)
+            .collect::<BTreeSet<usize>>()
+            .into_iter()
+            .collect();
+        let shifts: Vec<isize> = steps.iter().map(|&b| b as isize).collect();
+        let babies: BTreeMap<usize, E::Ct> = steps
+            .into_iter()
+            .zip(engine.rotate_many(ct, &shifts)?)
+            .collect();
         let mut total: Option<E::Ct> = None;
         for (giant, members) in &groups {
             let terms: Vec<(&E::Ct, Coefficient<'_>)> = members

@@ -8,6 +8,6 @@ pub mod evalmod;
 pub mod linear;
 pub mod poly;
 
-pub use bootstrap::BootstrapCircuit;
+pub use bootstrap::{BootstrapCircuit, StageTargets};
 pub use evalmod::EvalMod;
 pub use poly::{Chebyshev, CircuitError, CircuitResult};

@@ -26,6 +26,10 @@ pub struct ClearConfig {
     /// Count operations and track levels without computing slot values
     /// (for operation counts at sizes where computing would be slow).
     pub counting_only: bool,
+    /// Largest slot magnitude (real or imaginary part) a bootstrap accepts,
+    /// as CKKS bootstrapping's EvalMod only works on a bounded range; `None`
+    /// accepts any.
+    pub bootstrap_bound: Option<f64>,
 }
 
 impl ClearConfig {
@@ -39,6 +43,7 @@ impl ClearConfig {
             noise: None,
             rotation_keys: None,
             counting_only: false,
+            bootstrap_bound: None,
         }
     }
 
@@ -492,6 +497,18 @@ impl Engine for ClearEngine {
     fn bootstrap(&self, a: &ClearCt) -> EngineResult<ClearCt> {
         if a.pending_rescale {
             return Err(EngineError::NeedsRescale);
+        }
+        let peak = a
+            .values
+            .iter()
+            .map(|v| v.re.abs().max(v.im.abs()))
+            .fold(0.0, f64::max);
+        if let Some(bound) = self.config.bootstrap_bound {
+            if peak > bound {
+                return Err(EngineError::BootstrapRange(format!(
+                    "a slot holds {peak:.3e}, above the bound {bound:.3e}"
+                )));
+            }
         }
         self.counters.bootstrap.fetch_add(1, Ordering::Relaxed);
         let mut out = ClearCt {

@@ -101,6 +101,9 @@ pub enum EngineError {
     /// Rescale of a ciphertext that does not await one.
     #[error("nothing to rescale")]
     NothingToRescale,
+    /// A bootstrap input outside the range bootstrapping can refresh.
+    #[error("bootstrapping input out of range: {0}")]
+    BootstrapRange(String),
     /// A linear combination without terms.
     #[error("a linear combination needs at least one term")]
     NoTerms,
@@ -210,6 +213,14 @@ pub trait Engine: Sync {
         constant: Complex,
         out: Self::Target,
     ) -> EngineResult<Self::Ct>;
+
+    /// Left rotations of one ciphertext by each amount in `ks`; engines that
+    /// share work between them (CKKS: one decomposition, "hoisting")
+    /// override this, the default rotates one by one. One Rot per non-zero
+    /// amount either way.
+    fn rotate_many(&self, a: &Self::Ct, ks: &[isize]) -> EngineResult<Vec<Self::Ct>> {
+        ks.iter().map(|&k| self.rotate(a, k)).collect()
+    }
 
     /// Bootstraps two ciphertexts of real slot values; engines that can
     /// refresh both in one bootstrap (CKKS: as real and imaginary parts)

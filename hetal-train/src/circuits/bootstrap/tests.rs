@@ -67,7 +67,14 @@ fn full_circuit_recovers_the_message_after_a_simulated_mod_raise() {
         .map(|i| Complex::new((i as f64 * 0.7).sin(), (i as f64 * 0.3).cos() * 0.5))
         .collect();
     let raised = engine.encrypt(&mod_raise(&z, ratio, 11, 9), top).unwrap();
-    let out = circuit.apply(&engine, &raised, top, floor, 1.0).unwrap();
+    let (cts, em, stc) = circuit.levels();
+    let targets = StageTargets {
+        coeffs_to_slots: (1..=cts).map(|i| top - i).collect(),
+        eval_mod: floor + stc,
+        slots_to_coeffs: (1..=stc).map(|i| floor + stc - i).collect(),
+    };
+    assert!(top - cts - em >= floor + stc);
+    let out = circuit.apply(&engine, &raised, &targets, 1.0).unwrap();
     assert_eq!(top - engine.level(&out), circuit.depth());
     let got = ClearDecryptor.decrypt(&out).unwrap();
     let err = got

@@ -1,7 +1,8 @@
 //! Bootstrapping on CkksEngine at insecure small presets (the fast tier).
 
 use super::*;
-use hetal_nostd::params::presets::{INSECURE_N10, INSECURE_N12};
+use crate::engine::{ClearConfig, ClearEngine};
+use hetal_nostd::params::presets::{INSECURE_N10, INSECURE_N11, INSECURE_N12, PROD_N16};
 
 fn precision(got: &[Complex], want: &[Complex]) -> (f64, f64) {
     let errs: Vec<f64> = got.iter().zip(want).map(|(g, w)| (*g - *w).abs()).collect();
@@ -54,4 +55,143 @@ fn bootstrapping_refreshes_full_and_sparse_slots_at_n10() {
 fn bootstrapping_keeps_15_bits_at_n12() {
     let (min_bits, _) = run(&INSECURE_N12, 2048, 3);
     assert!(min_bits >= 15.0, "{min_bits:.1} bits");
+}
+
+fn engine(lit: &ParamsLiteral<'_>, slots: usize, seed: u8) -> CkksEngine {
+    CkksEngine::bootstrappable(
+        lit,
+        slots,
+        &[],
+        &BootstrapConfig::default(),
+        Csprng::from_entropy([seed; 32]),
+    )
+    .unwrap()
+}
+
+#[test]
+fn two_real_ciphertexts_share_one_bootstrap() {
+    let slots = 1024;
+    let e = engine(&INSECURE_N11, slots, 4);
+    let a: Vec<f64> = (0..slots).map(|i| (i as f64 * 0.11).sin()).collect();
+    let b: Vec<f64> = (0..slots).map(|i| (i as f64 * 0.07).cos() * 0.9).collect();
+    let ca = e.encrypt_real(&a, 1).unwrap();
+    let cb = e.encrypt_real(&b, 3).unwrap();
+    let (ra, rb) = e.bootstrap_pair(&ca, &cb).unwrap();
+    assert_eq!(e.level(&ra), e.bootstrap_level());
+    assert_eq!(e.level(&rb), e.bootstrap_level());
+    for (ct, want) in [(&ra, &a), (&rb, &b)] {
+        let got = CkksDecryptor(&e).decrypt(ct).unwrap();
+        let err = got
+            .iter()
+            .zip(want)
+            .map(|(g, w)| (g.re - w).abs().max(g.im.abs()))
+            .fold(0.0, f64::max);
+        eprintln!("real pair (INSECURE-n11): {:.1} bits", -err.log2());
+        assert!(err < 2f64.powi(-15), "{err:e}");
+    }
+    // The refreshed halves are ordinary ciphertexts: multiply them.
+    let prod = CkksDecryptor(&e)
+        .decrypt_real(&e.mul(&ra, &rb).unwrap())
+        .unwrap();
+    let err = prod
+        .iter()
+        .zip(a.iter().zip(&b))
+        .map(|(p, (x, y))| (p - x * y).abs())
+        .fold(0.0, f64::max);
+    assert!(err < 2f64.powi(-14), "{err:e}");
+}
+
+#[test]
+fn bootstrapping_errors_are_typed() {
+    let e = engine(&INSECURE_N10, 64, 5);
+    let ct = e.encrypt_real(&[0.5; 64], 3).unwrap();
+    let lazy = e.mul_lazy(&ct, &ct).unwrap();
+    assert_eq!(e.bootstrap(&lazy).unwrap_err(), EngineError::NeedsRescale);
+    // A scale with no headroom below q0.
+    let mut big = ct.clone();
+    big.ct.scale = e.ev.context().params().q()[0] as f64 / 4.0;
+    assert!(matches!(
+        e.bootstrap(&big),
+        Err(EngineError::BootstrapRange(_))
+    ));
+    // A Hamming weight whose failure probability is above 2^-100.
+    let heavy = BootstrapConfig {
+        hamming_weight: 64,
+        ..BootstrapConfig::default()
+    };
+    let err = CkksEngine::bootstrappable(
+        &INSECURE_N10,
+        64,
+        &[],
+        &heavy,
+        Csprng::from_entropy([6; 32]),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("probability"), "{err}");
+    // An EvalMod deeper than the chain's EvalMod levels.
+    let deep = BootstrapConfig {
+        eval_mod: EvalMod {
+            degree: 200,
+            ..BootstrapConfig::default().eval_mod
+        },
+        ..BootstrapConfig::default()
+    };
+    assert!(matches!(
+        CkksEngine::bootstrappable(&INSECURE_N10, 64, &[], &deep, Csprng::from_entropy([7; 32])),
+        Err(EngineError::Unavailable(_))
+    ));
+}
+
+#[test]
+fn the_production_failure_probability_is_below_2_to_the_minus_100() {
+    let p = hetal_nostd::params::bootstrap::log2_failure_probability(32, 16.0, 1 << 15);
+    assert!(p < -138.0 && p > -141.0, "2^{p}");
+}
+
+#[test]
+fn the_clear_engine_refuses_out_of_range_bootstrap_inputs() {
+    let e = ClearEngine::new(ClearConfig {
+        bootstrap_bound: Some(1.0),
+        ..ClearConfig::exact(4, 5)
+    })
+    .unwrap();
+    let ok = e.encrypt_real(&[0.5, -1.0, 0.0, 0.25], 0).unwrap();
+    assert!(e.bootstrap(&ok).is_ok());
+    let far = e.encrypt_real(&[0.5, -1.5, 0.0, 0.25], 0).unwrap();
+    assert!(matches!(
+        e.bootstrap(&far),
+        Err(EngineError::BootstrapRange(_))
+    ));
+}
+
+/// Long tier: N = 2^16, 2^15 slots (minutes; several GB of keys).
+#[test]
+#[ignore = "production size: run by hand (cargo test --release -- --ignored)"]
+fn bootstrapping_at_the_production_preset() {
+    let slots = 1 << 15;
+    let e = engine(&PROD_N16, slots, 8);
+    let mut bits = Vec::new();
+    for run in 0..2 {
+        let z = values(slots, run as f64 * 1000.0);
+        let out = e.bootstrap(&e.encrypt(&z, 0).unwrap()).unwrap();
+        assert_eq!(e.level(&out), 9);
+        let got = CkksDecryptor(&e).decrypt(&out).unwrap();
+        let (min_bits, mean_bits) = precision(&got, &z);
+        eprintln!("prod-n16 run {run}: min {min_bits:.1} bits, mean {mean_bits:.1} bits");
+        bits.push((min_bits, mean_bits));
+        // A multiply after bootstrapping.
+        let sq = CkksDecryptor(&e)
+            .decrypt(&e.mul(&out, &out).unwrap())
+            .unwrap();
+        let err = sq
+            .iter()
+            .zip(&z)
+            .map(|(g, w)| (*g - *w * *w).abs())
+            .fold(0.0, f64::max);
+        assert!(err < 2f64.powi(-14), "square after bootstrap: {err:e}");
+    }
+    assert!(
+        bits.iter().all(|&(min, mean)| min >= 15.0 && mean >= 20.0),
+        "{bits:?}"
+    );
 }

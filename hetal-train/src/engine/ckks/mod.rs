@@ -17,7 +17,7 @@ use hetal_nostd::params::ParamsLiteral;
 use hetal_nostd::ring::sampling::Csprng;
 use hetal_nostd::ring::Context;
 
-use crate::circuits::{BootstrapCircuit, CircuitError, EvalMod};
+use crate::circuits::{BootstrapCircuit, CircuitError, EvalMod, StageTargets};
 use hetal_nostd::encapsulation::{BaseSwitchingKey, EncapsulationKeys};
 use hetal_nostd::params::bootstrap::check_failure_probability;
 use hetal_nostd::params::LevelRole;
@@ -89,6 +89,7 @@ struct Bootstrapper {
     circuit: BootstrapCircuit,
     /// Scale read into a raised ciphertext: q0 times N/2n (the trace's gain).
     raised_scale: f64,
+    targets: StageTargets<CkksTarget>,
     key_bytes: usize,
     log2_failure: f64,
 }
@@ -209,6 +210,7 @@ impl CkksEngine {
         let mut ev = Evaluator::new(ctx.clone(), &keys).map_err(engine_error)?;
         ev.set_encapsulation(&encapsulation).map_err(engine_error)?;
         let raised_scale = q0 * (ctx.n() / (2 * slots)) as f64;
+        let targets = stage_targets(ctx.params(), cts, stc);
         Ok(CkksEngine {
             ev,
             sk,
@@ -217,6 +219,7 @@ impl CkksEngine {
             boot: Some(Bootstrapper {
                 circuit,
                 raised_scale,
+                targets,
                 key_bytes,
                 log2_failure,
             }),
@@ -244,6 +247,15 @@ impl CkksEngine {
             return Err(EngineError::NeedsRescale);
         }
         let params = self.ev.context().params();
+        let headroom = params.q()[0] as f64 / a.ct.scale;
+        if headroom < MIN_HEADROOM {
+            return Err(EngineError::BootstrapRange(format!(
+                "scale 2^{:.1} leaves {:.1} bits below q0; bootstrapping needs {}",
+                a.ct.scale.log2(),
+                headroom.log2(),
+                MIN_HEADROOM.log2()
+            )));
+        }
         let ev = &self.ev;
         let bottom = ev.drop_level(&a.ct, 0).map_err(engine_error)?;
         let sparse = ev.to_sparse(&bottom).map_err(engine_error)?;
@@ -253,23 +265,14 @@ impl CkksEngine {
         let mut raised = ev.to_dense(&raised).map_err(engine_error)?;
         raised = ev.trace_to_slots(&raised).map_err(engine_error)?;
         raised.scale = boot.raised_scale;
-        let out = CkksTarget {
-            level: self.bootstrap_level(),
-            scale: params.scale(),
-        };
         // The message arrives at scale a.scale; EvalMod returns it at Δ.
         let gain = gain * params.scale() / a.ct.scale;
         let raised = CkksCt {
             ct: raised,
             pending_rescale: false,
         };
-        let (cts, _, _) = boot.circuit.levels();
-        let slots = CkksTarget {
-            level: params.max_level() - cts,
-            scale: params.q()[params.max_level() - cts] as f64,
-        };
         boot.circuit
-            .apply(self, &raised, slots, out, gain)
+            .apply(self, &raised, &boot.targets, gain)
             .map_err(|e| match e {
                 CircuitError::Engine(e) => e,
                 other => EngineError::Backend(other.to_string()),
@@ -464,6 +467,25 @@ impl Engine for CkksEngine {
         })
     }
 
+    fn rotate_many(&self, a: &CkksCt, ks: &[isize]) -> EngineResult<Vec<CkksCt>> {
+        let n = self.slots() as isize;
+        let shifts: Vec<i64> = ks.iter().map(|&k| k.rem_euclid(n) as i64).collect();
+        if !shifts.iter().all(|&k| k == 0 || self.ev.has_rotation(k)) {
+            return ks.iter().map(|&k| self.rotate(a, k)).collect();
+        }
+        let cts = self
+            .ev
+            .rotate_hoisted(&a.ct, &shifts)
+            .map_err(engine_error)?;
+        Ok(cts
+            .into_iter()
+            .map(|ct| CkksCt {
+                ct,
+                pending_rescale: a.pending_rescale,
+            })
+            .collect())
+    }
+
     fn conjugate(&self, a: &CkksCt) -> EngineResult<CkksCt> {
         Self::wrap(self.ev.conjugate(&a.ct), a.pending_rescale)
     }
@@ -558,6 +580,51 @@ impl Engine for CkksEngine {
         let re = self.add(&half, &conj)?;
         let im = self.mul_const(&self.sub(&half, &conj)?, Complex::new(0.0, -1.0))?;
         Ok((re, im))
+    }
+}
+
+/// Bootstrapping needs q0/scale ≥ 2^8: messages up to 2^7 in magnitude then
+/// stay below q0/2 (full precision needs |m| ≤ 1, see the presets).
+const MIN_HEADROOM: f64 = 16.0;
+
+/// EvalMod's output scale: SlotsToCoeffs runs from there down to Δ, so that
+/// the noise of its rotations is small against the message.
+const SLOTS_TO_COEFFS_LOG_SCALE: f64 = 50.0;
+
+/// The landing places of bootstrapping's stages: CoeffsToSlots at the scale
+/// of EvalMod's top prime (EvalMod's squarings keep scales near their
+/// primes), EvalMod at 2^50, SlotsToCoeffs from there to Δ at the user's
+/// top level in equal ratios.
+fn stage_targets(
+    params: &hetal_nostd::params::Params,
+    cts: usize,
+    stc: usize,
+) -> StageTargets<CkksTarget> {
+    let top = params.max_level();
+    let slot_scale = params.q()[top - cts] as f64;
+    let out = params.user_top_level();
+    let (high, low) = (2f64.powf(SLOTS_TO_COEFFS_LOG_SCALE), params.scale());
+    StageTargets {
+        coeffs_to_slots: (1..=cts)
+            .map(|i| CkksTarget {
+                level: top - i,
+                scale: slot_scale,
+            })
+            .collect(),
+        eval_mod: CkksTarget {
+            level: out + stc,
+            scale: high,
+        },
+        slots_to_coeffs: (1..=stc)
+            .map(|i| CkksTarget {
+                level: out + stc - i,
+                scale: if i == stc {
+                    low
+                } else {
+                    high * (low / high).powf(i as f64 / stc as f64)
+                },
+            })
+            .collect(),
     }
 }
 
