@@ -392,18 +392,20 @@ impl Evaluator {
             return Err(EvalError::SlotMismatch(a.log_slots, b.log_slots));
         }
         let close = |x: f64, y: f64| ((x - y) / y).abs() <= SCALE_TOLERANCE;
+        // An operand above the other's level is brought to its scale
+        // exactly (up to the rounding of a large integer) whenever the scales
+        // differ at all: treating nearly equal scales as equal would add a
+        // systematic relative error of their difference.
         let bring =
             |x: &'a Ciphertext, level: usize, scale: f64| -> EvalResult<Cow<'a, Ciphertext>> {
-                if close(x.scale, scale) {
-                    if x.level == level {
-                        Ok(Cow::Borrowed(x))
-                    } else {
-                        Ok(Cow::Owned(self.drop_level(x, level)?))
-                    }
-                } else if x.level > level {
+                if x.level > level && x.scale != scale {
                     Ok(Cow::Owned(self.adjust(x, level, scale)?))
-                } else {
+                } else if !close(x.scale, scale) {
                     Err(EvalError::ScaleMismatch(x.scale, scale))
+                } else if x.level == level {
+                    Ok(Cow::Borrowed(x))
+                } else {
+                    Ok(Cow::Owned(self.drop_level(x, level)?))
                 }
             };
         match a.level.cmp(&b.level) {

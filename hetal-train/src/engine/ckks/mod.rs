@@ -738,6 +738,34 @@ mod tests {
     }
 
     #[test]
+    fn nearly_equal_scales_are_aligned_exactly() {
+        let e = CkksEngine::new(&INSECURE_N10, 64, &[], Csprng::from_entropy([9; 32])).unwrap();
+        let vals: Vec<f64> = (0..64).map(|i| (i as f64 * 0.3).sin()).collect();
+        let x = e.encrypt_real(&vals, 6).unwrap();
+        let one = |a: &CkksCt, level: usize, scale: f64| {
+            e.linear_combination(
+                &[(a, Coefficient::Const(Complex::real(1.0)))],
+                Complex::default(),
+                CkksTarget { level, scale },
+            )
+            .unwrap()
+        };
+        let hi = one(&x, 5, 2f64.powi(55));
+        // Within the tolerance of equal-level additions, but not equal.
+        let lo = one(&hi, 3, 2f64.powi(55) * (1.0 + 4e-10));
+        let sum = CkksDecryptor(&e)
+            .decrypt_real(&e.add(&hi, &lo).unwrap())
+            .unwrap();
+        let want = CkksDecryptor(&e).decrypt_real(&hi).unwrap();
+        let err = sum
+            .iter()
+            .zip(&want)
+            .map(|(s, w)| (s - 2.0 * w).abs())
+            .fold(0.0, f64::max);
+        assert!(err < 2f64.powi(-40), "error 2^{:.1}", err.log2());
+    }
+
+    #[test]
     fn bootstrap_and_level_errors_are_typed() {
         let ckks = CkksEngine::new(&INSECURE_N10, 16, &[], Csprng::from_entropy([4; 32])).unwrap();
         let ct = ckks.encrypt_real(&[0.5; 16], 0).unwrap();
