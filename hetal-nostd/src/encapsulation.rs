@@ -8,7 +8,7 @@
 //!
 //! * [`BaseSwitchingKey`] switches `s → s'` at level 0. It lives only over
 //!   q0 and the first special prime p0: an RLWE sample under the sparse `s'`
-//!   with a modulus of about 120 bits, never with the large modulus that
+//!   with a modulus of about 110 bits, never with the large modulus that
 //!   would make a sparse secret weak.
 //! * The `s' → s` key is an ordinary hybrid switching key over the whole
 //!   chain ([`KeyKind::SparseToDense`]); its RLWE secret is the dense `s`.
