@@ -2,7 +2,8 @@
 //! production preset, on 1 and 2 threads. One record `bootstrap` per thread
 //! count with the median time, the levels left, the precision (min and mean
 //! bits over every slot of every run, real and imaginary parts), the bytes
-//! of all evaluation keys as sent and the peak resident memory.
+//! of all evaluation keys as sent (and expanded, with their count) and the
+//! peak resident memory.
 //!
 //! Environment: `HETAL_BOOT_RUNS` (timed runs per thread count, default 3)
 //! and `HETAL_BOOT_LOGN` (10 … 13 for the insecure presets, for a quick
@@ -41,11 +42,13 @@ pub fn run() -> Result<(), String> {
     let rng = Csprng::from_os().map_err(|e| e.to_string())?;
     let engine = CkksEngine::bootstrappable(lit, slots, &[], &BootstrapConfig::default(), rng)
         .map_err(|e| e.to_string())?;
-    let (key_bytes, log2_failure) = engine.bootstrap_key_info().ok_or("no bootstrapping keys")?;
+    let (keys, log2_failure) = engine.bootstrap_key_info().ok_or("no bootstrapping keys")?;
     eprintln!(
-        "boot: keys ready in {:.1} s: {:.2} GB as sent; failure probability 2^{log2_failure:.0}",
+        "boot: {} keys ready in {:.1} s: {:.2} GB as sent, {:.2} GB expanded; failure probability 2^{log2_failure:.0}",
+        keys.count,
         start.elapsed().as_secs_f64(),
-        key_bytes as f64 / 1e9
+        keys.seeded as f64 / 1e9,
+        keys.expanded as f64 / 1e9
     );
     let decryptor = CkksDecryptor(&engine);
     for threads in [1usize, 2] {
@@ -94,7 +97,10 @@ pub fn run() -> Result<(), String> {
             "levels_left": levels_left,
             "precision_mean_bits": mean,
             "precision_min_bits": min,
-            "key_bytes": key_bytes,
+            "key_bytes": keys.seeded,
+            "key_bytes_expanded": keys.expanded,
+            "key_count": keys.count,
+            "log2_failure": log2_failure,
             "peak_rss_bytes": peak_rss_bytes(),
         }));
     }

@@ -54,7 +54,7 @@ mod clear;
 mod complex;
 mod noise;
 
-pub use ckks::{BootstrapConfig, CkksCt, CkksDecryptor, CkksEngine, CkksTarget};
+pub use ckks::{BootstrapConfig, CkksCt, CkksDecryptor, CkksEngine, CkksTarget, KeySizes};
 pub use clear::{ClearConfig, ClearCt, ClearDecryptor, ClearEngine, OpCounts};
 pub use complex::Complex;
 pub use noise::NoiseConfig;

@@ -151,3 +151,40 @@ fn errors_are_typed() {
     };
     assert_eq!(empty.eval_ct(&e, &ct).unwrap_err(), CircuitError::Empty);
 }
+
+#[test]
+fn ckks_evaluation_lands_exactly_and_matches_clenshaw() {
+    use crate::engine::{CkksDecryptor, CkksEngine};
+    use hetal_nostd::params::presets::INSECURE_N10;
+    use hetal_nostd::ring::sampling::Csprng;
+    let e = CkksEngine::new(&INSECURE_N10, 64, &[], Csprng::from_entropy([11; 32])).unwrap();
+    let (a, b) = (-3.0, 5.0);
+    let xs = inputs(a, b);
+    // Random coefficients with zeros, degree 13: the quotient and remainder
+    // branches land on targets of different levels and scales.
+    let coeffs: Vec<f64> = (0..14)
+        .map(|j| {
+            if j % 3 == 1 {
+                0.0
+            } else {
+                ((j * 37 % 11) as f64 - 5.0) / 7.0
+            }
+        })
+        .collect();
+    let p = Chebyshev { a, b, coeffs };
+    let ct = e.encrypt_real(&xs, 9).unwrap();
+    let out = p.eval_ct(&e, &ct).unwrap();
+    assert_eq!(9 - e.level(&out), p.depth());
+    assert_eq!(e.target_of(&out).scale, e.target_of(&ct).scale);
+    let got = CkksDecryptor(&e).decrypt_real(&out).unwrap();
+    let err = xs
+        .iter()
+        .zip(&got)
+        .map(|(x, g)| (g - p.eval(*x)).abs())
+        .fold(0.0, f64::max);
+    eprintln!(
+        "degree 13 on CKKS (INSECURE-n10): max error 2^{:.1}",
+        err.log2()
+    );
+    assert!(err < 2f64.powi(-20), "{err:e}");
+}

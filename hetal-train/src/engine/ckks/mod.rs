@@ -90,7 +90,7 @@ struct Bootstrapper {
     /// Scale read into a raised ciphertext: q0 times N/2n (the trace's gain).
     raised_scale: f64,
     targets: StageTargets<CkksTarget>,
-    key_bytes: usize,
+    key_sizes: KeySizes,
     log2_failure: f64,
 }
 
@@ -206,7 +206,7 @@ impl CkksEngine {
         let sk = SecretKey::generate(&ctx, &mut rng);
         let keys = EvaluationKeys::generate(&ctx, &sk, &steps, true, &mut rng);
         let encapsulation = EncapsulationKeys::generate(&ctx, &sk, config.hamming_weight, &mut rng);
-        let key_bytes = bootstrap_key_bytes(&ctx, &keys, &encapsulation)?;
+        let key_sizes = key_sizes(&ctx, &keys, &encapsulation)?;
         let mut ev = Evaluator::new(ctx.clone(), &keys).map_err(engine_error)?;
         ev.set_encapsulation(&encapsulation).map_err(engine_error)?;
         let raised_scale = q0 * (ctx.n() / (2 * slots)) as f64;
@@ -220,17 +220,16 @@ impl CkksEngine {
                 circuit,
                 raised_scale,
                 targets,
-                key_bytes,
+                key_sizes,
                 log2_failure,
             }),
         })
     }
 
-    /// Bytes of every evaluation key a bootstrappable engine holds, seeded as
-    /// sent (switching keys as their wire frames; the dense-to-sparse key as
-    /// its seed and two packed limbs), and log2 of the failure probability.
-    pub fn bootstrap_key_info(&self) -> Option<(usize, f64)> {
-        self.boot.as_ref().map(|b| (b.key_bytes, b.log2_failure))
+    /// Sizes of every evaluation key a bootstrappable engine holds, and log2
+    /// of the bootstrapping failure probability.
+    pub fn bootstrap_key_info(&self) -> Option<(KeySizes, f64)> {
+        self.boot.as_ref().map(|b| (b.key_sizes, b.log2_failure))
     }
 
     /// Levels of CoeffsToSlots, EvalMod and SlotsToCoeffs in bootstrapping.
@@ -631,31 +630,47 @@ fn stage_targets(
 /// Bootstrapping may fail with probability at most 2^-100.
 const MAX_LOG2_FAILURE: f64 = -100.0;
 
-fn bootstrap_key_bytes(
+/// Sizes of a bootstrappable engine's evaluation keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeySizes {
+    /// Number of keys (switching keys plus the dense-to-sparse key).
+    pub count: usize,
+    /// Bytes as sent: switching keys as wire frames (b plus a seed), the
+    /// dense-to-sparse key as its seed and two packed limbs.
+    pub seeded: usize,
+    /// Bytes in memory once every `a` is expanded (8 bytes per residue).
+    pub expanded: usize,
+}
+
+fn key_sizes(
     ctx: &Context,
     keys: &EvaluationKeys,
     encapsulation: &EncapsulationKeys,
-) -> EngineResult<usize> {
+) -> EngineResult<KeySizes> {
     let params = ctx.params();
-    let wire = |k| {
-        encode_switching_key(k, params)
-            .map(|b| b.len())
-            .map_err(|e| EngineError::Backend(e.to_string()))
+    let mut sizes = KeySizes {
+        count: 1,
+        seeded: 0,
+        expanded: 2 * encapsulation.to_sparse.b.data().len() * 8,
     };
-    let mut total = 0;
     for k in keys
         .relin
         .iter()
         .chain(&keys.galois)
         .chain([&encapsulation.to_dense])
     {
-        total += wire(k)?;
+        sizes.count += 1;
+        sizes.seeded += encode_switching_key(k, params)
+            .map_err(|e| EngineError::Backend(e.to_string()))?
+            .len();
+        sizes.expanded += k.expanded_bytes();
     }
     let base_primes: Vec<u64> = BaseSwitchingKey::basis(ctx)
         .iter()
         .map(|&i| ctx.modulus(i).value())
         .collect();
-    Ok(total + 32 + packed_len_for(ctx.n(), &base_primes))
+    sizes.seeded += 32 + packed_len_for(ctx.n(), &base_primes);
+    Ok(sizes)
 }
 
 fn to_nostd(z: Complex) -> hetal_nostd::encoding::Complex {
