@@ -158,7 +158,7 @@ impl LinearTransform {
         for (giant, members) in &groups {
             let terms: Vec<(&E::Ct, Coefficient<'_>)> = members
                 .iter()
-                .map(|(b, d)| (&babies[b], Coefficient::Plain(d)))
+                .map(|(b, d)| (&babies[b], Coefficient::Reused(d)))
                 .collect();
             let inner = engine.linear_combination(&terms, Complex::default(), out)?;
             let moved = engine.rotate(&inner, *giant as isize)?;

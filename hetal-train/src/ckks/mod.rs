@@ -88,6 +88,9 @@ pub enum Factor<'a> {
     Const(Complex),
     /// One value per slot.
     Plain(&'a [Complex]),
+    /// A plaintext already encoded (NTT, at least `level + 2` limbs) at the
+    /// given scale, which must be the one the term needs.
+    Encoded(&'a RnsPoly, f64),
 }
 
 /// Result of an evaluator operation.
@@ -602,6 +605,12 @@ impl Evaluator {
                 Factor::Plain(p) => {
                     let pt = self.encode(p, a.log_slots, l, f)?;
                     self.mul_plain_poly(&a, &pt, f)?
+                }
+                Factor::Encoded(pt, pt_scale) => {
+                    if ((pt_scale / f) - 1.0).abs() > 1e-12 {
+                        return Err(EvalError::ScaleMismatch(*pt_scale, f));
+                    }
+                    self.mul_plain_poly(&a, pt, *pt_scale)?
                 }
             };
             term.scale = target;

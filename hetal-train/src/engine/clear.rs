@@ -476,7 +476,7 @@ impl Engine for ClearEngine {
                         *v = *v + x * k;
                     }
                 }
-                Coefficient::Plain(p) => {
+                Coefficient::Plain(p) | Coefficient::Reused(p) => {
                     self.check_len(p.len())?;
                     for ((v, &x), &k) in values.iter_mut().zip(&a.values).zip(p) {
                         *v = *v + x * k;

@@ -125,6 +125,9 @@ pub enum Coefficient<'a> {
     Const(Complex),
     /// One value per slot (exactly `slots()` of them).
     Plain(&'a [Complex]),
+    /// One value per slot, a constant of the circuit used again and again
+    /// (the diagonals of a linear transform): engines may keep its encoding.
+    Reused(&'a [Complex]),
 }
 
 impl Coefficient<'_> {
