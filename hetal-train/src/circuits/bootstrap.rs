@@ -96,8 +96,12 @@ impl BootstrapCircuit {
         let twice_re = engine.add(&x, &conj)?;
         let twice_im = engine.mul_const(&engine.sub(&x, &conj)?, Complex::new(0.0, -1.0))?;
         let em = targets.eval_mod;
-        let re = self.eval_mod.apply(engine, &twice_re, amplitude, em)?;
-        let im = self.eval_mod.apply(engine, &twice_im, amplitude, em)?;
+        // The two EvalMods are independent: run them side by side.
+        let (re, im) = rayon::join(
+            || self.eval_mod.apply(engine, &twice_re, amplitude, em),
+            || self.eval_mod.apply(engine, &twice_im, amplitude, em),
+        );
+        let (re, im) = (re?, im?);
         let mut z = engine.add(&re, &engine.mul_const(&im, Complex::new(0.0, 1.0))?)?;
         for (t, &target) in self.slots_to_coeffs.iter().zip(&targets.slots_to_coeffs) {
             z = t.apply_to(engine, &z, target)?;
