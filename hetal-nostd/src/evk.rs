@@ -40,18 +40,33 @@ pub enum KeyKind {
     SparseToDense,
 }
 
-/// A hybrid key-switching key: `dnum` polynomials `b_j` over the Q then P
-/// primes (NTT domain), the `a_j` being expanded from `seed`.
+/// A hybrid key-switching key usable on ciphertexts up to `level`: one
+/// polynomial `b_j` per digit that meets the Q primes `0..=level`, each over
+/// those Q primes then the P primes (NTT domain), the `a_j` being expanded
+/// from `seed`. A key below the top level is the restriction of the
+/// top-level key to its primes, and is smaller to send and keep.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SwitchingKey {
     /// Digest of the parameter set.
     pub digest: ParamsDigest,
     /// Relinearisation or Galois key.
     pub kind: KeyKind,
+    /// Highest ciphertext level the key serves.
+    pub level: usize,
     /// Seed of the `a_j`.
     pub seed: Seed,
-    /// `b_j`, one per digit, each with |Q| + |P| limbs.
+    /// `b_j`, one per digit, each with `level + 1 + |P|` limbs.
     pub b: Vec<RnsPoly>,
+}
+
+/// The QP indices of a key's limbs at `level`: Q primes `0..=level`, then P.
+pub fn key_basis(ctx: &Context, level: usize) -> impl Iterator<Item = usize> + Clone {
+    ctx.basis(level, true)
+}
+
+/// Number of digits of a key at `level`.
+pub fn key_digits(ctx: &Context, level: usize) -> usize {
+    (level + 1).div_ceil(ctx.params().digit_size())
 }
 
 /// The ChaCha20 stream of limb `limb` of `a_digit`.
@@ -60,11 +75,11 @@ pub fn a_stream(ctx: &Context, digit: usize, limb: usize) -> u64 {
 }
 
 impl SwitchingKey {
-    /// Expands `a_digit` over every Q and P prime (NTT domain).
+    /// Expands `a_digit` over the key's Q and P primes (NTT domain).
     pub fn expand_a(&self, ctx: &Context, digit: usize) -> RnsPoly {
-        let limbs = ctx.q_len() + ctx.p_len();
-        let mut a = RnsPoly::zero(ctx.n(), limbs);
-        for (i, limb) in a.limbs_iter_mut().enumerate() {
+        let basis = key_basis(ctx, self.level);
+        let mut a = RnsPoly::zero(ctx.n(), basis.clone().count());
+        for (limb, i) in a.limbs_iter_mut().zip(basis) {
             expand_uniform(&self.seed, a_stream(ctx, digit, i), ctx.modulus(i), limb);
         }
         a
@@ -86,25 +101,39 @@ pub fn generate_switching_key(
     kind: KeyKind,
     rng: &mut Csprng,
 ) -> SwitchingKey {
+    generate_switching_key_at(ctx, sk, s_new, kind, ctx.params().max_level(), rng)
+}
+
+/// [`generate_switching_key`] for ciphertexts up to `level` only (clamped
+/// to the top level).
+pub fn generate_switching_key_at(
+    ctx: &Context,
+    sk: &SecretKey,
+    s_new: &RnsPoly,
+    kind: KeyKind,
+    level: usize,
+    rng: &mut Csprng,
+) -> SwitchingKey {
     let params = ctx.params();
     let n = ctx.n();
-    let (q_len, limbs) = (ctx.q_len(), ctx.q_len() + ctx.p_len());
-    let dnum = q_len.div_ceil(params.digit_size());
+    let level = level.min(params.max_level());
+    let q_len = ctx.q_len();
     let seed = rng.seed();
     let mut e = vec![0i8; n];
     let mut a = vec![0u64; n];
+    let dnum = key_digits(ctx, level);
     let mut b = Vec::with_capacity(dnum);
     for j in 0..dnum {
         rng.fill_gaussian(&mut e);
-        let basis = 0..limbs;
+        let basis = key_basis(ctx, level);
         let mut bj = ctx.small_to_rns(&e, basis.clone());
-        ctx.to_ntt(&mut bj, basis);
+        ctx.to_ntt(&mut bj, basis.clone());
         let digit = j * params.digit_size()..((j + 1) * params.digit_size()).min(q_len);
-        for i in 0..limbs {
+        for (k, i) in basis.enumerate() {
             let q = ctx.modulus(i);
             expand_uniform(&seed, a_stream(ctx, j, i), q, &mut a);
             let s = sk.ntt().limb(i);
-            let limb = bj.limb_mut(i);
+            let limb = bj.limb_mut(k);
             for ((x, &ai), &si) in limb.iter_mut().zip(&a).zip(s) {
                 *x = q.sub(*x, q.mul(ai, si));
             }
@@ -126,6 +155,7 @@ pub fn generate_switching_key(
     SwitchingKey {
         digest: *params.digest(),
         kind,
+        level,
         seed,
         b,
     }
@@ -147,6 +177,17 @@ pub fn relin_key(ctx: &Context, sk: &SecretKey, rng: &mut Csprng) -> SwitchingKe
 
 /// The Galois key of the automorphism `X -> X^g` (`g` odd, taken mod 2N).
 pub fn galois_key(ctx: &Context, sk: &SecretKey, g: u64, rng: &mut Csprng) -> SwitchingKey {
+    galois_key_at(ctx, sk, g, ctx.params().max_level(), rng)
+}
+
+/// [`galois_key`] for ciphertexts up to `level` only.
+pub fn galois_key_at(
+    ctx: &Context,
+    sk: &SecretKey,
+    g: u64,
+    level: usize,
+    rng: &mut Csprng,
+) -> SwitchingKey {
     let log_n = ctx.params().log_n();
     let g = (g | 1) & ((2u64 << log_n) - 1);
     let mut perm = vec![0u32; ctx.n()];
@@ -157,17 +198,29 @@ pub fn galois_key(ctx: &Context, sk: &SecretKey, g: u64, rng: &mut Csprng) -> Sw
             *d = src[p as usize];
         }
     }
-    let key = generate_switching_key(ctx, sk, &s_g, KeyKind::Galois(g), rng);
+    let key = generate_switching_key_at(ctx, sk, &s_g, KeyKind::Galois(g), level, rng);
     s_g.zeroize();
     key
 }
 
 /// The Galois key for a left rotation of the slots by `step`.
 pub fn rotation_key(ctx: &Context, sk: &SecretKey, step: i64, rng: &mut Csprng) -> SwitchingKey {
-    galois_key(
+    rotation_key_at(ctx, sk, step, ctx.params().max_level(), rng)
+}
+
+/// [`rotation_key`] for ciphertexts up to `level` only.
+pub fn rotation_key_at(
+    ctx: &Context,
+    sk: &SecretKey,
+    step: i64,
+    level: usize,
+    rng: &mut Csprng,
+) -> SwitchingKey {
+    galois_key_at(
         ctx,
         sk,
         galois_element_for_rotation(ctx.params().log_n(), step),
+        level,
         rng,
     )
 }

@@ -1,9 +1,9 @@
 //! Switching-key frames (alloc): relinearisation, Galois and sparse-to-dense
 //! keys travel as
 //! `(b, seed)`, the `dnum` polynomials `b_j` over the Q then P primes packed
-//! into one byte string. Decoding checks the header (the level must be the
-//! chain's top), the Galois element, the exact packed length and every
-//! residue, under the frame size limit.
+//! into one byte string. Decoding checks the header (the level, which sets
+//! the key's primes and digits), the Galois element, the exact packed length
+//! and every residue, under the frame size limit.
 
 use super::{check_limbs, parse, Bytes, Header, Kind, Limits, PackedWords, WireError};
 use crate::evk::{KeyKind, SwitchingKey};
@@ -30,15 +30,20 @@ struct SwitchingKeyIn<'a> {
     b: Bytes<'a>,
 }
 
-/// The primes of a key's packed `b`: the Q then P primes, once per digit.
-fn key_primes(params: &Params) -> Vec<u64> {
-    let dnum = params.q().len().div_ceil(params.digit_size());
-    let one: Vec<u64> = params.q().iter().chain(params.p()).copied().collect();
+/// The primes of a key's packed `b` at `level`: the Q primes `0..=level`
+/// then the P primes, once per digit; and the limbs per digit.
+fn key_primes(params: &Params, level: usize) -> (Vec<u64>, usize) {
+    let dnum = (level + 1).div_ceil(params.digit_size());
+    let one: Vec<u64> = params.q()[..=level]
+        .iter()
+        .chain(params.p())
+        .copied()
+        .collect();
     let mut all = Vec::with_capacity(one.len() * dnum);
     for _ in 0..dnum {
         all.extend_from_slice(&one);
     }
-    all
+    (all, one.len())
 }
 
 /// Encodes a switching key. Errors with [`WireError::WrongParams`] for a key
@@ -48,8 +53,10 @@ pub fn encode_switching_key(key: &SwitchingKey, params: &Params) -> Result<Vec<u
     if &key.digest != params.digest() {
         return Err(WireError::WrongParams);
     }
-    let primes = key_primes(params);
-    let limbs = params.q().len() + params.p().len();
+    if key.level > params.max_level() {
+        return Err(WireError::Inconsistent);
+    }
+    let (primes, limbs) = key_primes(params, key.level);
     let n = params.n();
     if key.b.len() * limbs != primes.len() || key.b.iter().any(|b| b.n() != n || b.limbs() != limbs)
     {
@@ -61,7 +68,7 @@ pub fn encode_switching_key(key: &SwitchingKey, params: &Params) -> Result<Vec<u
         .flat_map(|b| b.data().iter().copied())
         .collect();
     postcard::to_allocvec(&SwitchingKeyOut {
-        header: Header::new(Kind::SwitchingKey, params, params.max_level()),
+        header: Header::new(Kind::SwitchingKey, params, key.level),
         kind: key.kind,
         seed: key.seed,
         b: PackedWords {
@@ -81,19 +88,15 @@ pub fn decode_switching_key(
 ) -> Result<SwitchingKey, WireError> {
     let f: SwitchingKeyIn<'_> = parse(bytes, limits)?;
     let level = f.header.check(Kind::SwitchingKey, params)?;
-    if level != params.max_level() {
-        return Err(WireError::Inconsistent);
-    }
     let kind = match f.kind {
         KeyKind::Galois(g) if g & 1 == 0 || g == 1 || g >= 2 * params.n() as u64 => {
             return Err(WireError::Inconsistent)
         }
         kind => kind,
     };
-    let primes = key_primes(params);
+    let (primes, limbs) = key_primes(params, level);
     let n = params.n();
     let packed = check_limbs(f.b, &primes, n)?;
-    let limbs = params.q().len() + params.p().len();
     let dnum = primes.len() / limbs;
     let mut b = Vec::with_capacity(dnum);
     for j in 0..dnum {
@@ -106,6 +109,7 @@ pub fn decode_switching_key(
     Ok(SwitchingKey {
         digest: *params.digest(),
         kind,
+        level,
         seed: f.seed,
         b,
     })

@@ -7,6 +7,7 @@ use super::evalmod::EvalMod;
 use super::linear::LinearTransform;
 use super::poly::{CircuitError, CircuitResult};
 use crate::engine::{Complex, Engine};
+use std::collections::BTreeSet;
 
 /// A bootstrapping plan for n slots.
 #[derive(Clone, Debug)]
@@ -57,12 +58,15 @@ impl BootstrapCircuit {
     }
 
     /// Every left rotation the circuit needs a key for (plus conjugation).
-    pub fn rotations(&self) -> std::collections::BTreeSet<usize> {
-        self.coeffs_to_slots
-            .iter()
-            .chain(&self.slots_to_coeffs)
-            .flat_map(LinearTransform::rotations)
-            .collect()
+    pub fn rotations(&self) -> BTreeSet<usize> {
+        let (cts, stc) = self.stage_rotations();
+        cts.union(&stc).copied().collect()
+    }
+
+    /// The left rotations of CoeffsToSlots and those of SlotsToCoeffs.
+    pub fn stage_rotations(&self) -> (BTreeSet<usize>, BTreeSet<usize>) {
+        let of = |ts: &[LinearTransform]| ts.iter().flat_map(LinearTransform::rotations).collect();
+        (of(&self.coeffs_to_slots), of(&self.slots_to_coeffs))
     }
 
     /// Runs the circuit on `raised`, a ciphertext whose slots encode the

@@ -185,11 +185,10 @@ impl Evaluator {
         for i in ct.log_slots..log_n - 1 {
             let step = 1i64 << i;
             let g = galois_element_for_rotation(log_n, step);
-            let key = self
-                .galois
-                .get(&g)
-                .ok_or(EvalError::MissingRotationKey(step))?;
-            let rotated = self.automorphism(&acc, g, key)?;
+            if !self.galois.contains_key(&g) {
+                return Err(EvalError::MissingRotationKey(step));
+            }
+            let rotated = self.automorphism(&acc, g, self.galois_key(g, acc.level)?)?;
             acc = self.add(&acc, &rotated)?;
         }
         Ok(acc)

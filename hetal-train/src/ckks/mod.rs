@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use hetal_nostd::encoding::{encode_into, log_slots_for, packed_to_residues, Complex};
 use hetal_nostd::encrypt::{Ciphertext, C1};
-use hetal_nostd::evk::{EvaluationKeys, KeyKind, SwitchingKey};
+use hetal_nostd::evk::{key_basis, key_digits, EvaluationKeys, KeyKind, SwitchingKey};
 use hetal_nostd::math::galois::{
     automorphism_ntt_permutation, galois_element_conjugate, galois_element_for_rotation,
 };
@@ -46,6 +46,17 @@ pub enum EvalError {
     /// No conjugation key.
     #[error("missing Galois key for complex conjugation")]
     MissingConjugationKey,
+    /// No Galois key for an automorphism.
+    #[error("missing Galois key for the automorphism X -> X^{0}")]
+    MissingGaloisKey(u64),
+    /// A Galois key generated for lower levels than the ciphertext's.
+    #[error("the Galois key serves levels up to {max}, the ciphertext is at level {level}")]
+    KeyLevel {
+        /// Level of the ciphertext.
+        level: usize,
+        /// Highest level of the key.
+        max: usize,
+    },
     /// No relinearisation key.
     #[error("missing relinearisation key")]
     MissingRelinKey,
@@ -101,7 +112,8 @@ pub type EvalResult<T> = Result<T, EvalError>;
 pub struct Evaluator {
     ctx: Arc<Context>,
     relin: Option<PreparedKey>,
-    galois: HashMap<u64, PreparedKey>,
+    /// Galois keys with the highest level each serves.
+    galois: HashMap<u64, (PreparedKey, usize)>,
     levels: Vec<LevelTables>,
     /// `[level][i]`: `q_level^{-1} mod q_i` and its Shoup constant, `i < level`.
     rescale_inv: Vec<Vec<(u64, u64)>>,
@@ -143,7 +155,7 @@ impl Evaluator {
             let KeyKind::Galois(g) = k.kind else {
                 return Err(EvalError::Malformed("Galois key (another kind given)"));
             };
-            galois.insert(g, prepare(&ctx, k, k.kind)?);
+            galois.insert(g, (prepare(&ctx, k, k.kind)?, k.level));
         }
         let levels = (0..ctx.q_len())
             .map(|l| LevelTables::new(&ctx, l))
@@ -812,17 +824,32 @@ impl Evaluator {
     /// slots: a key generated for `k`, `k mod slots` or `k mod slots − slots`
     /// (equivalent on the slots) will do; no key is needed for a multiple
     /// of `slots`.
-    fn rotation_key(&self, k: i64, slots: i64) -> EvalResult<(u64, Option<&PreparedKey>)> {
+    fn rotation_key(
+        &self,
+        k: i64,
+        slots: i64,
+        level: usize,
+    ) -> EvalResult<(u64, Option<&PreparedKey>)> {
         let log_n = self.ctx.params().log_n();
         let shift = k.rem_euclid(slots);
         if shift == 0 {
             return Ok((1, None));
         }
-        [k, shift, shift - slots]
+        let g = [k, shift, shift - slots]
             .into_iter()
             .map(|step| galois_element_for_rotation(log_n, step))
-            .find_map(|g| self.galois.get(&g).map(|key| (g, Some(key))))
-            .ok_or(EvalError::MissingRotationKey(k))
+            .find(|g| self.galois.contains_key(g))
+            .ok_or(EvalError::MissingRotationKey(k))?;
+        Ok((g, Some(self.galois_key(g, level)?)))
+    }
+
+    /// The Galois key of `g` for a ciphertext at `level`.
+    fn galois_key(&self, g: u64, level: usize) -> EvalResult<&PreparedKey> {
+        match self.galois.get(&g) {
+            Some((key, max)) if *max >= level => Ok(key),
+            Some((_, max)) => Err(EvalError::KeyLevel { level, max: *max }),
+            None => Err(EvalError::MissingGaloisKey(g)),
+        }
     }
 
     /// Left rotation of the slots by `k` (negative: right): output slot `j`
@@ -830,7 +857,7 @@ impl Evaluator {
     pub fn rotate(&self, a: &Ciphertext, k: i64) -> EvalResult<Ciphertext> {
         self.check(a)?;
         let slots = 1i64 << a.log_slots;
-        match self.rotation_key(k, slots)? {
+        match self.rotation_key(k, slots, a.level)? {
             (_, None) => Ok(self.make(a, a.level, a.scale, a.c0.clone(), self.c1(a).into_owned())),
             (g, Some(key)) => self.automorphism(a, g, key),
         }
@@ -839,11 +866,10 @@ impl Evaluator {
     /// Complex conjugation of every slot.
     pub fn conjugate(&self, a: &Ciphertext) -> EvalResult<Ciphertext> {
         let g = galois_element_conjugate(self.ctx.params().log_n());
-        let key = self
-            .galois
-            .get(&g)
-            .ok_or(EvalError::MissingConjugationKey)?;
-        self.automorphism(a, g, key)
+        if !self.galois.contains_key(&g) {
+            return Err(EvalError::MissingConjugationKey);
+        }
+        self.automorphism(a, g, self.galois_key(g, a.level)?)
     }
 
     /// Rotations of `a` by every step in `steps`, sharing one ModUp
@@ -853,7 +879,7 @@ impl Evaluator {
         let slots = 1i64 << a.log_slots;
         let keys = steps
             .iter()
-            .map(|&k| self.rotation_key(k, slots))
+            .map(|&k| self.rotation_key(k, slots, a.level))
             .collect::<EvalResult<Vec<_>>>()?;
         let c1 = self.c1(a);
         let l = a.level + 1;
@@ -904,13 +930,23 @@ fn prepare(ctx: &Context, key: &SwitchingKey, kind: KeyKind) -> EvalResult<Prepa
     if key.kind != kind {
         return Err(EvalError::Malformed("switching key (kind)"));
     }
-    let dnum = ctx.q_len().div_ceil(ctx.params().digit_size());
-    let limbs = ctx.q_len() + ctx.p_len();
-    if key.b.len() != dnum || key.b.iter().any(|b| b.n() != ctx.n() || b.limbs() != limbs) {
+    let top = ctx.params().max_level();
+    if key.level > top || (key.level < top && !matches!(kind, KeyKind::Galois(_))) {
+        return Err(EvalError::Malformed(
+            "switching key (level: only Galois keys may serve fewer levels)",
+        ));
+    }
+    let basis: Vec<usize> = key_basis(ctx, key.level).collect();
+    if key.b.len() != key_digits(ctx, key.level)
+        || key
+            .b
+            .iter()
+            .any(|b| b.n() != ctx.n() || b.limbs() != basis.len())
+    {
         return Err(EvalError::Malformed("switching key (shape)"));
     }
     for b in &key.b {
-        for (i, limb) in b.limbs_iter().enumerate() {
+        for (limb, &i) in b.limbs_iter().zip(&basis) {
             let q = ctx.modulus(i).value();
             if limb.iter().any(|&x| x >= q) {
                 return Err(EvalError::Malformed("switching key (residue out of range)"));
@@ -922,12 +958,24 @@ fn prepare(ctx: &Context, key: &SwitchingKey, kind: KeyKind) -> EvalResult<Prepa
             return Err(EvalError::Malformed("switching key (Galois element)"));
         }
     }
-    let a = (0..dnum)
+    // The key switch indexes keys over every Q and P prime and digit: a key
+    // for fewer levels is laid out there, zero where it has no limbs (those
+    // are never read at the levels it serves).
+    let dnum = ctx.q_len().div_ceil(ctx.params().digit_size());
+    let full = |p: &RnsPoly| -> RnsPoly {
+        let mut out = RnsPoly::zero(ctx.n(), ctx.q_len() + ctx.p_len());
+        for (limb, &i) in p.limbs_iter().zip(&basis) {
+            out.limb_mut(i).copy_from_slice(limb);
+        }
+        out
+    };
+    let empty = || RnsPoly::zero(ctx.n(), ctx.q_len() + ctx.p_len());
+    let (b, a) = (0..dnum)
         .into_par_iter()
-        .map(|j| key.expand_a(ctx, j))
-        .collect();
-    Ok(PreparedKey {
-        b: key.b.clone(),
-        a,
-    })
+        .map(|j| match key.b.get(j) {
+            Some(bj) => (full(bj), full(&key.expand_a(ctx, j))),
+            None => (empty(), empty()),
+        })
+        .unzip();
+    Ok(PreparedKey { b, a })
 }

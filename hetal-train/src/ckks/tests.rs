@@ -392,3 +392,58 @@ fn production_key_sizes() {
         );
     }
 }
+
+#[test]
+fn galois_keys_for_fewer_levels_rotate_there_and_refuse_above() {
+    let s = setup(&presets::INSECURE_N10, &[], false, 21);
+    let mut rng = Csprng::from_entropy([22; 32]);
+    let low = hetal_nostd::evk::rotation_key_at(&s.ctx, &s.sk, 3, 5, &mut rng);
+    assert_eq!(low.b.len(), hetal_nostd::evk::key_digits(&s.ctx, 5));
+    // On the wire, smaller than a top-level key, and it round-trips.
+    let params = s.ctx.params();
+    let limits = hetal_nostd::wire::Limits::default();
+    let bytes = hetal_nostd::wire::encode_switching_key(&low, params).unwrap();
+    let full = rotation_key(&s.ctx, &s.sk, 3, &mut rng);
+    let full_bytes = hetal_nostd::wire::encode_switching_key(&full, params).unwrap();
+    assert!(
+        bytes.len() * 3 < full_bytes.len(),
+        "{} vs {}",
+        bytes.len(),
+        full_bytes.len()
+    );
+    let back = hetal_nostd::wire::decode_switching_key(&bytes, params, &limits).unwrap();
+    assert_eq!(back, low);
+    let ev = Evaluator::new(
+        s.ctx.clone(),
+        &EvaluationKeys {
+            relin: None,
+            galois: vec![low],
+        },
+    )
+    .unwrap();
+    let v = values(512, 4);
+    for level in [0, 2, 5] {
+        let got = s.dec(&ev.rotate(&s.enc(&v, level), 3).unwrap());
+        assert!(bits(max_err(&got, &rot(&v, 3))) > 20.0, "level {level}");
+    }
+    assert_eq!(
+        ev.rotate(&s.enc(&v, 6), 3).unwrap_err(),
+        EvalError::KeyLevel { level: 6, max: 5 }
+    );
+    // Relinearisation keys must serve every level.
+    let mut short_relin = relin_key(&s.ctx, &s.sk, &mut rng);
+    short_relin.level = 5;
+    short_relin
+        .b
+        .truncate(hetal_nostd::evk::key_digits(&s.ctx, 5));
+    assert!(matches!(
+        Evaluator::new(
+            s.ctx.clone(),
+            &EvaluationKeys {
+                relin: Some(short_relin),
+                galois: vec![],
+            }
+        ),
+        Err(EvalError::Malformed(_))
+    ));
+}

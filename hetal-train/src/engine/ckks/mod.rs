@@ -14,11 +14,13 @@ use std::sync::{Arc, Mutex};
 
 use hetal_nostd::decrypt::decrypt;
 use hetal_nostd::encrypt::{encrypt, Ciphertext};
-use hetal_nostd::evk::EvaluationKeys;
+use hetal_nostd::evk::{galois_key_at, relin_key, EvaluationKeys};
 use hetal_nostd::keys::SecretKey;
+use hetal_nostd::math::galois::{galois_element_conjugate, galois_element_for_rotation};
 use hetal_nostd::params::ParamsLiteral;
 use hetal_nostd::ring::sampling::Csprng;
 use hetal_nostd::ring::Context;
+use std::collections::BTreeMap;
 
 use crate::circuits::{BootstrapCircuit, CircuitError, EvalMod, StageTargets};
 use hetal_nostd::encapsulation::{BaseSwitchingKey, EncapsulationKeys};
@@ -170,7 +172,8 @@ impl CkksEngine {
     /// generates the rotation keys of the bootstrapping circuit (and of the
     /// trace for sparse slots) and the sparse-secret encapsulation keys.
     /// Rotation keys by powers of two are not added: other rotations need
-    /// their steps in `extra_steps`. The chain must have CoeffsToSlots,
+    /// their steps in `extra_steps`. Keys only SlotsToCoeffs uses serve its
+    /// levels only (smaller to send). The chain must have CoeffsToSlots,
     /// EvalMod and SlotsToCoeffs levels, and the failure probability must be
     /// at most 2^-100.
     pub fn bootstrappable(
@@ -218,12 +221,34 @@ impl CkksEngine {
             q0 / params.scale(),
         )
         .map_err(|e| backend(&e))?;
-        let mut steps: Vec<i64> = circuit.rotations().iter().map(|&r| r as i64).collect();
-        steps.extend((log_slots..params.log_n() - 1).map(|i| 1i64 << i));
-        steps.extend_from_slice(extra_steps);
+        // Rotations of CoeffsToSlots, of the trace and the caller's serve the
+        // top level; those only SlotsToCoeffs uses serve its levels only.
+        let log_n = params.log_n();
+        let (cts_steps, stc_steps) = circuit.stage_rotations();
+        let mut levels: BTreeMap<u64, usize> = BTreeMap::new();
+        let stc_top = params.user_top_level() + stc;
+        for &r in &stc_steps {
+            levels.insert(galois_element_for_rotation(log_n, r as i64), stc_top);
+        }
+        let top_steps = cts_steps
+            .iter()
+            .map(|&r| r as i64)
+            .chain((log_slots..log_n - 1).map(|i| 1i64 << i))
+            .chain(extra_steps.iter().copied());
+        for step in top_steps {
+            levels.insert(galois_element_for_rotation(log_n, step), params.max_level());
+        }
+        levels.insert(galois_element_conjugate(log_n), params.max_level());
+        levels.remove(&1);
         let ctx = Arc::new(Context::new(params).map_err(|e| backend(&e))?);
         let sk = SecretKey::generate(&ctx, &mut rng);
-        let keys = EvaluationKeys::generate(&ctx, &sk, &steps, true, &mut rng);
+        let keys = EvaluationKeys {
+            relin: Some(relin_key(&ctx, &sk, &mut rng)),
+            galois: levels
+                .into_iter()
+                .map(|(g, level)| galois_key_at(&ctx, &sk, g, level, &mut rng))
+                .collect(),
+        };
         let encapsulation = EncapsulationKeys::generate(&ctx, &sk, config.hamming_weight, &mut rng);
         let key_sizes = key_sizes(&ctx, &keys, &encapsulation)?;
         let mut ev = Evaluator::new(ctx.clone(), &keys).map_err(engine_error)?;
