@@ -71,4 +71,4 @@ pub enum LinalgError {
 pub type LinalgResult<T> = Result<T, LinalgError>;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -4,7 +4,8 @@
 use super::*;
 use crate::engine::{ClearConfig, ClearDecryptor, ClearEngine, Engine, OpCounts};
 
-fn random_matrix(rows: usize, cols: usize, seed: u64) -> Matrix {
+/// A reproducible matrix of entries in [−1, 1).
+pub(crate) fn random_matrix(rows: usize, cols: usize, seed: u64) -> Matrix {
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     Matrix::from_fn(rows, cols, |_, _| {
         state ^= state << 13;

@@ -806,21 +806,11 @@ mod bootstrap_tests;
 mod tests {
     use super::*;
     use crate::engine::{ClearConfig, ClearDecryptor, ClearEngine};
+    use crate::linalg::tests::random_matrix;
     use crate::linalg::{
-        decrypt_matrix, diag_abt, diag_atb, encrypt_matrix, padded_classes, Layout, Matrix,
-        TileShape,
+        decrypt_matrix, diag_abt, diag_atb, encrypt_matrix, padded_classes, Layout, TileShape,
     };
     use hetal_nostd::params::presets::INSECURE_N10;
-
-    fn matrix(rows: usize, cols: usize, seed: u64) -> Matrix {
-        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        Matrix::from_fn(rows, cols, |_, _| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
-        })
-    }
 
     #[test]
     fn diag_products_match_the_clear_engine() {
@@ -831,7 +821,11 @@ mod tests {
         let (a, b, c) = (8, 8, 4);
         let p = padded_classes(c);
         let shape = TileShape::for_batch(a, p, slots).unwrap();
-        let (x, w, d) = (matrix(a, b, 1), matrix(c, b, 2), matrix(a, c, 3));
+        let (x, w, d) = (
+            random_matrix(a, b, 1),
+            random_matrix(c, b, 2),
+            random_matrix(a, c, 3),
+        );
         let top = 12;
         let vertical = Layout::Vertical { period: p };
         let horizontal = Layout::Horizontal { period: p };
