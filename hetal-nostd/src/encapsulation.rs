@@ -96,12 +96,21 @@ impl BaseSwitchingKey {
 
     /// Expands `a` over (q0, p0) (NTT domain).
     pub fn expand_a(&self, ctx: &Context) -> RnsPoly {
-        let mut a = RnsPoly::zero(ctx.n(), 2);
-        for (stream, (limb, i)) in a.limbs_iter_mut().zip(Self::basis(ctx)).enumerate() {
-            expand_uniform(&self.seed, stream as u64, ctx.modulus(i), limb);
-        }
-        a
+        expand_base_a(ctx, &self.seed)
     }
+}
+
+/// `a` of a [`BaseSwitchingKey`] from its seed.
+fn expand_base_a(ctx: &Context, seed: &Seed) -> RnsPoly {
+    let mut a = RnsPoly::zero(ctx.n(), 2);
+    for (stream, (limb, i)) in a
+        .limbs_iter_mut()
+        .zip(BaseSwitchingKey::basis(ctx))
+        .enumerate()
+    {
+        expand_uniform(seed, stream as u64, ctx.modulus(i), limb);
+    }
+    a
 }
 
 /// The two keys of sparse-secret encapsulation.
@@ -141,12 +150,7 @@ fn base_key(
     let mut b = ctx.small_to_rns(&e, basis.into_iter());
     e.zeroize();
     ctx.to_ntt(&mut b, basis.into_iter());
-    let key = BaseSwitchingKey {
-        digest: *ctx.params().digest(),
-        seed,
-        b: RnsPoly::zero(ctx.n(), 0),
-    };
-    let a = key.expand_a(ctx);
+    let a = expand_base_a(ctx, &seed);
     let p0 = ctx.modulus(ctx.q_len()).value();
     for (k, &i) in basis.iter().enumerate() {
         let q = ctx.modulus(i);
@@ -164,7 +168,11 @@ fn base_key(
             *x = q.add(q.sub(*x, q.mul(ai, sn)), q.mul_shoup(so, w, ws));
         }
     }
-    BaseSwitchingKey { b, ..key }
+    BaseSwitchingKey {
+        digest: *ctx.params().digest(),
+        seed,
+        b,
+    }
 }
 
 #[cfg(test)]
