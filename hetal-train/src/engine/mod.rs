@@ -104,6 +104,9 @@ pub enum EngineError {
     /// A bootstrap input outside the range bootstrapping can refresh.
     #[error("bootstrapping input out of range: {0}")]
     BootstrapRange(String),
+    /// Settings that cannot work (named in the message).
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
     /// A linear combination without terms.
     #[error("a linear combination needs at least one term")]
     NoTerms,

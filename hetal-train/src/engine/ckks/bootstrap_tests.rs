@@ -128,6 +128,36 @@ fn bootstrapping_errors_are_typed() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("probability"), "{err}");
+    // Settings that cannot work.
+    for bad in [
+        BootstrapConfig {
+            hamming_weight: 8,
+            ..BootstrapConfig::default()
+        },
+        BootstrapConfig {
+            hamming_weight: 4096,
+            ..BootstrapConfig::default()
+        },
+        BootstrapConfig {
+            eval_mod: EvalMod {
+                double_angle: 40,
+                ..BootstrapConfig::default().eval_mod
+            },
+            ..BootstrapConfig::default()
+        },
+        BootstrapConfig {
+            eval_mod: EvalMod {
+                k: f64::NAN,
+                ..BootstrapConfig::default().eval_mod
+            },
+            ..BootstrapConfig::default()
+        },
+    ] {
+        assert!(matches!(
+            CkksEngine::bootstrappable(&INSECURE_N10, 64, &[], &bad, Csprng::from_entropy([8; 32])),
+            Err(EngineError::InvalidConfig(_))
+        ));
+    }
     // An EvalMod deeper than the chain's EvalMod levels.
     let deep = BootstrapConfig {
         eval_mod: EvalMod {

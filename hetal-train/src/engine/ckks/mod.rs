@@ -104,6 +104,35 @@ impl Default for BootstrapConfig {
     }
 }
 
+impl BootstrapConfig {
+    /// Smallest Hamming weight accepted: the s → s' key is an RLWE sample
+    /// under s', which must not be guessable.
+    pub const MIN_HAMMING_WEIGHT: usize = 32;
+
+    /// Checks the settings for ring degree `n`.
+    fn check(&self, n: usize) -> EngineResult<()> {
+        let em = &self.eval_mod;
+        let problem = if !(Self::MIN_HAMMING_WEIGHT..=n / 2).contains(&self.hamming_weight) {
+            Some(format!(
+                "Hamming weight {} outside {}..={}",
+                self.hamming_weight,
+                Self::MIN_HAMMING_WEIGHT,
+                n / 2
+            ))
+        } else if !(em.k.is_finite() && em.k >= 1.0) {
+            Some(format!("EvalMod bound K = {} (need a finite K ≥ 1)", em.k))
+        } else if em.double_angle > 16 || !(1..=1024).contains(&em.degree) {
+            Some(format!(
+                "EvalMod with {} double angles and degree {} (at most 16 and 1..=1024)",
+                em.double_angle, em.degree
+            ))
+        } else {
+            None
+        };
+        problem.map_or(Ok(()), |p| Err(EngineError::InvalidConfig(p)))
+    }
+}
+
 /// Bootstrapping keys and plan of a [`CkksEngine`].
 struct Bootstrapper {
     circuit: BootstrapCircuit,
@@ -187,6 +216,7 @@ impl CkksEngine {
         let params = lit.build().map_err(|e| backend(&e))?;
         let log_slots =
             hetal_nostd::encoding::log_slots_for(slots, params.log_n()).map_err(|e| backend(&e))?;
+        config.check(params.n())?;
         let log2_failure = check_failure_probability(
             config.hamming_weight as u32,
             config.eval_mod.k,
