@@ -6,6 +6,7 @@
 //! and every residue, under the frame size limit.
 
 use super::{check_limbs, parse, Bytes, Header, Kind, Limits, PackedWords, WireError};
+use crate::encapsulation::BaseSwitchingKey;
 use crate::evk::{KeyKind, SwitchingKey};
 use crate::params::Params;
 use crate::ring::sampling::Seed;
@@ -115,6 +116,73 @@ pub fn decode_switching_key(
     })
 }
 
+#[derive(Serialize)]
+struct BaseKeyOut<'a> {
+    header: Header,
+    seed: Seed,
+    b: PackedWords<'a>,
+}
+
+#[derive(Deserialize)]
+struct BaseKeyIn<'a> {
+    header: Header,
+    seed: Seed,
+    #[serde(borrow)]
+    b: Bytes<'a>,
+}
+
+fn base_primes(params: &Params) -> [u64; 2] {
+    [params.q()[0], params.p()[0]]
+}
+
+/// Encodes bootstrapping's dense-to-sparse key (level 0: `b` over q0 and p0).
+pub fn encode_base_switching_key(
+    key: &BaseSwitchingKey,
+    params: &Params,
+) -> Result<Vec<u8>, WireError> {
+    if &key.digest != params.digest() {
+        return Err(WireError::WrongParams);
+    }
+    let n = params.n();
+    if key.b.n() != n || key.b.limbs() != 2 {
+        return Err(WireError::Inconsistent);
+    }
+    postcard::to_allocvec(&BaseKeyOut {
+        header: Header::new(Kind::BaseSwitchingKey, params, 0),
+        seed: key.seed,
+        b: PackedWords {
+            words: key.b.data(),
+            primes: &base_primes(params),
+            n,
+        },
+    })
+    .map_err(|_| WireError::Output)
+}
+
+/// Decodes and validates a dense-to-sparse key against `params`.
+pub fn decode_base_switching_key(
+    bytes: &[u8],
+    params: &Params,
+    limits: &Limits,
+) -> Result<BaseSwitchingKey, WireError> {
+    let f: BaseKeyIn<'_> = parse(bytes, limits)?;
+    if f.header.check(Kind::BaseSwitchingKey, params)? != 0 {
+        return Err(WireError::Inconsistent);
+    }
+    let primes = base_primes(params);
+    let n = params.n();
+    let packed = check_limbs(f.b, &primes, n)?;
+    let mut b = RnsPoly::zero(n, 2);
+    for i in 0..2 {
+        packed.unpack_limb(i, b.limb_mut(i));
+    }
+    Ok(BaseSwitchingKey {
+        digest: *params.digest(),
+        seed: f.seed,
+        b,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,5 +253,49 @@ mod tests {
                 Err(WireError::Inconsistent)
             );
         }
+    }
+
+    #[test]
+    fn encapsulation_keys_travel_and_bad_frames_are_rejected() {
+        let ctx = Context::new(INSECURE_N10.build().unwrap()).unwrap();
+        let params = ctx.params();
+        let mut rng = Csprng::from_entropy([7; 32]);
+        let sk = SecretKey::generate(&ctx, &mut rng);
+        let keys = crate::encapsulation::EncapsulationKeys::generate(&ctx, &sk, 32, &mut rng);
+        let limits = Limits::default();
+        let dense = encode_switching_key(&keys.to_dense, params).unwrap();
+        assert_eq!(
+            decode_switching_key(&dense, params, &limits).unwrap(),
+            keys.to_dense
+        );
+        let bytes = encode_base_switching_key(&keys.to_sparse, params).unwrap();
+        assert_eq!(
+            decode_base_switching_key(&bytes, params, &limits).unwrap(),
+            keys.to_sparse
+        );
+        for cut in [0, 1, 10, bytes.len() / 2, bytes.len() - 1] {
+            assert!(decode_base_switching_key(&bytes[..cut], params, &limits).is_err());
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert_eq!(
+            decode_base_switching_key(&longer, params, &limits),
+            Err(WireError::TrailingBytes)
+        );
+        // A switching-key frame is not a base-key frame, and the reverse.
+        assert!(decode_base_switching_key(&dense, params, &limits).is_err());
+        assert!(decode_switching_key(&bytes, params, &limits).is_err());
+        let mut high = bytes.clone();
+        let len = high.len();
+        high[len - 8..].fill(0xff);
+        assert!(matches!(
+            decode_base_switching_key(&high, params, &limits),
+            Err(WireError::ValueOutOfRange { .. })
+        ));
+        let other = INSECURE_N11.build().unwrap();
+        assert_eq!(
+            decode_base_switching_key(&bytes, &other, &limits),
+            Err(WireError::WrongParams)
+        );
     }
 }

@@ -18,7 +18,10 @@ pub use owned::*;
 #[cfg(feature = "alloc")]
 mod evk;
 #[cfg(feature = "alloc")]
-pub use evk::{decode_switching_key, encode_switching_key};
+pub use evk::{
+    decode_base_switching_key, decode_switching_key, encode_base_switching_key,
+    encode_switching_key,
+};
 
 pub use bytes::{Bytes, PackedWords};
 
@@ -49,6 +52,8 @@ pub enum Kind {
     Limb = 4,
     /// Relinearisation or Galois key.
     SwitchingKey = 5,
+    /// Bootstrapping's dense-to-sparse key over q0 and p0.
+    BaseSwitchingKey = 6,
 }
 
 /// Common header of every frame.

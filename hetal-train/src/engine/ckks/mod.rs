@@ -23,11 +23,10 @@ use hetal_nostd::ring::Context;
 use std::collections::BTreeMap;
 
 use crate::circuits::{BootstrapCircuit, CircuitError, EvalMod, StageTargets};
-use hetal_nostd::encapsulation::{BaseSwitchingKey, EncapsulationKeys};
+use hetal_nostd::encapsulation::EncapsulationKeys;
 use hetal_nostd::params::bootstrap::check_failure_probability;
 use hetal_nostd::params::LevelRole;
-use hetal_nostd::wire::encode_switching_key;
-use hetal_nostd::wire::pack::packed_len_for;
+use hetal_nostd::wire::{encode_base_switching_key, encode_switching_key};
 
 use super::{check_above, Coefficient, Complex, Decryptor, Engine, EngineError, EngineResult};
 use crate::ckks::{EvalError, Evaluator, Factor};
@@ -775,8 +774,7 @@ const MAX_LOG2_FAILURE: f64 = -100.0;
 pub struct KeySizes {
     /// Number of keys (switching keys plus the dense-to-sparse key).
     pub count: usize,
-    /// Bytes as sent: switching keys as wire frames (b plus a seed), the
-    /// dense-to-sparse key as its seed and two packed limbs.
+    /// Bytes as sent: every key as its wire frame (b plus a seed).
     pub seeded: usize,
     /// Bytes in memory once every `a` is expanded (8 bytes per residue).
     pub expanded: usize,
@@ -805,11 +803,9 @@ fn key_sizes(
             .len();
         sizes.expanded += k.expanded_bytes();
     }
-    let base_primes: Vec<u64> = BaseSwitchingKey::basis(ctx)
-        .iter()
-        .map(|&i| ctx.modulus(i).value())
-        .collect();
-    sizes.seeded += 32 + packed_len_for(ctx.n(), &base_primes);
+    sizes.seeded += encode_base_switching_key(&encapsulation.to_sparse, params)
+        .map_err(|e| EngineError::Backend(e.to_string()))?
+        .len();
     Ok(sizes)
 }
 
