@@ -241,16 +241,34 @@ fn constructor_errors() {
     assert_eq!(arr.psi(), 4); // 4^2 = 16 = -1 mod 17, smallest such
 }
 
-/// Checks kernel `k` (called `name`) against the portable kernel, for the
-/// prime sizes of the presets (40, 42, 56, 60, 61 bits) and both sides of
-/// the IFMA limit (`q < 2^50`), `N = 2^4 ..= 2^16`, forward and inverse, on
-/// random inputs and at the tops of the input ranges (`q - 1` forward,
-/// `2q - 1` inverse).
+/// The moduli the kernels are checked with at `log_n`: primes of the
+/// preset sizes (40, 42, 56, 60, 61 bits), around the IFMA limit (the
+/// largest prime below 2^50 and primes near 2^49 and 2^51), the first prime
+/// above 2^61 (the presets' "61-bit" special primes lie on both sides of
+/// 2^61) and the largest below 2^62 (the largest supported modulus).
+fn test_moduli(log_n: u32) -> Vec<Modulus> {
+    let l = log_n.max(12);
+    let first = |bits: u32, keep: &dyn Fn(u64) -> bool| {
+        let q = primes::primes_near(bits, l).find(|&q| keep(q)).unwrap();
+        Modulus::new(q).unwrap()
+    };
+    let mut moduli: Vec<Modulus> = [40, 42, 49, 51, 56, 60, 61, 62]
+        .iter()
+        .map(|&bits| prime(bits, l))
+        .collect();
+    moduli.push(first(50, &|q| q < 1 << 50));
+    moduli.push(first(61, &|q| q > 1 << 61));
+    moduli
+}
+
+/// Checks kernel `k` (called `name`) against the portable kernel for the
+/// [`test_moduli`], `N = 2^4 ..= 2^16`, forward and inverse, on random
+/// inputs and at the tops of the input ranges (`q - 1` forward, `2q - 1`
+/// inverse).
 fn check_kernel<K: Kernel>(k: &K, name: &str) {
     let mut rng = SplitMix64(10);
-    for bits in [40, 42, 49, 51, 56, 60, 61] {
-        for log_n in 4..=16 {
-            let q = prime(bits, log_n.max(12));
+    for log_n in 4..=16 {
+        for q in test_moduli(log_n) {
             let t = NttTable::new(q, log_n).unwrap();
             let (qv, n) = (q.value(), t.n());
             let inputs = [
@@ -264,7 +282,7 @@ fn check_kernel<K: Kernel>(k: &K, name: &str) {
                 let (mut fast, mut slow) = (a.clone(), a.clone());
                 t.forward_with(k, &mut fast);
                 t.forward_with(&portable::Portable, &mut slow);
-                assert_eq!(fast, slow, "{name} forward, {bits} bits, log_n={log_n}");
+                assert_eq!(fast, slow, "{name} forward, q = {qv}, log_n = {log_n}");
                 // Lazy inverse inputs: some evaluations raised by q.
                 let lazy: Vec<u64> = slow
                     .iter()
@@ -275,7 +293,7 @@ fn check_kernel<K: Kernel>(k: &K, name: &str) {
                     let (mut fast, mut slow) = (b.clone(), b);
                     t.inverse_with(k, &mut fast);
                     t.inverse_with(&portable::Portable, &mut slow);
-                    assert_eq!(fast, slow, "{name} inverse, {bits} bits, log_n={log_n}");
+                    assert_eq!(fast, slow, "{name} inverse, q = {qv}, log_n = {log_n}");
                 }
             }
         }
@@ -289,7 +307,10 @@ fn simd_kernel_matches_portable() {
         check_kernel(&k, "AVX-512");
         return;
     }
-    std::println!("no SIMD kernel on this machine: comparing the portable kernel with itself");
+    std::println!(
+        "no SIMD kernel (needs x86_64, the std feature and AVX-512F/DQ/IFMA): \
+         comparing the portable kernel with itself"
+    );
     check_kernel(&portable::Portable, "portable");
 }
 

@@ -4,16 +4,17 @@
 //! Each term `u·h mod t` is a Shoup multiplication whose quotient, the high
 //! word of `u·h_shoup`, is estimated from three 32×32-bit partial products
 //! without the carry out of the middle column: at most 2 below the true
-//! quotient, so the term is in `[0, 4t)`. Sums stay in `[0, 4t)` by one
-//! conditional subtraction of `4t` per term, which needs `8t <= 2^64`.
-//! The result is fully reduced, hence equal to the portable one.
+//! quotient, so the term is in `[0, 4t)`. For `t < 2^61`, sums stay in
+//! `[0, 4t)` by one conditional subtraction of `4t` per term (`8t <= 2^64`);
+//! for larger `t` each term is first brought to `[0, 2t)` and the sums kept
+//! in `[0, 2t)`. The result is fully reduced, hence equal to the portable one.
 
 use std::arch::x86_64::*;
 
 use hetal_nostd::math::zq::Modulus;
 
-/// Largest target prime handled (exclusive): sums below `8t` fit in a word.
-const MAX_T: u64 = 1 << 61;
+/// Targets from here on take the variant with sums below `4t` (not `8t`).
+const WIDE_T: u64 = 1 << 61;
 
 /// The AVX-512 kernels; a value exists only on a CPU with AVX-512F and DQ.
 #[derive(Clone, Copy, Debug)]
@@ -30,8 +31,8 @@ impl Avx512 {
     /// `out[k] = (Σ_c y_c[k]·hat[c] + offset) mod t` where `y` holds the
     /// sources `y_c` one after the other, each `out.len()` words below `2^63`;
     /// `hat[c] < t` with Shoup constants `hat_shoup[c]`. Returns false, with
-    /// `out` untouched, for shapes it does not handle (then use the portable
-    /// code): `t >= 2^61` or a length not a multiple of 8.
+    /// `out` untouched, for a length not a multiple of 8 (then use the
+    /// portable code).
     pub(super) fn convert(
         &self,
         y: &[u64],
@@ -41,11 +42,18 @@ impl Avx512 {
         offset: u64,
         out: &mut [u64],
     ) -> bool {
-        if t.value() >= MAX_T || out.len() % 8 != 0 {
+        if out.len() % 8 != 0 {
             return false;
         }
+        let t = t.value();
         // SAFETY: `self` proves the CPU features the callee enables.
-        unsafe { convert(y, hat, hat_shoup, t.value(), offset, out) };
+        unsafe {
+            if t < WIDE_T {
+                convert::<false>(y, hat, hat_shoup, t, offset, out);
+            } else {
+                convert::<true>(y, hat, hat_shoup, t, offset, out);
+            }
+        }
         true
     }
 }
@@ -70,12 +78,21 @@ fn fold(x: __m512i, m: __m512i) -> __m512i {
     _mm512_min_epu64(x, _mm512_sub_epi64(x, m))
 }
 
-/// [`Avx512::convert`] for `t < 2^61` and a length multiple of 8.
+/// [`Avx512::convert`] for a length multiple of 8; `WIDE` for `t >= 2^61`.
 #[target_feature(enable = "avx512f,avx512dq")]
-fn convert(y: &[u64], hat: &[u64], hat_shoup: &[u64], t: u64, offset: u64, out: &mut [u64]) {
+fn convert<const WIDE: bool>(
+    y: &[u64],
+    hat: &[u64],
+    hat_shoup: &[u64],
+    t: u64,
+    offset: u64,
+    out: &mut [u64],
+) {
     let n = out.len();
     let splat = |x: u64| _mm512_set1_epi64(x as i64);
-    let (tv, two_t, four_t, off) = (splat(t), splat(2 * t), splat(4 * t), splat(offset));
+    let (tv, two_t, off) = (splat(t), splat(2 * t), splat(offset));
+    // The bound the sums are kept below (minus one term's range).
+    let wrap = if WIDE { two_t } else { splat(4 * t) };
     // Per source: h, the low and the high half of its Shoup constant.
     let consts: Vec<[__m512i; 3]> = hat
         .iter()
@@ -94,9 +111,11 @@ fn convert(y: &[u64], hat: &[u64], hat_shoup: &[u64], t: u64, offset: u64, out: 
             let mid = _mm512_add_epi64(_mm512_srli_epi64::<32>(lh), _mm512_srli_epi64::<32>(hl));
             let quot = _mm512_add_epi64(hh, mid);
             let v = _mm512_sub_epi64(_mm512_mullo_epi64(u, *h), _mm512_mullo_epi64(quot, tv));
-            acc = fold(_mm512_add_epi64(acc, v), four_t);
+            let v = if WIDE { fold(v, two_t) } else { v };
+            acc = fold(_mm512_add_epi64(acc, v), wrap);
         }
-        let acc = fold(fold(acc, two_t), tv);
+        let acc = if WIDE { acc } else { fold(acc, two_t) };
+        let acc = fold(acc, tv);
         store(o, fold(_mm512_add_epi64(acc, off), tv));
     }
 }
