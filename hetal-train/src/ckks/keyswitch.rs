@@ -310,21 +310,42 @@ pub(crate) fn inner_product(
             let d: Vec<&[u64]> = digits.iter().map(|dj| dj.limb(t)).collect();
             let b: Vec<&[u64]> = key.b.iter().map(|bj| bj.limb(qp)).collect();
             let a: Vec<&[u64]> = key.a.iter().map(|aj| aj.limb(qp)).collect();
-            // The evaluator admits at most 8 digits: at most 8 products below
-            // 2^124 each, so the sums cannot overflow a u128.
-            for k in 0..n {
-                let src = perm.map_or(k, |p| p[k] as usize);
-                let (mut acc0, mut acc1) = (0u128, 0u128);
-                for ((dj, bj), aj) in d.iter().zip(&b).zip(&a) {
-                    let v = dj[src] as u128;
-                    acc0 += v * bj[k] as u128;
-                    acc1 += v * aj[k] as u128;
+            #[cfg(target_arch = "x86_64")]
+            if let Some(k) = avx512::Avx512::detect() {
+                if k.inner_product(m, &d, &b, &a, perm, (&mut *o0, &mut *o1)) {
+                    return;
                 }
-                o0[k] = m.reduce_u128(acc0);
-                o1[k] = m.reduce_u128(acc1);
             }
+            inner_portable(m, &d, &b, &a, perm, o0, o1);
         });
     (out0, out1)
+}
+
+/// `o0[k] = Σ_j d_j[src(k)]·b_j[k] mod q` and `o1[k] = Σ_j d_j[src(k)]·a_j[k]
+/// mod q` over the digits `d_j` (`b` and `a` may hold more), where `src(k)`
+/// is `perm[k]` or `k`.
+fn inner_portable(
+    m: &Modulus,
+    d: &[&[u64]],
+    b: &[&[u64]],
+    a: &[&[u64]],
+    perm: Option<&[u32]>,
+    o0: &mut [u64],
+    o1: &mut [u64],
+) {
+    // The evaluator admits at most 8 digits: at most 8 products below
+    // 2^124 each, so the sums cannot overflow a u128.
+    for k in 0..o0.len() {
+        let src = perm.map_or(k, |p| p[k] as usize);
+        let (mut acc0, mut acc1) = (0u128, 0u128);
+        for ((dj, bj), aj) in d.iter().zip(b).zip(a) {
+            let v = dj[src] as u128;
+            acc0 += v * bj[k] as u128;
+            acc1 += v * aj[k] as u128;
+        }
+        o0[k] = m.reduce_u128(acc0);
+        o1[k] = m.reduce_u128(acc1);
+    }
 }
 
 /// ModDown: `x` over the extended basis at `level` (NTT) divided by P and
@@ -446,6 +467,82 @@ mod tests {
             z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
             z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
             z ^ (z >> 31)
+        }
+    }
+
+    /// Slices of the vectors of `x`.
+    fn view(x: &[Vec<u64>]) -> Vec<&[u64]> {
+        x.iter().map(Vec::as_slice).collect()
+    }
+
+    /// The inner-product kernels against each other (the portable one is
+    /// plain `u128` arithmetic): moduli below and above the IFMA bound 2^50,
+    /// 1 to 8 digits, with and without a permutation, random inputs and
+    /// inputs at `q - 1`; the SIMD kernel must decline inputs of 2^50 or more.
+    #[test]
+    fn inner_product_kernels_agree() {
+        let mut rng = stream(7);
+        let n = 64;
+        #[cfg(target_arch = "x86_64")]
+        let simd = avx512::Avx512::detect().filter(|k| k.ifma);
+        #[cfg(not(target_arch = "x86_64"))]
+        let simd: Option<()> = None;
+        if simd.is_none() {
+            println!("no IFMA kernel (needs x86_64 with AVX-512F/DQ/IFMA): nothing to compare");
+        }
+        let perm: Vec<u32> = (0..n as u32).map(|k| (k * 37 + 5) % n as u32).collect();
+        for q in [
+            (1 << 40) + 15,
+            (1 << 42) - 11,
+            (1 << 50) - 27,
+            (1 << 50) + 3,
+            (1 << 61) - 1,
+        ] {
+            let m = Modulus::new(q).unwrap();
+            for digits in 1..=8 {
+                let mut poly = |top: bool| -> Vec<Vec<u64>> {
+                    (0..digits)
+                        .map(|j| {
+                            (0..n)
+                                .map(|k| {
+                                    if top && (j + k) % 2 == 0 {
+                                        q - 1
+                                    } else {
+                                        rng() % q
+                                    }
+                                })
+                                .collect()
+                        })
+                        .collect()
+                };
+                for top in [false, true] {
+                    let (d, b, a) = (poly(top), poly(top), poly(top));
+                    let (d, b, a) = (view(&d), view(&b), view(&a));
+                    for p in [None, Some(&perm[..])] {
+                        let (mut e0, mut e1) = (vec![0; n], vec![0; n]);
+                        inner_portable(&m, &d, &b, &a, p, &mut e0, &mut e1);
+                        #[cfg(target_arch = "x86_64")]
+                        if let Some(k) = simd {
+                            let (mut o0, mut o1) = (vec![0; n], vec![0; n]);
+                            let done = k.inner_product(&m, &d, &b, &a, p, (&mut o0, &mut o1));
+                            assert_eq!(done, q < 1 << 50, "q = {q}");
+                            if done {
+                                assert_eq!((o0, o1), (e0, e1), "q = {q}, {digits} digits");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // An input of 2^50 or more (non-canonical) sends the caller to the portable code.
+        #[cfg(target_arch = "x86_64")]
+        if let Some(k) = simd {
+            let m = Modulus::new((1 << 40) + 15).unwrap();
+            let big = vec![1u64 << 50; n];
+            let small = vec![1u64; n];
+            let (mut o0, mut o1) = (vec![0; n], vec![0; n]);
+            let (d, b) = ([&small[..]], [&big[..]]);
+            assert!(!k.inner_product(&m, &d, &b, &d, None, (&mut o0, &mut o1)));
         }
     }
 
