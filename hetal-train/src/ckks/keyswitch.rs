@@ -11,6 +11,12 @@ use hetal_nostd::math::zq::Modulus;
 use hetal_nostd::ring::{Context, RnsPoly};
 use rayon::prelude::*;
 
+// The AVX-512 intrinsics and target features are stable since Rust 1.89,
+// above the workspace's declared MSRV: building this module needs 1.89.
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::incompatible_msrv)]
+mod avx512;
+
 /// Fast base conversion from a set of source primes to a set of target
 /// primes (indices in the Q-then-P basis of the [`Context`]):
 /// `x -> Σ_i [x_i·(S/s_i)^{-1}]_{s_i}·(S/s_i) mod t`, exact up to a small
@@ -25,6 +31,11 @@ pub(crate) struct BaseConv {
     inv: Vec<(u64, u64)>,
     /// `(S/s_i) mod t`, row `t` (target), column `i` (source).
     hat: Vec<u64>,
+    /// The Shoup constants of `hat`, same layout.
+    hat_shoup: Vec<u64>,
+    /// `−Σ_i s_i·(S/s_i) mod t` per target: undoes the shift by `s_i` of
+    /// the premultiplied values.
+    offset: Vec<u64>,
     /// `⌊s_i/2⌋` per source: `y_i` above it is centred to `y_i − s_i`.
     half: Vec<u64>,
 }
@@ -54,12 +65,31 @@ impl BaseConv {
                     .collect::<Vec<_>>()
             })
             .collect::<Vec<u64>>();
+        let row_len = src.len();
+        let hat_shoup = hat
+            .iter()
+            .enumerate()
+            .map(|(k, &h)| ctx.modulus(dst[k / row_len]).shoup(h))
+            .collect();
+        let offset = dst
+            .iter()
+            .zip(hat.chunks(row_len.max(1)))
+            .map(|(&t, row)| {
+                let m = ctx.modulus(t);
+                let sum = src.iter().zip(row).fold(0, |acc, (&i, &h)| {
+                    m.add(acc, m.mul(m.reduce(ctx.modulus(i).value()), h))
+                });
+                m.neg(sum)
+            })
+            .collect();
         let half = src.iter().map(|&i| ctx.modulus(i).value() >> 1).collect();
         BaseConv {
             src,
             dst,
             inv,
             hat,
+            hat_shoup,
+            offset,
             half,
         }
     }
@@ -67,19 +97,22 @@ impl BaseConv {
     /// `y_i = [x_i·(S/s_i)^{-1}]_{s_i}` for every source limb (coefficients),
     /// centred: values above `s_i/2` are taken as `y_i − s_i`. Centring makes
     /// the conversion's overflow `v·S` spread evenly around zero (no bias,
-    /// which the canonical embedding would amplify).
-    pub fn premultiply(&self, ctx: &Context, x: &[&[u64]], n: usize) -> Vec<i64> {
-        let mut y = vec![0i64; n * self.src.len()];
+    /// which the canonical embedding would amplify). The values are returned
+    /// shifted by `s_i`, as `y_i + s_i` in `(s_i/2, 3s_i/2)`, so that they are
+    /// non-negative; [`BaseConv::convert_limb`] takes the shift back.
+    pub fn premultiply(&self, ctx: &Context, x: &[&[u64]], n: usize) -> Vec<u64> {
+        let mut y = vec![0u64; n * self.src.len()];
         y.par_chunks_mut(n)
             .zip(self.src.par_iter().zip(&self.inv[..]).zip(&self.half[..]))
             .zip(x.par_iter())
             .for_each(|((out, ((&i, &(w, ws)), &half)), xi)| {
                 let m = ctx.modulus(i);
-                let s = m.value() as i64;
+                let s = m.value();
                 for (o, &v) in out.iter_mut().zip(xi.iter()) {
                     let r = m.mul_shoup(v, w, ws);
-                    let mask = ((half.wrapping_sub(r) as i64) >> 63) & s;
-                    *o = r as i64 - mask;
+                    // s if r <= half (kept as r), else 0 (centred to r - s).
+                    let mask = !((half.wrapping_sub(r) as i64 >> 63) as u64) & s;
+                    *o = r + mask;
                 }
             });
         y
@@ -87,28 +120,31 @@ impl BaseConv {
 
     /// Target limb `t` (an index into `dst`) of the conversion of the
     /// premultiplied sources `y`, written into `out` (coefficients).
-    pub fn convert_limb(&self, ctx: &Context, y: &[i64], t: usize, out: &mut [u64]) {
-        const BLOCK: usize = 256;
-        let n = out.len();
+    pub fn convert_limb(&self, ctx: &Context, y: &[u64], t: usize, out: &mut [u64]) {
         let m = ctx.modulus(self.dst[t]);
-        let row = &self.hat[t * self.src.len()..(t + 1) * self.src.len()];
-        // |y_i| < 2^61 and the constants are below 2^62: at most 8 sources
-        // (checked by the evaluator) of terms below 2^123 fit in an i128.
-        let mut acc = [0i128; BLOCK];
-        for (k0, out_block) in (0..n).step_by(BLOCK).zip(out.chunks_mut(BLOCK)) {
-            let len = out_block.len();
-            let acc = &mut acc[..len];
-            acc.fill(0);
-            for (c, &h) in row.iter().enumerate() {
-                let ys = &y[c * n + k0..c * n + k0 + len];
-                for (a, &v) in acc.iter_mut().zip(ys) {
-                    *a += v as i128 * h as i128;
-                }
-            }
-            for (o, &a) in out_block.iter_mut().zip(acc.iter()) {
-                *o = m.reduce_i128(a);
+        let row = t * self.src.len()..(t + 1) * self.src.len();
+        let (hat, offset) = (&self.hat[row.clone()], self.offset[t]);
+        #[cfg(target_arch = "x86_64")]
+        if let Some(k) = avx512::Avx512::detect() {
+            if k.convert(y, hat, &self.hat_shoup[row], m, offset, out) {
+                return;
             }
         }
+        convert_portable(y, hat, m, offset, out);
+    }
+}
+
+/// `out[k] = (Σ_c y_c[k]·hat[c] + offset) mod t` where `y` holds the sources
+/// `y_c` one after the other, `out.len()` words each.
+fn convert_portable(y: &[u64], hat: &[u64], t: &Modulus, offset: u64, out: &mut [u64]) {
+    // y_c < 1.5·2^62 and the constants are below 2^62: at most 8 sources
+    // (checked by the evaluator) of terms below 1.5·2^124 fit in a u128.
+    let ys: Vec<&[u64]> = y.chunks_exact(out.len()).collect();
+    for (k, o) in out.iter_mut().enumerate() {
+        let acc = ys.iter().zip(hat).fold(0u128, |acc, (yc, &h)| {
+            acc + u128::from(yc[k]) * u128::from(h)
+        });
+        *o = t.add(t.reduce_u128(acc), offset);
     }
 }
 
@@ -274,21 +310,42 @@ pub(crate) fn inner_product(
             let d: Vec<&[u64]> = digits.iter().map(|dj| dj.limb(t)).collect();
             let b: Vec<&[u64]> = key.b.iter().map(|bj| bj.limb(qp)).collect();
             let a: Vec<&[u64]> = key.a.iter().map(|aj| aj.limb(qp)).collect();
-            // The evaluator admits at most 8 digits: at most 8 products below
-            // 2^124 each, so the sums cannot overflow a u128.
-            for k in 0..n {
-                let src = perm.map_or(k, |p| p[k] as usize);
-                let (mut acc0, mut acc1) = (0u128, 0u128);
-                for ((dj, bj), aj) in d.iter().zip(&b).zip(&a) {
-                    let v = dj[src] as u128;
-                    acc0 += v * bj[k] as u128;
-                    acc1 += v * aj[k] as u128;
+            #[cfg(target_arch = "x86_64")]
+            if let Some(k) = avx512::Avx512::detect() {
+                if k.inner_product(m, &d, &b, &a, perm, (&mut *o0, &mut *o1)) {
+                    return;
                 }
-                o0[k] = m.reduce_u128(acc0);
-                o1[k] = m.reduce_u128(acc1);
             }
+            inner_portable(m, &d, &b, &a, perm, o0, o1);
         });
     (out0, out1)
+}
+
+/// `o0[k] = Σ_j d_j[src(k)]·b_j[k] mod q` and `o1[k] = Σ_j d_j[src(k)]·a_j[k]
+/// mod q` over the digits `d_j` (`b` and `a` may hold more), where `src(k)`
+/// is `perm[k]` or `k`.
+fn inner_portable(
+    m: &Modulus,
+    d: &[&[u64]],
+    b: &[&[u64]],
+    a: &[&[u64]],
+    perm: Option<&[u32]>,
+    o0: &mut [u64],
+    o1: &mut [u64],
+) {
+    // The evaluator admits at most 8 digits: at most 8 products below
+    // 2^124 each, so the sums cannot overflow a u128.
+    for k in 0..o0.len() {
+        let src = perm.map_or(k, |p| p[k] as usize);
+        let (mut acc0, mut acc1) = (0u128, 0u128);
+        for ((dj, bj), aj) in d.iter().zip(b).zip(a) {
+            let v = dj[src] as u128;
+            acc0 += v * bj[k] as u128;
+            acc1 += v * aj[k] as u128;
+        }
+        o0[k] = m.reduce_u128(acc0);
+        o1[k] = m.reduce_u128(acc1);
+    }
 }
 
 /// ModDown: `x` over the extended basis at `level` (NTT) divided by P and
@@ -396,4 +453,157 @@ fn divide_round(
             }
         });
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A deterministic stream of 64-bit values (SplitMix64).
+    fn stream(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
+            seed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = seed;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        }
+    }
+
+    /// Slices of the vectors of `x`.
+    fn view(x: &[Vec<u64>]) -> Vec<&[u64]> {
+        x.iter().map(Vec::as_slice).collect()
+    }
+
+    /// The inner-product kernels against each other (the portable one is
+    /// plain `u128` arithmetic): moduli below and above the IFMA bound 2^50,
+    /// 1 to 8 digits, with and without a permutation, random inputs and
+    /// inputs at `q - 1`; the SIMD kernel must decline inputs of 2^50 or more.
+    #[test]
+    fn inner_product_kernels_agree() {
+        let mut rng = stream(7);
+        let n = 64;
+        #[cfg(target_arch = "x86_64")]
+        let simd = avx512::Avx512::detect().filter(|k| k.ifma);
+        #[cfg(not(target_arch = "x86_64"))]
+        let simd: Option<()> = None;
+        if simd.is_none() {
+            println!("no IFMA kernel (needs x86_64 with AVX-512F/DQ/IFMA): nothing to compare");
+        }
+        let perm: Vec<u32> = (0..n as u32).map(|k| (k * 37 + 5) % n as u32).collect();
+        for q in [
+            (1 << 40) + 15,
+            (1 << 42) - 11,
+            (1 << 50) - 27,
+            (1 << 50) + 3,
+            (1 << 61) - 1,
+        ] {
+            let m = Modulus::new(q).unwrap();
+            for digits in 1..=8 {
+                let mut poly = |top: bool| -> Vec<Vec<u64>> {
+                    (0..digits)
+                        .map(|j| {
+                            (0..n)
+                                .map(|k| {
+                                    if top && (j + k) % 2 == 0 {
+                                        q - 1
+                                    } else {
+                                        rng() % q
+                                    }
+                                })
+                                .collect()
+                        })
+                        .collect()
+                };
+                for top in [false, true] {
+                    let (d, b, a) = (poly(top), poly(top), poly(top));
+                    let (d, b, a) = (view(&d), view(&b), view(&a));
+                    for p in [None, Some(&perm[..])] {
+                        let (mut e0, mut e1) = (vec![0; n], vec![0; n]);
+                        inner_portable(&m, &d, &b, &a, p, &mut e0, &mut e1);
+                        #[cfg(target_arch = "x86_64")]
+                        if let Some(k) = simd {
+                            let (mut o0, mut o1) = (vec![0; n], vec![0; n]);
+                            let done = k.inner_product(&m, &d, &b, &a, p, (&mut o0, &mut o1));
+                            assert_eq!(done, q < 1 << 50, "q = {q}");
+                            if done {
+                                assert_eq!((o0, o1), (e0, e1), "q = {q}, {digits} digits");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // An input of 2^50 or more (non-canonical) sends the caller to the portable code.
+        #[cfg(target_arch = "x86_64")]
+        if let Some(k) = simd {
+            let m = Modulus::new((1 << 40) + 15).unwrap();
+            let big = vec![1u64 << 50; n];
+            let small = vec![1u64; n];
+            let (mut o0, mut o1) = (vec![0; n], vec![0; n]);
+            let (d, b) = ([&small[..]], [&big[..]]);
+            assert!(!k.inner_product(&m, &d, &b, &d, None, (&mut o0, &mut o1)));
+        }
+    }
+
+    /// The conversion kernels against exact `u128` arithmetic, for target
+    /// moduli of the preset sizes (the 61-bit P primes reach 62 bits),
+    /// 1 to 8 sources, random inputs and inputs at the top of their range
+    /// (`y_c` up to `1.5·s_c` for sources `s_c < 2^62`).
+    #[test]
+    fn conversion_kernels_are_exact() {
+        let mut rng = stream(5);
+        let n = 64;
+        #[cfg(target_arch = "x86_64")]
+        let simd = avx512::Avx512::detect();
+        #[cfg(not(target_arch = "x86_64"))]
+        let simd: Option<()> = None;
+        if simd.is_none() {
+            println!(
+                "no SIMD kernel (needs x86_64 with AVX-512F/DQ): \
+                 checking the portable conversion only"
+            );
+        }
+        let mut moduli: Vec<u64> = [40u32, 42, 56, 60, 61, 62]
+            .iter()
+            .map(|&bits| ((1 << (bits - 1)) + (rng() >> (65 - bits))) | 1)
+            .collect();
+        // Both sides of the SIMD kernel's switch at 2^61, and the largest modulus.
+        moduli.extend([(1 << 61) - 1, (1 << 61) + 1, (1 << 62) - 1]);
+        for t in moduli {
+            let t = Modulus::new(t).unwrap();
+            let bits = t.bits();
+            for sources in 1..=8 {
+                let hat: Vec<u64> = (0..sources).map(|_| rng() % t.value()).collect();
+                let hat_shoup: Vec<u64> = hat.iter().map(|&h| t.shoup(h)).collect();
+                let offset = rng() % t.value();
+                let tops = 3 * ((1u64 << 62) - 1) / 2;
+                let y: Vec<u64> = (0..n * sources)
+                    .map(|k| match k % 4 {
+                        0 => tops,
+                        1 => tops - (rng() >> 40),
+                        _ => rng() % tops,
+                    })
+                    .collect();
+                let expect: Vec<u64> = (0..n)
+                    .map(|k| {
+                        let acc = (0..sources).fold(u128::from(offset), |acc, c| {
+                            acc + u128::from(y[c * n + k]) * u128::from(hat[c])
+                        });
+                        (acc % u128::from(t.value())) as u64
+                    })
+                    .collect();
+                let mut out = vec![0; n];
+                convert_portable(&y, &hat, &t, offset, &mut out);
+                assert_eq!(out, expect, "portable, {bits} bits, {sources} sources");
+                #[cfg(target_arch = "x86_64")]
+                if let Some(k) = simd {
+                    let mut out = vec![0; n];
+                    assert!(k.convert(&y, &hat, &hat_shoup, &t, offset, &mut out));
+                    assert_eq!(out, expect, "AVX-512, {bits} bits, {sources} sources");
+                }
+                let _ = hat_shoup;
+            }
+        }
+    }
 }
