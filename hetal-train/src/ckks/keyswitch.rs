@@ -11,10 +11,8 @@ use hetal_nostd::math::zq::Modulus;
 use hetal_nostd::ring::{Context, RnsPoly};
 use rayon::prelude::*;
 
-// The AVX-512 intrinsics and target features are stable since Rust 1.89,
-// above the workspace's declared MSRV: building this module needs 1.89.
+// AVX-512 intrinsics and target features: stable since Rust 1.89 (the MSRV).
 #[cfg(target_arch = "x86_64")]
-#[allow(clippy::incompatible_msrv)]
 mod avx512;
 
 /// Fast base conversion from a set of source primes to a set of target

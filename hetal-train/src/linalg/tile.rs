@@ -56,7 +56,10 @@ impl TileShape {
 
     /// Checks that a replication period is an even power of two dividing both sides.
     pub fn check_period(&self, period: usize) -> LinalgResult<()> {
-        if period >= 2 && period.is_power_of_two() && self.s0 % period == 0 && self.s1 % period == 0
+        if period >= 2
+            && period.is_power_of_two()
+            && self.s0.is_multiple_of(period)
+            && self.s1.is_multiple_of(period)
         {
             Ok(())
         } else {

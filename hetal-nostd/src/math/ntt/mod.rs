@@ -13,10 +13,8 @@
 
 use super::{primes, zq::Modulus, MathError};
 
-// The AVX-512 intrinsics and target features are stable since Rust 1.89,
-// above the workspace's declared MSRV: building this module needs 1.89.
+// AVX-512 intrinsics and target features: stable since Rust 1.89 (the MSRV).
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
-#[allow(clippy::incompatible_msrv)]
 mod avx512;
 mod portable;
 #[cfg(all(test, feature = "alloc"))]

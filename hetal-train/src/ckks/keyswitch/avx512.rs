@@ -93,7 +93,7 @@ impl Avx512 {
         offset: u64,
         out: &mut [u64],
     ) -> bool {
-        if out.len() % 8 != 0 {
+        if !out.len().is_multiple_of(8) {
             return false;
         }
         let t = t.value();
