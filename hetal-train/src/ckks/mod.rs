@@ -104,6 +104,14 @@ pub enum Factor<'a> {
     Encoded(&'a RnsPoly, f64),
 }
 
+/// A term's multiplier inside [`Evaluator::linear_combination`].
+enum Multiplier {
+    /// A constant `re + im·i` as scaled integers.
+    Const(i128, i128),
+    /// The plaintext at this index of the combination's encoded plaintexts.
+    Plain(usize),
+}
+
 /// Result of an evaluator operation.
 pub type EvalResult<T> = Result<T, EvalError>;
 
@@ -599,39 +607,79 @@ impl Evaluator {
             return Err(EvalError::Encode(format!("target scale {scale}")));
         }
         let target = scale * self.ctx.modulus(l).value() as f64;
-        let mut acc: Option<Ciphertext> = None;
+        let first = terms
+            .first()
+            .ok_or(EvalError::Malformed("linear combination without terms"))?
+            .0;
+        // Each term's multiplier at scale `target / a_i.scale`: constants as
+        // scaled integers, plaintext vectors encoded over the primes 0..=l.
+        let mut plains: Vec<Cow<'_, RnsPoly>> = Vec::new();
+        let mut muls: Vec<Multiplier> = Vec::with_capacity(terms.len());
+        let mut c1s: Vec<Cow<'_, RnsPoly>> = Vec::with_capacity(terms.len());
         for (a, k) in terms {
             self.check(a)?;
             if a.level < l {
                 return Err(EvalError::LevelExhausted(a.level));
             }
-            let a = self.drop_level(a, l)?;
+            if a.log_slots != first.log_slots {
+                return Err(EvalError::SlotMismatch(a.log_slots, first.log_slots));
+            }
             let f = target / a.scale;
-            let mut term = match k {
-                Factor::Const(k) => self.mul_int(
-                    &a,
-                    Self::scaled_int(k.re, f)?,
-                    Self::scaled_int(k.im, f)?,
-                    f,
-                )?,
+            muls.push(match k {
+                Factor::Const(k) => {
+                    Multiplier::Const(Self::scaled_int(k.re, f)?, Self::scaled_int(k.im, f)?)
+                }
                 Factor::Plain(p) => {
-                    let pt = self.encode(p, a.log_slots, l, f)?;
-                    self.mul_plain_poly(&a, &pt, f)?
+                    plains.push(Cow::Owned(self.encode(p, a.log_slots, l, f)?));
+                    Multiplier::Plain(plains.len() - 1)
                 }
                 Factor::Encoded(pt, pt_scale) => {
                     if ((pt_scale / f) - 1.0).abs() > 1e-12 {
                         return Err(EvalError::ScaleMismatch(*pt_scale, f));
                     }
-                    self.mul_plain_poly(&a, pt, *pt_scale)?
+                    if pt.n() != self.ctx.n() || pt.limbs() <= l {
+                        return Err(EvalError::Malformed("plaintext (shape)"));
+                    }
+                    plains.push(Cow::Borrowed(*pt));
+                    Multiplier::Plain(plains.len() - 1)
                 }
-            };
-            term.scale = target;
-            acc = Some(match acc {
-                None => term,
-                Some(x) => self.add(&x, &term)?,
             });
+            c1s.push(self.c1(a));
         }
-        let acc = acc.ok_or(EvalError::Malformed("linear combination without terms"))?;
+        // Σ a_i·k_i limb by limb, accumulated in place (no per-term copies).
+        let n = self.ctx.n();
+        let half = n / 2;
+        let mut c0 = RnsPoly::zero(n, l + 1);
+        let mut c1 = RnsPoly::zero(n, l + 1);
+        c0.data_mut()
+            .par_chunks_mut(n)
+            .zip(c1.data_mut().par_chunks_mut(n))
+            .enumerate()
+            .for_each(|(i, (o0, o1))| {
+                let m = self.ctx.modulus(i);
+                for (((a, _), k), a1) in terms.iter().zip(&muls).zip(&c1s) {
+                    for (out, src) in [(&mut *o0, a.c0.limb(i)), (&mut *o1, a1.limb(i))] {
+                        match *k {
+                            Multiplier::Const(re, im) => {
+                                let (lo, hi) = self.const_ntt(i, re, im);
+                                for (range, w) in [(0..half, lo), (half..n, hi)] {
+                                    let ws = m.shoup(w);
+                                    for (o, &x) in out[range.clone()].iter_mut().zip(&src[range]) {
+                                        *o = m.add(*o, m.mul_shoup(x, w, ws));
+                                    }
+                                }
+                            }
+                            Multiplier::Plain(j) => {
+                                for ((o, &x), &y) in out.iter_mut().zip(src).zip(plains[j].limb(i))
+                                {
+                                    *o = m.add(*o, m.mul(x, y));
+                                }
+                            }
+                        }
+                    }
+                }
+            });
+        let acc = self.make(first, l, target, c0, c1);
         let mut out = self.rescale(&self.add_const(&acc, constant)?)?;
         out.scale = scale;
         Ok(out)
