@@ -99,17 +99,46 @@ pub enum Factor<'a> {
     Const(Complex),
     /// One value per slot.
     Plain(&'a [Complex]),
-    /// A plaintext already encoded (NTT, at least `level + 2` limbs) at the
-    /// given scale, which must be the one the term needs.
-    Encoded(&'a RnsPoly, f64),
+    /// A prepared plaintext (at least `level + 2` limbs) whose scale must be
+    /// the one the term needs.
+    Prepared(&'a PreparedPlaintext),
+}
+
+/// An encoded plaintext (NTT domain) with the Shoup constant of each of its
+/// residues, for products that cost about half a Barrett reduction: twice
+/// the memory of the plaintext, worth it for plaintexts used many times.
+#[derive(Clone, Debug)]
+pub struct PreparedPlaintext {
+    pt: RnsPoly,
+    shoup: RnsPoly,
+    scale: f64,
+}
+
+impl PreparedPlaintext {
+    /// The scale the plaintext was encoded at.
+    pub fn scale(&self) -> f64 {
+        self.scale
+    }
+
+    /// Number of limbs (Q primes from q0 up).
+    pub fn limbs(&self) -> usize {
+        self.pt.limbs()
+    }
+
+    /// Bytes in memory.
+    pub fn bytes(&self) -> usize {
+        (self.pt.data().len() + self.shoup.data().len()) * 8
+    }
 }
 
 /// A term's multiplier inside [`Evaluator::linear_combination`].
-enum Multiplier {
+enum Multiplier<'a> {
     /// A constant `re + im·i` as scaled integers.
     Const(i128, i128),
     /// The plaintext at this index of the combination's encoded plaintexts.
     Plain(usize),
+    /// A prepared plaintext.
+    Prepared(&'a PreparedPlaintext),
 }
 
 /// Result of an evaluator operation.
@@ -613,7 +642,7 @@ impl Evaluator {
             .0;
         // Each term's multiplier at scale `target / a_i.scale`: constants as
         // scaled integers, plaintext vectors encoded over the primes 0..=l.
-        let mut plains: Vec<Cow<'_, RnsPoly>> = Vec::new();
+        let mut plains: Vec<RnsPoly> = Vec::new();
         let mut muls: Vec<Multiplier> = Vec::with_capacity(terms.len());
         let mut c1s: Vec<Cow<'_, RnsPoly>> = Vec::with_capacity(terms.len());
         for (a, k) in terms {
@@ -630,18 +659,17 @@ impl Evaluator {
                     Multiplier::Const(Self::scaled_int(k.re, f)?, Self::scaled_int(k.im, f)?)
                 }
                 Factor::Plain(p) => {
-                    plains.push(Cow::Owned(self.encode(p, a.log_slots, l, f)?));
+                    plains.push(self.encode(p, a.log_slots, l, f)?);
                     Multiplier::Plain(plains.len() - 1)
                 }
-                Factor::Encoded(pt, pt_scale) => {
-                    if ((pt_scale / f) - 1.0).abs() > 1e-12 {
-                        return Err(EvalError::ScaleMismatch(*pt_scale, f));
+                Factor::Prepared(pp) => {
+                    if ((pp.scale / f) - 1.0).abs() > 1e-12 {
+                        return Err(EvalError::ScaleMismatch(pp.scale, f));
                     }
-                    if pt.n() != self.ctx.n() || pt.limbs() <= l {
+                    if pp.limbs() <= l {
                         return Err(EvalError::Malformed("plaintext (shape)"));
                     }
-                    plains.push(Cow::Borrowed(*pt));
-                    Multiplier::Plain(plains.len() - 1)
+                    Multiplier::Prepared(pp)
                 }
             });
             c1s.push(self.c1(a));
@@ -675,6 +703,12 @@ impl Evaluator {
                                     *o = m.add(*o, m.mul(x, y));
                                 }
                             }
+                            Multiplier::Prepared(pp) => {
+                                let (w, ws) = (pp.pt.limb(i), pp.shoup.limb(i));
+                                for (((o, &x), &y), &ys) in out.iter_mut().zip(src).zip(w).zip(ws) {
+                                    *o = m.add(*o, m.mul_shoup(x, y, ys));
+                                }
+                            }
                         }
                     }
                 }
@@ -701,6 +735,57 @@ impl Evaluator {
         let q = self.ctx.modulus(a.level).value() as f64;
         let pt = self.encode(p, a.log_slots, a.level, q)?;
         self.mul_plain_poly(a, &pt, q)
+    }
+
+    /// Prepares an encoded plaintext (NTT, limb `i` modulo prime `i`) of
+    /// scale `scale` for repeated products.
+    pub fn prepare_plaintext(&self, pt: RnsPoly, scale: f64) -> EvalResult<PreparedPlaintext> {
+        if pt.n() != self.ctx.n() || pt.limbs() == 0 || pt.limbs() > self.ctx.q_len() {
+            return Err(EvalError::Malformed("plaintext (shape)"));
+        }
+        let mut shoup = pt.clone();
+        let mut bad = false;
+        for (i, limb) in shoup.limbs_iter_mut().enumerate() {
+            let m = self.ctx.modulus(i);
+            bad |= limb.iter().any(|&x| x >= m.value());
+            limb.iter_mut().for_each(|x| *x = m.shoup(*x));
+        }
+        if bad {
+            return Err(EvalError::Malformed("plaintext (residue out of range)"));
+        }
+        Ok(PreparedPlaintext { pt, shoup, scale })
+    }
+
+    /// `a · pt` for a prepared plaintext (at least `a.level + 1` limbs),
+    /// awaiting a rescale.
+    pub fn mul_plain_prepared(
+        &self,
+        a: &Ciphertext,
+        pt: &PreparedPlaintext,
+    ) -> EvalResult<Ciphertext> {
+        self.check(a)?;
+        if pt.limbs() <= a.level {
+            return Err(EvalError::Malformed("plaintext (shape)"));
+        }
+        let l = a.level + 1;
+        let n = self.ctx.n();
+        let c1 = self.c1(a);
+        let mut c0 = RnsPoly::zero(n, l);
+        let mut d1 = RnsPoly::zero(n, l);
+        c0.data_mut()
+            .par_chunks_mut(n)
+            .zip(d1.data_mut().par_chunks_mut(n))
+            .enumerate()
+            .for_each(|(i, (o0, o1))| {
+                let m = self.ctx.modulus(i);
+                let (w, ws) = (pt.pt.limb(i), pt.shoup.limb(i));
+                for (out, src) in [(o0, a.c0.limb(i)), (o1, c1.limb(i))] {
+                    for (((o, &x), &y), &ys) in out.iter_mut().zip(src).zip(w).zip(ws) {
+                        *o = m.mul_shoup(x, y, ys);
+                    }
+                }
+            });
+        Ok(self.make(a, a.level, a.scale * pt.scale, c0, d1))
     }
 
     /// `a · pt` for an encoded plaintext (NTT, at least `a.level + 1` limbs)

@@ -447,3 +447,24 @@ fn galois_keys_for_fewer_levels_rotate_there_and_refuse_above() {
         Err(EvalError::Malformed(_))
     ));
 }
+
+#[test]
+fn prepared_plaintexts_multiply_bit_identically() {
+    let s = setup(&presets::INSECURE_N10, &[], false, 23);
+    let v = values(512, 5);
+    let ct = s.enc(&v, 7);
+    let q = s.ctx.modulus(7).value() as f64;
+    let pt = s.ev.encode(&values(512, 6), ct.log_slots, 7, q).unwrap();
+    let plain = s.ev.mul_plain_poly(&ct, &pt, q).unwrap();
+    let prepared = s.ev.prepare_plaintext(pt.clone(), q).unwrap();
+    let fast = s.ev.mul_plain_prepared(&ct, &prepared).unwrap();
+    assert_eq!(plain, fast);
+    // A plaintext with a residue out of range, or too short, is refused.
+    let mut bad = pt.clone();
+    bad.limb_mut(0)[0] = u64::MAX;
+    assert!(s.ev.prepare_plaintext(bad, q).is_err());
+    let short =
+        s.ev.prepare_plaintext(s.ev.encode(&v, ct.log_slots, 3, q).unwrap(), q)
+            .unwrap();
+    assert!(s.ev.mul_plain_prepared(&ct, &short).is_err());
+}

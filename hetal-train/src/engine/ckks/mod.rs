@@ -29,7 +29,7 @@ use hetal_nostd::params::LevelRole;
 use hetal_nostd::wire::{encode_base_switching_key, encode_switching_key};
 
 use super::{check_above, Coefficient, Complex, Decryptor, Engine, EngineError, EngineResult};
-use crate::ckks::{EvalError, Evaluator, Factor};
+use crate::ckks::{EvalError, Evaluator, Factor, PreparedPlaintext};
 
 /// A CKKS ciphertext plus whether it awaits a rescale.
 #[derive(Clone, Debug)]
@@ -66,17 +66,17 @@ pub struct CkksEngine {
 
 /// Encodings of [`Coefficient::Reused`] plaintexts, keyed by a hash of their
 /// values, the level and the scale (the values are compared on a hit), up to
-/// a byte budget.
+/// a byte budget (prepared for Shoup products).
 #[derive(Default)]
 struct PlainCache {
     entries: Mutex<HashMap<(u64, usize, u64), Vec<CachedPlain>>>,
     bytes: std::sync::atomic::AtomicUsize,
 }
 
-type CachedPlain = (Vec<Complex>, Arc<hetal_nostd::ring::RnsPoly>);
+type CachedPlain = (Vec<Complex>, Arc<PreparedPlaintext>);
 
 /// Memory the plaintext cache may use.
-const PLAIN_CACHE_BYTES: usize = 4 << 30;
+const PLAIN_CACHE_BYTES: usize = 6 << 30;
 
 /// Bootstrapping settings: the sparse secret's Hamming weight and EvalMod.
 #[derive(Clone, Debug, PartialEq)]
@@ -319,7 +319,7 @@ impl CkksEngine {
         values: &[Complex],
         a: &Ciphertext,
         out: CkksTarget,
-    ) -> EngineResult<(Arc<hetal_nostd::ring::RnsPoly>, f64)> {
+    ) -> EngineResult<Arc<PreparedPlaintext>> {
         let level = out.level + 1;
         if level > self.max_level() {
             return Err(EngineError::InvalidLevel {
@@ -345,15 +345,19 @@ impl CkksEngine {
             .get(&key)
             .and_then(|v| v.iter().find(|(vals, _)| vals.as_slice() == values))
         {
-            return Ok((hit.1.clone(), scale));
+            return Ok(hit.1.clone());
         }
         let vals: Vec<_> = values.iter().map(|z| to_nostd(*z)).collect();
+        let encoded = self
+            .ev
+            .encode(&vals, a.log_slots, level, scale)
+            .map_err(engine_error)?;
         let pt = Arc::new(
             self.ev
-                .encode(&vals, a.log_slots, level, scale)
+                .prepare_plaintext(encoded, scale)
                 .map_err(engine_error)?,
         );
-        let size = pt.data().len() * 8 + values.len() * 16;
+        let size = pt.bytes() + values.len() * 16;
         let used = self.plain_cache.bytes.load(Ordering::Relaxed);
         if used + size <= PLAIN_CACHE_BYTES {
             self.plain_cache.bytes.fetch_add(size, Ordering::Relaxed);
@@ -362,7 +366,7 @@ impl CkksEngine {
                 .or_default()
                 .push((values.to_vec(), pt.clone()));
         }
-        Ok((pt, scale))
+        Ok(pt)
     }
 
     /// Bootstraps `a` with its output multiplied by `gain` (free).
@@ -689,7 +693,7 @@ impl Engine for CkksEngine {
             check_above(a.ct.level, out.level)?;
             let factor = match (k, enc) {
                 (Coefficient::Const(k), _) => Factor::Const(to_nostd(k)),
-                (_, Some((pt, scale))) => Factor::Encoded(pt, *scale),
+                (_, Some(pt)) => Factor::Prepared(pt),
                 _ => {
                     self.check_len(plain.len())?;
                     Factor::Plain(plain)
