@@ -37,14 +37,17 @@ pub fn run() -> Result<(), String> {
             .ok_or(format!("no preset with log N = {logn}"))?
     };
     let slots = 1usize << (logn - 1);
-    eprintln!("boot: generating keys at {} ({slots} slots)", lit.name);
+    eprintln!(
+        "boot: generating keys and encoding the transforms at {} ({slots} slots)",
+        lit.name
+    );
     let start = Instant::now();
     let rng = Csprng::from_os().map_err(|e| e.to_string())?;
     let engine = CkksEngine::bootstrappable(lit, slots, &[], &BootstrapConfig::default(), rng)
         .map_err(|e| e.to_string())?;
     let (keys, log2_failure) = engine.bootstrap_key_info().ok_or("no bootstrapping keys")?;
     eprintln!(
-        "boot: {} keys ready in {:.1} s: {:.2} GB as sent, {:.2} GB expanded; failure probability 2^{log2_failure:.0}",
+        "boot: setup ({} keys) done in {:.1} s: {:.2} GB as sent, {:.2} GB expanded; failure probability 2^{log2_failure:.0}",
         keys.count,
         start.elapsed().as_secs_f64(),
         keys.seeded as f64 / 1e9,

@@ -203,7 +203,8 @@ impl CkksEngine {
     /// their steps in `extra_steps`. Keys only SlotsToCoeffs uses serve its
     /// levels only (smaller to send). The chain must have CoeffsToSlots,
     /// EvalMod and SlotsToCoeffs levels, and the failure probability must be
-    /// at most 2^-100.
+    /// at most 2^-100. Setup ends with one bootstrap of zeros, which encodes
+    /// the transforms' plaintexts once for all later bootstraps.
     pub fn bootstrappable(
         lit: &ParamsLiteral<'_>,
         slots: usize,
@@ -284,7 +285,7 @@ impl CkksEngine {
         ev.set_encapsulation(&encapsulation).map_err(engine_error)?;
         let raised_scale = q0 * (ctx.n() / (2 * slots)) as f64;
         let targets = stage_targets(ctx.params(), cts, stc);
-        Ok(CkksEngine {
+        let engine = CkksEngine {
             ev,
             sk,
             rng: Mutex::new(rng),
@@ -297,7 +298,11 @@ impl CkksEngine {
                 key_sizes,
                 log2_failure,
             }),
-        })
+        };
+        // Setup: one bootstrap of zeros encodes and keeps every diagonal
+        // plaintext of the transforms (and checks the plan end to end).
+        engine.bootstrap(&engine.encrypt(&[], 0)?)?;
+        Ok(engine)
     }
 
     /// Sizes of every evaluation key a bootstrappable engine holds, and log2
