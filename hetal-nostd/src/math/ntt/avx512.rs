@@ -116,7 +116,7 @@ impl Consts {
         Consts {
             q: _mm512_set1_epi64(q as i64),
             two_q: _mm512_set1_epi64((2 * q) as i64),
-            neg_q52: _mm512_set1_epi64(((1 << 52) - q) as i64),
+            neg_q52: _mm512_set1_epi64((1u64 << 52).wrapping_sub(q) as i64),
             mask52: _mm512_set1_epi64((1 << 52) - 1),
         }
     }
