@@ -20,6 +20,7 @@
 use core::arch::x86_64::*;
 
 use super::Kernel;
+use crate::math::lanes::{fold, load, store};
 use crate::math::zq::Modulus;
 
 /// Smallest `log_n` the kernel handles.
@@ -67,20 +68,6 @@ impl Kernel for Avx512 {
     }
 }
 
-/// Eight words from `s`.
-#[target_feature(enable = "avx512f")]
-fn load(s: &[u64; 8]) -> __m512i {
-    // SAFETY: `s` is 64 readable bytes; the load has no alignment requirement.
-    unsafe { _mm512_loadu_si512(s.as_ptr().cast()) }
-}
-
-/// Stores eight words into `d`.
-#[target_feature(enable = "avx512f")]
-fn store(d: &mut [u64; 8], v: __m512i) {
-    // SAFETY: `d` is 64 writable bytes; the store has no alignment requirement.
-    unsafe { _mm512_storeu_si512(d.as_mut_ptr().cast(), v) }
-}
-
 /// The first `min(s.len(), 8)` words of `s` in the low lanes, zeros above.
 #[target_feature(enable = "avx512f")]
 fn load_prefix(s: &[u64]) -> __m512i {
@@ -88,12 +75,6 @@ fn load_prefix(s: &[u64]) -> __m512i {
     // SAFETY: the lanes read are exactly those set in `mask`, all within `s`;
     // masked-off lanes are not accessed.
     unsafe { _mm512_maskz_loadu_epi64(mask as u8, s.as_ptr().cast()) }
-}
-
-/// `x - m` where `x >= m`, else `x`, in each lane, for `x < 2m`.
-#[target_feature(enable = "avx512f")]
-fn fold(x: __m512i, m: __m512i) -> __m512i {
-    _mm512_min_epu64(x, _mm512_sub_epi64(x, m))
 }
 
 /// Broadcast constants of one modulus.

@@ -18,6 +18,7 @@
 
 use std::arch::x86_64::*;
 
+use hetal_nostd::math::lanes::{fold, load, store};
 use hetal_nostd::math::zq::Modulus;
 
 /// Targets from here on take the variant with sums below `4t` (not `8t`).
@@ -107,26 +108,6 @@ impl Avx512 {
         }
         true
     }
-}
-
-/// Eight words from `s`.
-#[target_feature(enable = "avx512f")]
-fn load(s: &[u64; 8]) -> __m512i {
-    // SAFETY: `s` is 64 readable bytes; the load has no alignment requirement.
-    unsafe { _mm512_loadu_si512(s.as_ptr().cast()) }
-}
-
-/// Stores eight words into `d`.
-#[target_feature(enable = "avx512f")]
-fn store(d: &mut [u64; 8], v: __m512i) {
-    // SAFETY: `d` is 64 writable bytes; the store has no alignment requirement.
-    unsafe { _mm512_storeu_si512(d.as_mut_ptr().cast(), v) }
-}
-
-/// `x - m` where `x >= m`, else `x`, in each lane, for `x < 2m`.
-#[target_feature(enable = "avx512f")]
-fn fold(x: __m512i, m: __m512i) -> __m512i {
-    _mm512_min_epu64(x, _mm512_sub_epi64(x, m))
 }
 
 /// [`Avx512::convert`] for a length multiple of 8; `WIDE` for `t >= 2^61`.
