@@ -356,17 +356,12 @@ impl Evaluator {
         limbs: usize,
         op: impl Fn(&hetal_nostd::math::zq::Modulus, u64, u64) -> u64 + Sync,
     ) -> RnsPoly {
-        let n = self.ctx.n();
-        let mut out = RnsPoly::zero(n, limbs);
-        out.data_mut()
-            .par_chunks_mut(n)
-            .enumerate()
-            .for_each(|(i, o)| {
-                let m = self.ctx.modulus(i);
-                for ((x, &u), &v) in o.iter_mut().zip(a.limb(i)).zip(b.limb(i)) {
-                    *x = op(m, u, v);
-                }
-            });
+        let mut out = RnsPoly::zero(self.ctx.n(), limbs);
+        self.map_limbs(&mut out, |m, i, o| {
+            for ((x, &u), &v) in o.iter_mut().zip(a.limb(i)).zip(b.limb(i)) {
+                *x = op(m, u, v);
+            }
+        });
         out
     }
 
@@ -958,17 +953,13 @@ impl Evaluator {
     }
 
     fn permute(&self, p: &RnsPoly, perm: &[u32], limbs: usize) -> RnsPoly {
-        let n = self.ctx.n();
-        let mut out = RnsPoly::zero(n, limbs);
-        out.data_mut()
-            .par_chunks_mut(n)
-            .enumerate()
-            .for_each(|(i, o)| {
-                let src = p.limb(i);
-                for (x, &j) in o.iter_mut().zip(perm) {
-                    *x = src[j as usize];
-                }
-            });
+        let mut out = RnsPoly::zero(self.ctx.n(), limbs);
+        self.map_limbs(&mut out, |_, i, o| {
+            let src = p.limb(i);
+            for (x, &j) in o.iter_mut().zip(perm) {
+                *x = src[j as usize];
+            }
+        });
         out
     }
 
