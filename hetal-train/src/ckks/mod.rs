@@ -711,26 +711,32 @@ impl Evaluator {
             .for_each(|(i, (o0, o1))| {
                 let m = self.ctx.modulus(i);
                 for (((a, _), k), a1) in terms.iter().zip(&muls).zip(&c1s) {
-                    for (out, src) in [(&mut *o0, a.c0.limb(i)), (&mut *o1, a1.limb(i))] {
-                        match *k {
-                            Multiplier::Const(re, im) => {
-                                let (lo, hi) = self.const_ntt(i, re, im);
-                                for (range, w) in [(0..half, lo), (half..n, hi)] {
-                                    let ws = m.shoup(w);
+                    let pair = [(&mut *o0, a.c0.limb(i)), (&mut *o1, a1.limb(i))];
+                    match *k {
+                        Multiplier::Const(re, im) => {
+                            // The constant's NTT values, once for both components.
+                            let (lo, hi) = self.const_ntt(i, re, im);
+                            let halves = [(0..half, lo, m.shoup(lo)), (half..n, hi, m.shoup(hi))];
+                            for (out, src) in pair {
+                                for (range, w, ws) in halves.clone() {
                                     for (o, &x) in out[range.clone()].iter_mut().zip(&src[range]) {
                                         *o = m.add(*o, m.mul_shoup(x, w, ws));
                                     }
                                 }
                             }
-                            Multiplier::Plain(j) => {
-                                for ((o, &x), &y) in out.iter_mut().zip(src).zip(plains[j].limb(i))
-                                {
+                        }
+                        Multiplier::Plain(j) => {
+                            let w = plains[j].limb(i);
+                            for (out, src) in pair {
+                                for ((o, &x), &y) in out.iter_mut().zip(src).zip(w) {
                                     *o = m.add(*o, m.mul(x, y));
                                 }
                             }
-                            Multiplier::Prepared(pp) => {
-                                let (q, qi) = (m.value(), self.mont[i]);
-                                for ((o, &x), &y) in out.iter_mut().zip(src).zip(pp.mont.limb(i)) {
+                        }
+                        Multiplier::Prepared(pp) => {
+                            let (q, qi, w) = (m.value(), self.mont[i], pp.mont.limb(i));
+                            for (out, src) in pair {
+                                for ((o, &x), &y) in out.iter_mut().zip(src).zip(w) {
                                     *o = m.add(*o, montgomery_mul(x, y, q, qi));
                                 }
                             }

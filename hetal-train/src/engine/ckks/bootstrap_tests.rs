@@ -21,14 +21,7 @@ fn values(n: usize, seed: f64) -> Vec<Complex> {
 }
 
 fn run(lit: &ParamsLiteral<'_>, slots: usize, seed: u8) -> (f64, f64) {
-    let engine = CkksEngine::bootstrappable(
-        lit,
-        slots,
-        &[],
-        &BootstrapConfig::default(),
-        Csprng::from_entropy([seed; 32]),
-    )
-    .unwrap();
+    let engine = engine(lit, slots, seed);
     let z = values(slots, f64::from(seed));
     let ct = engine.encrypt(&z, 2).unwrap();
     let ct = engine.mul_const(&ct, Complex::real(1.0)).unwrap();
