@@ -27,8 +27,10 @@ pub struct ClearConfig {
     /// (for operation counts at sizes where computing would be slow).
     pub counting_only: bool,
     /// Largest slot magnitude (real or imaginary part) a bootstrap accepts,
-    /// as CKKS bootstrapping's EvalMod only works on a bounded range; `None`
-    /// accepts any.
+    /// as CKKS bootstrapping's EvalMod only works on a bounded range (by
+    /// default [`super::BOOTSTRAP_RANGE`], where the CKKS bootstrap is
+    /// precise, so that a simulated run fails where CKKS would lose
+    /// precision); `None` accepts any.
     pub bootstrap_bound: Option<f64>,
 }
 
@@ -43,7 +45,7 @@ impl ClearConfig {
             noise: None,
             rotation_keys: None,
             counting_only: false,
-            bootstrap_bound: None,
+            bootstrap_bound: Some(super::BOOTSTRAP_RANGE),
         }
     }
 
@@ -190,6 +192,41 @@ impl ClearEngine {
             .lock()
             .map(|set| set.clone())
             .unwrap_or_default()
+    }
+
+    /// A bootstrap's output (level, noise) after the range check, uncounted.
+    fn refresh(&self, a: &ClearCt) -> EngineResult<ClearCt> {
+        if a.pending_rescale {
+            return Err(EngineError::NeedsRescale);
+        }
+        let peak = a
+            .values
+            .iter()
+            .map(|v| v.re.abs().max(v.im.abs()))
+            .fold(0.0, f64::max);
+        if let Some(bound) = self.config.bootstrap_bound {
+            if peak > bound {
+                return Err(EngineError::BootstrapRange(format!(
+                    "a slot holds {peak:.3e}, above the bound {bound:.3e}"
+                )));
+            }
+        }
+        let mut out = ClearCt {
+            level: self.config.bootstrap_level,
+            ..a.clone()
+        };
+        let peak = out.values.iter().map(|v| v.abs()).fold(0.0, f64::max);
+        self.counters
+            .bootstrap_peak
+            .fetch_max(peak.to_bits(), Ordering::Relaxed);
+        if let (Some(src), Some(cfg)) = (&self.noise, &self.config.noise) {
+            let sigma = cfg.bootstrap_absolute * peak.max(1.0);
+            let n = out.values.len();
+            for (v, g) in out.values.iter_mut().zip(src.gaussians(n)) {
+                *v = *v + g.scale(sigma);
+            }
+        }
+        Ok(out)
     }
 
     fn check_len(&self, len: usize) -> EngineResult<()> {
@@ -495,38 +532,21 @@ impl Engine for ClearEngine {
     }
 
     fn bootstrap(&self, a: &ClearCt) -> EngineResult<ClearCt> {
-        if a.pending_rescale {
-            return Err(EngineError::NeedsRescale);
-        }
-        let peak = a
-            .values
-            .iter()
-            .map(|v| v.re.abs().max(v.im.abs()))
-            .fold(0.0, f64::max);
-        if let Some(bound) = self.config.bootstrap_bound {
-            if peak > bound {
-                return Err(EngineError::BootstrapRange(format!(
-                    "a slot holds {peak:.3e}, above the bound {bound:.3e}"
-                )));
-            }
-        }
+        let out = self.refresh(a)?;
         self.counters.bootstrap.fetch_add(1, Ordering::Relaxed);
-        let mut out = ClearCt {
-            level: self.config.bootstrap_level,
-            ..a.clone()
-        };
-        let peak = out.values.iter().map(|v| v.abs()).fold(0.0, f64::max);
-        self.counters
-            .bootstrap_peak
-            .fetch_max(peak.to_bits(), Ordering::Relaxed);
-        if let (Some(src), Some(cfg)) = (&self.noise, &self.config.noise) {
-            let sigma = cfg.bootstrap_absolute * peak.max(1.0);
-            let n = out.values.len();
-            for (v, g) in out.values.iter_mut().zip(src.gaussians(n)) {
-                *v = *v + g.scale(sigma);
-            }
-        }
         Ok(out)
+    }
+
+    /// Both in one bootstrap, as CKKS does (one count); each input's real
+    /// and imaginary parts must lie within the bound.
+    fn bootstrap_pair(&self, a: &ClearCt, b: &ClearCt) -> EngineResult<(ClearCt, ClearCt)> {
+        let out = (self.refresh(a)?, self.refresh(b)?);
+        self.counters.bootstrap.fetch_add(1, Ordering::Relaxed);
+        Ok(out)
+    }
+
+    fn bootstrap_range(&self) -> f64 {
+        self.config.bootstrap_bound.unwrap_or(f64::INFINITY)
     }
 }
 
@@ -536,6 +556,37 @@ mod tests {
 
     fn engine() -> ClearEngine {
         ClearEngine::new(ClearConfig::exact(8, 3)).unwrap()
+    }
+
+    #[test]
+    fn bootstraps_refuse_inputs_outside_the_precise_range_by_default() {
+        let e = engine();
+        assert_eq!(e.bootstrap_range(), crate::engine::BOOTSTRAP_RANGE);
+        let inside = e.encrypt_real(&[2.0, -2.0, 0.5], 0).unwrap();
+        assert_eq!(e.level(&e.bootstrap(&inside).unwrap()), 3);
+        let outside = e.encrypt_real(&[0.0, 2.01], 0).unwrap();
+        assert!(matches!(
+            e.bootstrap(&outside),
+            Err(EngineError::BootstrapRange(_))
+        ));
+        let imaginary = e.encrypt(&[Complex::new(0.0, -3.0)], 0).unwrap();
+        assert!(e.bootstrap_pair(&inside, &imaginary).is_err());
+        assert_eq!(
+            e.counts().bootstrap,
+            1,
+            "refused bootstraps are not counted"
+        );
+    }
+
+    #[test]
+    fn a_pair_of_bootstraps_counts_once() {
+        let e = engine();
+        let a = e.encrypt_real(&[0.5; 8], 0).unwrap();
+        let b = e.encrypt_real(&[-0.25; 8], 1).unwrap();
+        let (ra, rb) = e.bootstrap_pair(&a, &b).unwrap();
+        assert_eq!((e.level(&ra), e.level(&rb)), (3, 3));
+        assert_eq!(ClearDecryptor.decrypt_real(&rb).unwrap()[7], -0.25);
+        assert_eq!(e.counts().bootstrap, 1);
     }
 
     fn ramp() -> Vec<f64> {
@@ -561,7 +612,11 @@ mod tests {
 
     #[test]
     fn multiplications_consume_levels_and_refuse_at_level_zero() {
-        let e = engine();
+        let e = ClearEngine::new(ClearConfig {
+            bootstrap_bound: None,
+            ..ClearConfig::exact(8, 3)
+        })
+        .unwrap();
         let a = e.encrypt_real(&ramp(), 2).unwrap();
         let b = e.encrypt_real(&ramp(), 3).unwrap();
         let ab = e.mul(&a, &b).unwrap();

@@ -62,6 +62,7 @@ pub struct CkksEngine {
     log_slots: u32,
     boot: Option<Bootstrapper>,
     plain_cache: PlainCache,
+    range_audit: std::sync::atomic::AtomicBool,
 }
 
 /// Encodings of [`Coefficient::Reused`] plaintexts, keyed by a hash of their
@@ -192,6 +193,7 @@ impl CkksEngine {
             log_slots,
             boot: None,
             plain_cache: PlainCache::default(),
+            range_audit: Default::default(),
         })
     }
 
@@ -291,6 +293,7 @@ impl CkksEngine {
             rng: Mutex::new(rng),
             log_slots,
             plain_cache: PlainCache::default(),
+            range_audit: Default::default(),
             boot: Some(Bootstrapper {
                 circuit,
                 raised_scale,
@@ -374,6 +377,34 @@ impl CkksEngine {
         Ok(pt)
     }
 
+    /// Turns the range audit on or off. With it on, this engine (which holds
+    /// the secret key: a key owner's or a test's engine, never a server's)
+    /// decrypts every bootstrap input and fails with
+    /// [`EngineError::BootstrapRange`] when a slot lies outside
+    /// [`Engine::bootstrap_range`], instead of silently returning imprecise
+    /// values. It costs one decryption per bootstrap.
+    pub fn set_range_audit(&self, on: bool) {
+        self.range_audit.store(on, Ordering::Relaxed);
+    }
+
+    fn audit_range(&self, a: &CkksCt) -> EngineResult<()> {
+        if !self.range_audit.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let values = CkksDecryptor(self).decrypt(a)?;
+        let peak = values
+            .iter()
+            .map(|z| z.re.abs().max(z.im.abs()))
+            .fold(0.0, f64::max);
+        if peak > self.bootstrap_range() {
+            return Err(EngineError::BootstrapRange(format!(
+                "a slot holds {peak:.3e}, outside the precise range ±{}",
+                self.bootstrap_range()
+            )));
+        }
+        Ok(())
+    }
+
     /// Bootstraps `a` with its output multiplied by `gain` (free).
     fn bootstrap_with_gain(&self, a: &CkksCt, gain: f64) -> EngineResult<CkksCt> {
         let boot = self.boot.as_ref().ok_or(EngineError::Unavailable(
@@ -392,6 +423,7 @@ impl CkksEngine {
                 MIN_HEADROOM.log2()
             )));
         }
+        self.audit_range(a)?;
         let ev = &self.ev;
         let bottom = ev.drop_level(&a.ct, 0).map_err(engine_error)?;
         let sparse = ev.to_sparse(&bottom).map_err(engine_error)?;
@@ -715,6 +747,10 @@ impl Engine for CkksEngine {
 
     fn bootstrap(&self, a: &CkksCt) -> EngineResult<CkksCt> {
         self.bootstrap_with_gain(a, 1.0)
+    }
+
+    fn bootstrap_range(&self) -> f64 {
+        super::BOOTSTRAP_RANGE
     }
 
     /// Both ciphertexts (real slot values) in one bootstrap, as the real and
