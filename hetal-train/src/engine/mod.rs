@@ -329,6 +329,27 @@ pub fn ensure_levels_pair<E: Engine + ?Sized>(
     engine.bootstrap_pair(a.0, b.0)
 }
 
+/// Gives `a.0` at least `a.1` levels; when it falls short, `companion` is
+/// refreshed along in the same [`Engine::bootstrap_pair`] (both must hold
+/// real slot values), so that a value used later beside `a` is fresh too at
+/// no extra bootstrap on CKKS.
+pub fn ensure_levels_with<E: Engine + ?Sized>(
+    engine: &E,
+    a: (&E::Ct, usize),
+    companion: &E::Ct,
+) -> EngineResult<(E::Ct, E::Ct)> {
+    if engine.level(a.0) >= a.1 {
+        return Ok((a.0.clone(), companion.clone()));
+    }
+    if engine.bootstrap_level() < a.1 {
+        return Err(EngineError::LevelExhausted {
+            needed: a.1,
+            level: engine.bootstrap_level(),
+        });
+    }
+    engine.bootstrap_pair(a.0, companion)
+}
+
 /// Bootstraps `ct` when it has fewer than `needed` levels left: the general
 /// rule by which algorithms get their bootstraps (call it before a step that
 /// consumes `needed` levels). Fails when even a fresh bootstrap output would

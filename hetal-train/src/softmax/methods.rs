@@ -2,7 +2,9 @@
 
 use super::poly;
 use super::rows::Rows;
-use crate::engine::{ensure_levels, ensure_levels_pair, Complex, Engine, EngineResult};
+use crate::engine::{
+    ensure_levels, ensure_levels_pair, ensure_levels_with, Complex, Engine, EngineResult,
+};
 use crate::linalg::{rot_left, BlockMatrix, Layout, LinalgError, LinalgResult};
 
 /// A softmax approximation.
@@ -308,22 +310,32 @@ fn hetal<E: Engine>(
     let z1 = ensure_levels(engine, z, 1)?;
     let u0 = engine.mul_real(&z1, logit_scale / (2.0 * R_MAX))?;
     let u0 = engine.add_plain(&u0, &rows.padded_classes(-0.5))?;
+    // A low u0 is refreshed before the first round (not inside it), so that
+    // it is still high when the shift y = u0 − max needs it.
+    let u0 = ensure_levels(engine, &u0, poly::depth(7))?;
     let mut u = u0.clone();
     let mut shift = 1;
     while shift < rows.period {
+        // u ← v + s·d with d = u − v, v = u rotated and s the comparison
+        // (1 + f(g(g(d))))/2: ten levels, so at least one refresh a round.
+        // Each refresh of the running value takes the other operand of the
+        // round's last step along in the same bootstrap, so that the new u
+        // lands high and the next round needs fewer.
         let v = engine.rotate(&u, shift as isize)?;
-        // One refresh of the difference serves the comparison and the product.
-        let d = ensure_levels(engine, &engine.sub(&u, &v)?, poly::depth(7))?;
-        let mut s = poly::eval(engine, &d, &G)?;
-        s = poly::eval(engine, &s, &G)?;
-        s = poly::eval(engine, &s, &F_STEP)?;
-        let (s, d) = ensure_levels_pair(engine, (&s, 1), (&d, 1))?;
+        let d = engine.sub(&u, &v)?;
+        let (mut d, v) = ensure_levels_with(engine, (&d, poly::depth(7)), &v)?;
+        let mut s = d.clone();
+        for coeffs in [&G, &G, &F_STEP] {
+            (s, d) = ensure_levels_with(engine, (&s, poly::depth(7)), &d)?;
+            s = poly::eval(engine, &s, coeffs)?;
+        }
+        let (s, d) = ensure_levels_with(engine, (&s, 1), &d)?;
         u = engine.add(&v, &engine.mul(&s, &d)?)?;
         shift *= 2;
     }
     // Row max m (normalised), y = (z − max)/(2·R_max) in [-1, 0] (padded
     // classes too, at -1/2 − m).
-    let (u, u0) = ensure_levels_pair(engine, (&u, 1), (&u0, 0))?;
+    let (u, u0) = ensure_levels_with(engine, (&u, 1), &u0)?;
     let m = rows.broadcast(engine, &u, 1.0)?;
     let mut y = engine.sub(&u0, &m)?;
     let mut range = 2.0 * R_MAX;

@@ -53,6 +53,15 @@ pub struct TrainConfig {
     pub weight_scale: f64,
 }
 
+/// The batch size that fills a tile: one tile of a horizontally laid out
+/// matrix holds `slots / c'` rows (`c'`: classes padded to a power of two),
+/// and an iteration costs about the same however many of them are used, so
+/// the whole training set goes in one batch where it fits.
+pub fn filling_batch(samples: usize, classes: usize, slots: usize) -> usize {
+    let rows = slots / crate::linalg::padded_classes(classes).max(1);
+    samples.min(rows).max(1)
+}
+
 impl TrainConfig {
     /// Sample ranges of the mini-batches: consecutive chunks of the training set.
     pub fn batches(&self, samples: usize) -> Vec<std::ops::Range<usize>> {

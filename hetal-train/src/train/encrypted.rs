@@ -259,6 +259,19 @@ fn update<E: Engine>(
     }
 }
 
+/// Where a training run stands, reported after every iteration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    /// Current epoch (from 1).
+    pub epoch: usize,
+    /// Iterations done so far in the run.
+    pub iterations: usize,
+    /// Iterations in one epoch.
+    pub per_epoch: usize,
+    /// Epoch cap.
+    pub max_epochs: usize,
+}
+
 /// Trains on encrypted data. After each epoch the encrypted validation
 /// logits go to `judge` (the key owner); the weights of the epoch it names
 /// best are returned. Weights start at zero (encrypted at the bootstrap level).
@@ -268,6 +281,18 @@ pub fn train_encrypted<E: Engine, J: ValidationJudge<E>>(
     config: &TrainConfig,
     judge: &mut J,
     method: SoftmaxMethod,
+) -> Result<TrainReport<E::Ct>, TrainError> {
+    train_encrypted_observed(engine, data, config, judge, method, &mut |_| {})
+}
+
+/// [`train_encrypted`], calling `progress` after every iteration.
+pub fn train_encrypted_observed<E: Engine, J: ValidationJudge<E>>(
+    engine: &E,
+    data: &EncryptedData<E::Ct>,
+    config: &TrainConfig,
+    judge: &mut J,
+    method: SoftmaxMethod,
+    progress: &mut dyn FnMut(Progress),
 ) -> Result<TrainReport<E::Ct>, TrainError> {
     let first = data.train.first().ok_or(TrainError::Empty)?;
     let period = padded_classes(data.classes);
@@ -287,6 +312,12 @@ pub fn train_encrypted<E: Engine, J: ValidationJudge<E>>(
         for b in config.epoch_order(data.train.len(), epoch) {
             state = step(engine, state, &data.train[b], config, method)?;
             iterations += 1;
+            progress(Progress {
+                epoch,
+                iterations,
+                per_epoch: data.train.len(),
+                max_epochs: config.max_epochs,
+            });
         }
         epochs = epoch;
         let w = ensure_all(engine, &state.w, ABT_DEPTH)?;

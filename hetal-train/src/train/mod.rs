@@ -15,10 +15,10 @@ pub mod loss;
 pub mod plan;
 pub mod reference;
 
-pub use config::{Optimizer, TrainConfig, WeightRefresh};
+pub use config::{filling_batch, Optimizer, TrainConfig, WeightRefresh};
 pub use encrypted::{
-    encrypt_dataset, step, step_observed, train_encrypted, EncryptedBatch, EncryptedData, Phase,
-    State, TrainReport,
+    encrypt_dataset, step, step_observed, train_encrypted, train_encrypted_observed,
+    EncryptedBatch, EncryptedData, Phase, Progress, State, TrainReport,
 };
 pub use key_owner::{KeyOwner, Patience, ValidationJudge, Verdict};
 pub use loss::{accuracy, cross_entropy};
