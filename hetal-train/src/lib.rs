@@ -1,12 +1,36 @@
 //! `hetal-train`: the server side of hetal (evaluator, HETAL algorithms,
 //! training) and the `hetal` command-line tool.
+//!
+//! # Layers
+//!
+//! Modules depend on lower layers only (`tests/layering.rs` checks every
+//! `crate::` path outside test code against this order, lowest first):
+//!
+//! 1. [`ckks`] — the CKKS evaluator on `hetal-nostd`'s ring (key switching,
+//!    rescale, rotations, hoisting, ModRaise and the encapsulation switches);
+//! 2. [`engine`] — the [`Engine`] trait (slot-vector homomorphic computer),
+//!    the clear simulator [`ClearEngine`] and its noise model;
+//! 3. [`circuits`] — circuits over the trait (polynomials, linear transforms,
+//!    the homomorphic DFT, EvalMod);
+//! 4. [`ckks_engine`] — [`CkksEngine`], the trait on real ciphertexts, with
+//!    bootstrapping gathered in [`ckks_engine::bootstrap`] (settings, keys,
+//!    stage targets, the bootstrapping circuit);
+//! 5. [`linalg`] — block matrices, DiagABT / DiagATB;
+//! 6. [`softmax`] — HETAL's softmax approximation and its variants;
+//! 7. [`data`] — datasets;
+//! 8. [`train`] — NAG training with early stopping, the reference trainer;
+//! 9. `demo`, `bench` — the `hetal` binary's commands.
 
 pub mod bench;
 pub mod circuits;
 pub mod ckks;
+pub mod ckks_engine;
 pub mod data;
 pub mod demo;
 pub mod engine;
 pub mod linalg;
 pub mod softmax;
 pub mod train;
+
+pub use ckks_engine::{BootstrapConfig, CkksDecryptor, CkksEngine};
+pub use engine::{ClearConfig, ClearDecryptor, ClearEngine, Decryptor, Engine, EngineError};

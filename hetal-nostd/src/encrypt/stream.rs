@@ -11,11 +11,11 @@
 
 use crate::encoding::{encode_into, packed_to_residues, Complex, EncodeError};
 use crate::math::ntt::NttTable;
+use crate::math::pack::PackedLimbs;
 use crate::math::zq::Modulus;
 use crate::math::MathError;
 use crate::params::{Params, ParamsDigest};
 use crate::ring::sampling::{Csprng, Seed, UniformExpander};
-use crate::wire::pack::PackedLimbs;
 use core::fmt;
 use zeroize::Zeroize;
 

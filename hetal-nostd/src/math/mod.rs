@@ -4,12 +4,15 @@
 //! * [`primes`]: deterministic primality testing and NTT-friendly prime search;
 //! * [`ntt`]: the negacyclic number-theoretic transform over `Z_q[X]/(X^N + 1)`;
 //! * [`galois`]: the Galois automorphisms `X -> X^g` in both domains;
+//! * [`pack`]: bit packing of residues (`bitlen(q)` bits per value), shared by
+//!   the streaming encryptor and the wire format;
 //! * `lanes` (x86_64 with `std`): AVX-512 helpers shared by the SIMD kernels.
 
 pub mod galois;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 pub mod lanes;
 pub mod ntt;
+pub mod pack;
 pub mod primes;
 pub mod zq;
 

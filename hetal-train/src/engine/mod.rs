@@ -1,6 +1,7 @@
 //! The engine seam: HETAL's algorithms are written once over [`Engine`], a
 //! slot-vector homomorphic computer, and run on any implementation (the
-//! clear-slot [`ClearEngine`] here, the CKKS engine later).
+//! clear-slot [`ClearEngine`] here, [`CkksEngine`](crate::ckks_engine::CkksEngine)
+//! on real CKKS ciphertexts in [`crate::ckks_engine`], above the circuits).
 //!
 //! # Level conventions (every implementation must follow them)
 //!
@@ -49,12 +50,10 @@
 //! the separate [`Decryptor`] trait, so that server-side code written against
 //! [`Engine`] cannot decrypt.
 
-mod ckks;
 mod clear;
 mod complex;
 mod noise;
 
-pub use ckks::{BootstrapConfig, CkksCt, CkksDecryptor, CkksEngine, CkksTarget, KeySizes};
 pub use clear::{ClearConfig, ClearCt, ClearDecryptor, ClearEngine, OpCounts};
 pub use complex::Complex;
 pub use noise::NoiseConfig;

@@ -1,7 +1,8 @@
 //! Bootstrapping on CkksEngine at insecure small presets (the fast tier).
 
 use super::*;
-use crate::engine::{ClearConfig, ClearEngine};
+use crate::ckks_engine::CkksDecryptor;
+use crate::engine::{ClearConfig, ClearEngine, Complex, Decryptor};
 use hetal_nostd::params::presets::{INSECURE_N10, INSECURE_N11, INSECURE_N12, PROD_N16};
 
 fn precision(got: &[Complex], want: &[Complex]) -> (f64, f64) {
