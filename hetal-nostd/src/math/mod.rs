@@ -1,6 +1,8 @@
 //! Number theory: arithmetic modulo word-size primes, prime generation and the negacyclic NTT.
 //!
 //! * [`zq`]: [`zq::Modulus`], Barrett and Shoup arithmetic modulo an odd `q < 2^62`;
+//! * [`montgomery`]: Montgomery products (`R = 2^64`) for operands kept in
+//!   Montgomery form;
 //! * [`primes`]: deterministic primality testing and NTT-friendly prime search;
 //! * [`ntt`]: the negacyclic number-theoretic transform over `Z_q[X]/(X^N + 1)`;
 //! * [`galois`]: the Galois automorphisms `X -> X^g` in both domains;
@@ -11,6 +13,7 @@
 pub mod galois;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 pub mod lanes;
+pub mod montgomery;
 pub mod ntt;
 pub mod pack;
 pub mod primes;

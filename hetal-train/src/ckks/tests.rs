@@ -1,5 +1,8 @@
+//! Evaluator operations against decryption of the same operations in the clear.
+
 use super::*;
 use hetal_nostd::decrypt::decrypt;
+use hetal_nostd::encoding::Complex;
 use hetal_nostd::encrypt::encrypt;
 use hetal_nostd::evk::{relin_key, rotation_key};
 use hetal_nostd::keys::SecretKey;
