@@ -169,10 +169,6 @@ impl CkksEngine {
     }
 }
 
-fn to_nostd(z: Complex) -> hetal_nostd::encoding::Complex {
-    hetal_nostd::encoding::Complex::new(z.re, z.im)
-}
-
 /// The key owner's decryptor for a [`CkksEngine`].
 #[derive(Clone, Copy, Debug)]
 pub struct CkksDecryptor<'a>(pub &'a CkksEngine);
@@ -180,8 +176,6 @@ pub struct CkksDecryptor<'a>(pub &'a CkksEngine);
 impl Decryptor<CkksEngine> for CkksDecryptor<'_> {
     fn decrypt(&self, ct: &CkksCt) -> EngineResult<Vec<Complex>> {
         let e = self.0;
-        decrypt(e.ev.context(), &e.sk, &ct.ct)
-            .map(|v| v.into_iter().map(|z| Complex::new(z.re, z.im)).collect())
-            .map_err(|err| EngineError::Backend(err.to_string()))
+        decrypt(e.ev.context(), &e.sk, &ct.ct).map_err(|err| EngineError::Backend(err.to_string()))
     }
 }

@@ -2,7 +2,7 @@
 
 use hetal_nostd::encrypt::encrypt;
 
-use super::{engine_error, to_nostd, CkksCt, CkksEngine, CkksTarget};
+use super::{engine_error, CkksCt, CkksEngine, CkksTarget};
 use crate::ckks::Factor;
 use crate::engine::{check_above, Coefficient, Complex, Engine, EngineError, EngineResult};
 
@@ -39,15 +39,13 @@ impl Engine for CkksEngine {
                 max: self.max_level(),
             });
         }
-        let vals: Vec<hetal_nostd::encoding::Complex> =
-            values.iter().map(|z| to_nostd(*z)).collect();
         let ctx = self.ev.context();
         let ct = {
             let mut rng = self
                 .rng
                 .lock()
                 .map_err(|_| EngineError::Backend("random generator poisoned".into()))?;
-            encrypt(ctx, &self.sk, &vals, self.slots(), level, &mut rng)
+            encrypt(ctx, &self.sk, values, self.slots(), level, &mut rng)
                 .map_err(|e| EngineError::Backend(e.to_string()))?
         };
         Self::wrap(self.ev.expand(&ct), false)
@@ -67,12 +65,11 @@ impl Engine for CkksEngine {
 
     fn add_plain(&self, a: &CkksCt, p: &[Complex]) -> EngineResult<CkksCt> {
         self.check_len(p.len())?;
-        let p: Vec<_> = p.iter().map(|z| to_nostd(*z)).collect();
-        Self::wrap(self.ev.add_plain(&a.ct, &p), a.pending_rescale)
+        Self::wrap(self.ev.add_plain(&a.ct, p), a.pending_rescale)
     }
 
     fn add_const(&self, a: &CkksCt, k: Complex) -> EngineResult<CkksCt> {
-        Self::wrap(self.ev.add_const(&a.ct, to_nostd(k)), a.pending_rescale)
+        Self::wrap(self.ev.add_const(&a.ct, k), a.pending_rescale)
     }
 
     fn mul_lazy(&self, a: &CkksCt, b: &CkksCt) -> EngineResult<CkksCt> {
@@ -84,8 +81,7 @@ impl Engine for CkksEngine {
     fn mul_plain_lazy(&self, a: &CkksCt, p: &[Complex]) -> EngineResult<CkksCt> {
         self.check_len(p.len())?;
         Self::need_level(a)?;
-        let p: Vec<_> = p.iter().map(|z| to_nostd(*z)).collect();
-        Self::wrap(self.ev.mul_plain(&a.ct, &p), true)
+        Self::wrap(self.ev.mul_plain(&a.ct, p), true)
     }
 
     fn mul_const(&self, a: &CkksCt, k: Complex) -> EngineResult<CkksCt> {
@@ -99,10 +95,7 @@ impl Engine for CkksEngine {
             );
         }
         Self::need_level(a)?;
-        let m = self
-            .ev
-            .mul_const(&a.ct, to_nostd(k))
-            .map_err(engine_error)?;
+        let m = self.ev.mul_const(&a.ct, k).map_err(engine_error)?;
         Self::wrap(self.ev.rescale(&m), false)
     }
 
@@ -215,13 +208,6 @@ impl Engine for CkksEngine {
             return Err(EngineError::NoTerms);
         }
         let mut cts = Vec::with_capacity(terms.len());
-        let plains: Vec<Vec<hetal_nostd::encoding::Complex>> = terms
-            .iter()
-            .map(|(_, k)| match k {
-                Coefficient::Plain(p) => p.iter().map(|z| to_nostd(*z)).collect(),
-                Coefficient::Const(_) | Coefficient::Reused(_) => Vec::new(),
-            })
-            .collect();
         let mut encoded = Vec::with_capacity(terms.len());
         for &(a, k) in terms {
             encoded.push(match k {
@@ -232,24 +218,24 @@ impl Engine for CkksEngine {
                 _ => None,
             });
         }
-        for ((&(a, k), plain), enc) in terms.iter().zip(&plains).zip(&encoded) {
+        for (&(a, k), enc) in terms.iter().zip(&encoded) {
             if a.pending_rescale {
                 return Err(EngineError::NeedsRescale);
             }
             check_above(a.ct.level, out.level)?;
             let factor = match (k, enc) {
-                (Coefficient::Const(k), _) => Factor::Const(to_nostd(k)),
+                (Coefficient::Const(k), _) => Factor::Const(k),
                 (_, Some(pt)) => Factor::Prepared(pt),
-                _ => {
-                    self.check_len(plain.len())?;
-                    Factor::Plain(plain)
+                (Coefficient::Plain(p) | Coefficient::Reused(p), None) => {
+                    self.check_len(p.len())?;
+                    Factor::Plain(p)
                 }
             };
             cts.push((&a.ct, factor));
         }
         Self::wrap(
             self.ev
-                .linear_combination(&cts, to_nostd(constant), out.level, out.scale),
+                .linear_combination(&cts, constant, out.level, out.scale),
             false,
         )
     }

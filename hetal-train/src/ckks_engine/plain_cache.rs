@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use hetal_nostd::encrypt::Ciphertext;
 
-use super::{engine_error, to_nostd, CkksEngine, CkksTarget};
+use super::{engine_error, CkksEngine, CkksTarget};
 use crate::ckks::PreparedPlaintext;
 use crate::engine::{Complex, Engine, EngineError, EngineResult};
 
@@ -62,10 +62,9 @@ impl CkksEngine {
         {
             return Ok(hit.1.clone());
         }
-        let vals: Vec<_> = values.iter().map(|z| to_nostd(*z)).collect();
         let encoded = self
             .ev
-            .encode(&vals, a.log_slots, level, scale)
+            .encode(values, a.log_slots, level, scale)
             .map_err(engine_error)?;
         let pt = Arc::new(
             self.ev

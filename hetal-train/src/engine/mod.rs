@@ -51,11 +51,11 @@
 //! [`Engine`] cannot decrypt.
 
 mod clear;
-mod complex;
 mod noise;
 
 pub use clear::{ClearConfig, ClearCt, ClearDecryptor, ClearEngine, OpCounts};
-pub use complex::Complex;
+/// Slot values: `hetal-nostd`'s complex number, used by every layer.
+pub use hetal_nostd::encoding::Complex;
 pub use noise::NoiseConfig;
 
 use thiserror::Error;
