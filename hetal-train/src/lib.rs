@@ -6,6 +6,7 @@
 //! Modules depend on lower layers only (`tests/layering.rs` checks every
 //! `crate::` path outside test code against this order, lowest first):
 //!
+//! 0. [`reproducible`] — a seeded generator for test data and benchmark inputs;
 //! 1. [`ckks`] — the CKKS evaluator on `hetal-nostd`'s ring (key switching,
 //!    rescale, rotations, hoisting, ModRaise and the encapsulation switches);
 //! 2. [`engine`] — the [`Engine`] trait (slot-vector homomorphic computer),
@@ -19,16 +20,20 @@
 //! 6. [`softmax`] — HETAL's softmax approximation and its variants;
 //! 7. [`data`] — datasets;
 //! 8. [`train`] — NAG training with early stopping, the reference trainer;
-//! 9. `demo`, `bench` — the `hetal` binary's commands.
+//! 9. `demo`, `bench` — the `hetal` binary's commands (hidden from the
+//!    documentation: not a library API).
 
+#[doc(hidden)]
 pub mod bench;
 pub mod circuits;
 pub mod ckks;
 pub mod ckks_engine;
 pub mod data;
+#[doc(hidden)]
 pub mod demo;
 pub mod engine;
 pub mod linalg;
+pub mod reproducible;
 pub mod softmax;
 pub mod train;
 

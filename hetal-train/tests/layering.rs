@@ -6,7 +6,8 @@
 mod layering;
 
 /// Lowest first, as in the crate documentation.
-const LAYERS: [&str; 10] = [
+const LAYERS: [&str; 11] = [
+    "reproducible",
     "ckks",
     "engine",
     "circuits",

@@ -2,17 +2,7 @@
 //! AVX-512 against portable.
 
 use super::*;
-
-/// A deterministic stream of 64-bit values (SplitMix64).
-fn stream(mut seed: u64) -> impl FnMut() -> u64 {
-    move || {
-        seed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = seed;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
+use crate::reproducible::Xorshift;
 
 /// Slices of the vectors of `x`.
 fn view(x: &[Vec<u64>]) -> Vec<&[u64]> {
@@ -25,7 +15,10 @@ fn view(x: &[Vec<u64>]) -> Vec<&[u64]> {
 /// inputs at `q - 1`; the SIMD kernel must decline inputs of 2^50 or more.
 #[test]
 fn inner_product_kernels_agree() {
-    let mut rng = stream(7);
+    let mut rng = {
+        let mut x = Xorshift::new(7);
+        move || x.next_u64()
+    };
     let n = 64;
     #[cfg(target_arch = "x86_64")]
     let simd = avx512::Avx512::detect().filter(|k| k.ifma);
@@ -96,7 +89,10 @@ fn inner_product_kernels_agree() {
 /// (`y_c` up to `1.5·s_c` for sources `s_c < 2^62`).
 #[test]
 fn conversion_kernels_are_exact() {
-    let mut rng = stream(5);
+    let mut rng = {
+        let mut x = Xorshift::new(5);
+        move || x.next_u64()
+    };
     let n = 64;
     #[cfg(target_arch = "x86_64")]
     let simd = avx512::Avx512::detect();
