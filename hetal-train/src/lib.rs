@@ -9,19 +9,21 @@
 //! 0. [`reproducible`] — a seeded generator for test data and benchmark inputs;
 //! 1. [`ckks`] — the CKKS evaluator on `hetal-nostd`'s ring (key switching,
 //!    rescale, rotations, hoisting, ModRaise and the encapsulation switches);
-//! 2. [`engine`] — the [`Engine`] trait (slot-vector homomorphic computer),
+//! 2. [`error`] — the engine's and the circuits' error types (each can be
+//!    the other's source);
+//! 3. [`engine`] — the [`Engine`] trait (slot-vector homomorphic computer),
 //!    the clear simulator [`ClearEngine`] and its noise model;
-//! 3. [`circuits`] — circuits over the trait (polynomials, linear transforms,
+//! 4. [`circuits`] — circuits over the trait (polynomials, linear transforms,
 //!    the homomorphic DFT, EvalMod);
-//! 4. [`ckks_engine`] — [`CkksEngine`], the trait on real ciphertexts, with
+//! 5. [`ckks_engine`] — [`CkksEngine`], the trait on real ciphertexts, with
 //!    bootstrapping gathered in [`ckks_engine::bootstrap`] (settings, keys,
 //!    stage targets, the bootstrapping circuit);
-//! 5. [`linalg`] — block matrices, DiagABT / DiagATB;
-//! 6. [`softmax`] — HETAL's softmax approximation and its variants;
-//! 7. [`data`] — datasets;
-//! 8. [`train`] — NAG training with early stopping, the reference trainer;
-//! 9. `demo`, `bench` — the `hetal` binary's commands (hidden from the
-//!    documentation: not a library API).
+//! 6. [`linalg`] — block matrices, DiagABT / DiagATB;
+//! 7. [`softmax`] — HETAL's softmax approximation and its variants;
+//! 8. [`data`] — datasets;
+//! 9. [`train`] — NAG training with early stopping, the reference trainer;
+//! 10. `demo`, `bench` — the `hetal` binary's commands (hidden from the
+//!     documentation: not a library API).
 
 #[doc(hidden)]
 pub mod bench;
@@ -32,6 +34,7 @@ pub mod data;
 #[doc(hidden)]
 pub mod demo;
 pub mod engine;
+pub mod error;
 pub mod linalg;
 pub mod reproducible;
 pub mod softmax;

@@ -6,9 +6,10 @@
 mod layering;
 
 /// Lowest first, as in the crate documentation.
-const LAYERS: [&str; 11] = [
+const LAYERS: [&str; 12] = [
     "reproducible",
     "ckks",
+    "error",
     "engine",
     "circuits",
     "ckks_engine",

@@ -16,6 +16,7 @@ use core::fmt;
 
 /// Why a vector could not be encoded.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum EncodeError {
     /// More values than slots, or a slot count that is not a power of two ≤ N/2.
     BadSlotCount {

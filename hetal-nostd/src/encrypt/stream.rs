@@ -21,6 +21,7 @@ use zeroize::Zeroize;
 
 /// Why encryption failed.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum EncryptError {
     /// The message could not be encoded.
     Encode(EncodeError),

@@ -23,6 +23,7 @@ use core::fmt;
 
 /// Errors reported by the constructors of this module.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MathError {
     /// The modulus is even, smaller than 3 or not below `2^62`.
     ModulusOutOfRange(u64),

@@ -111,6 +111,7 @@ impl Header {
 
 /// Why bytes were rejected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum WireError {
     /// The input is larger than the limit.
     TooLarge {

@@ -52,16 +52,15 @@ impl Evaluator {
         scale: f64,
     ) -> EvalResult<RnsPoly> {
         let slots = 1usize << log_slots;
-        log_slots_for(slots, self.ctx.params().log_n())
-            .map_err(|e| EvalError::Encode(e.to_string()))?;
+        log_slots_for(slots, self.ctx.params().log_n())?;
         if values.len() > slots {
-            return Err(EvalError::Encode(format!(
-                "{} values for {slots} slots",
-                values.len()
-            )));
+            return Err(EvalError::TooManyValues {
+                len: values.len(),
+                slots,
+            });
         }
         let mut packed = vec![Complex::default(); slots];
-        encode_into(values, scale, &mut packed).map_err(|e| EvalError::Encode(e.to_string()))?;
+        encode_into(values, scale, &mut packed)?;
         let mut out = RnsPoly::zero(self.ctx.n(), level + 1);
         self.map_limbs(&mut out, |m, i, limb| {
             packed_to_residues(&packed, m, limb);
@@ -96,9 +95,7 @@ impl Evaluator {
     pub(super) fn scaled_int(x: f64, scale: f64) -> EvalResult<i128> {
         let v = (x * scale).round();
         if !v.is_finite() || v.abs() >= 2f64.powi(120) {
-            return Err(EvalError::Encode(format!(
-                "constant {x} at scale {scale} is too large"
-            )));
+            return Err(EvalError::ConstantTooLarge { value: x, scale });
         }
         Ok(v as i128)
     }

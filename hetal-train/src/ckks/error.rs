@@ -1,9 +1,11 @@
 //! Errors of the evaluator.
 
+use hetal_nostd::encoding::EncodeError;
 use thiserror::Error;
 
 /// Errors of the evaluator.
 #[derive(Clone, Debug, Error, PartialEq)]
+#[non_exhaustive]
 pub enum EvalError {
     /// No Galois key for a rotation step.
     #[error("missing Galois key for a rotation by {0} slots")]
@@ -48,9 +50,32 @@ pub enum EvalError {
     /// A ciphertext or key whose shape does not match the parameters.
     #[error("malformed {0}")]
     Malformed(&'static str),
-    /// A plaintext or constant that cannot be encoded.
+    /// Slot values the encoder refuses (slot count, non-finite values).
     #[error("cannot encode: {0}")]
-    Encode(String),
+    Encode(#[from] EncodeError),
+    /// More values than slots.
+    #[error("{len} values for {slots} slots")]
+    TooManyValues {
+        /// Values given.
+        len: usize,
+        /// Slots of the ciphertext.
+        slots: usize,
+    },
+    /// A constant whose scaled value does not fit the 120 bits the
+    /// evaluator encodes constants with.
+    #[error("constant {value} at scale {scale} is too large")]
+    ConstantTooLarge {
+        /// The constant (one part).
+        value: f64,
+        /// The scale it was to be encoded at.
+        scale: f64,
+    },
+    /// A target scale that is not a positive finite number.
+    #[error("target scale {0} is not a positive finite number")]
+    BadScale(f64),
+    /// A rotate-and-sum span that is not a power of two up to the slot count.
+    #[error("rotate-and-sum span {0} is not a power of two up to the slot count")]
+    BadSpan(usize),
     /// The parameter set is outside what the evaluator supports.
     #[error("unsupported parameters: {0}")]
     Unsupported(&'static str),

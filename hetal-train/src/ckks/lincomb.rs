@@ -42,7 +42,7 @@ impl Evaluator {
             });
         }
         if !(scale.is_finite() && scale > 0.0) {
-            return Err(EvalError::Encode(format!("target scale {scale}")));
+            return Err(EvalError::BadScale(scale));
         }
         let target = scale * self.ctx.modulus(l).value() as f64;
         let first = terms

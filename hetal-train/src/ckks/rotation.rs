@@ -161,9 +161,7 @@ impl Evaluator {
     pub fn rotate_sum(&self, a: &Ciphertext, span: usize) -> EvalResult<Ciphertext> {
         self.check(a)?;
         if !span.is_power_of_two() || span > (1usize << a.log_slots) {
-            return Err(EvalError::Encode(format!(
-                "rotate-and-sum span {span} is not a power of two up to the slot count"
-            )));
+            return Err(EvalError::BadSpan(span));
         }
         let mut acc = self.make(a, a.level, a.scale, a.c0.clone(), self.c1(a).into_owned());
         let mut step = 1usize;

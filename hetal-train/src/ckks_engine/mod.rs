@@ -81,7 +81,7 @@ fn engine_error(e: EvalError) -> EngineError {
         EvalError::MissingRotationKey(k) => EngineError::MissingRotation(k.unsigned_abs() as usize),
         EvalError::InvalidLevel { requested, max } => EngineError::InvalidLevel { requested, max },
         EvalError::ScaleMismatch(..) => EngineError::ScaleMismatch,
-        other => EngineError::Backend(other.to_string()),
+        other => EngineError::Eval(other),
     }
 }
 
@@ -96,12 +96,9 @@ impl CkksEngine {
         extra_steps: &[i64],
         mut rng: Csprng,
     ) -> EngineResult<Self> {
-        let params = lit
-            .build()
-            .map_err(|e| EngineError::Backend(e.to_string()))?;
-        let log_slots = hetal_nostd::encoding::log_slots_for(slots, params.log_n())
-            .map_err(|e| EngineError::Backend(e.to_string()))?;
-        let ctx = Arc::new(Context::new(params).map_err(|e| EngineError::Backend(e.to_string()))?);
+        let params = lit.build()?;
+        let log_slots = hetal_nostd::encoding::log_slots_for(slots, params.log_n())?;
+        let ctx = Arc::new(Context::new(params)?);
         let sk = SecretKey::generate(&ctx, &mut rng);
         let mut steps: Vec<i64> = (0..log_slots)
             .flat_map(|i| [1i64 << i, -(1i64 << i)])
@@ -176,6 +173,6 @@ pub struct CkksDecryptor<'a>(pub &'a CkksEngine);
 impl Decryptor<CkksEngine> for CkksDecryptor<'_> {
     fn decrypt(&self, ct: &CkksCt) -> EngineResult<Vec<Complex>> {
         let e = self.0;
-        decrypt(e.ev.context(), &e.sk, &ct.ct).map_err(|err| EngineError::Backend(err.to_string()))
+        Ok(decrypt(e.ev.context(), &e.sk, &ct.ct)?)
     }
 }

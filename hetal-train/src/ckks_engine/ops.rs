@@ -3,7 +3,7 @@
 use hetal_nostd::encrypt::encrypt;
 
 use super::{engine_error, CkksCt, CkksEngine, CkksTarget};
-use crate::ckks::Factor;
+use crate::ckks::{EvalError, Factor};
 use crate::engine::{check_above, Coefficient, Complex, Engine, EngineError, EngineResult};
 
 impl Engine for CkksEngine {
@@ -44,9 +44,8 @@ impl Engine for CkksEngine {
             let mut rng = self
                 .rng
                 .lock()
-                .map_err(|_| EngineError::Backend("random generator poisoned".into()))?;
-            encrypt(ctx, &self.sk, values, self.slots(), level, &mut rng)
-                .map_err(|e| EngineError::Backend(e.to_string()))?
+                .map_err(|_| EngineError::Poisoned("random generator"))?;
+            encrypt(ctx, &self.sk, values, self.slots(), level, &mut rng)?
         };
         Self::wrap(self.ev.expand(&ct), false)
     }
@@ -125,10 +124,11 @@ impl Engine for CkksEngine {
         let mut ct = a.ct.clone();
         for bit in 0..self.log_slots {
             if shift >> bit & 1 == 1 {
-                ct = self
-                    .ev
-                    .rotate(&ct, 1i64 << bit)
-                    .map_err(|_| EngineError::MissingRotation(shift))?;
+                ct = self.ev.rotate(&ct, 1i64 << bit).map_err(|e| match e {
+                    // Neither the step's key nor this power of two's.
+                    EvalError::MissingRotationKey(_) => EngineError::MissingRotation(shift),
+                    other => engine_error(other),
+                })?;
             }
         }
         Ok(CkksCt {

@@ -54,7 +54,7 @@ impl CkksEngine {
             self.plain_cache
                 .entries
                 .lock()
-                .map_err(|_| EngineError::Backend("plaintext cache poisoned".into()))
+                .map_err(|_| EngineError::Poisoned("plaintext cache"))
         };
         if let Some(hit) = lock()?
             .get(&key)

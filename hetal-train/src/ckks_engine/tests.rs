@@ -6,7 +6,7 @@ use crate::linalg::tests::random_matrix;
 use crate::linalg::{
     decrypt_matrix, diag_abt, diag_atb, encrypt_matrix, padded_classes, Layout, TileShape,
 };
-use hetal_nostd::params::presets::INSECURE_N10;
+use hetal_nostd::params::presets::{INSECURE_N10, INSECURE_N11};
 
 #[test]
 fn diag_products_match_the_clear_engine() {
@@ -117,4 +117,21 @@ fn bootstrap_and_level_errors_are_typed() {
         .unwrap();
     let v = CkksDecryptor(&ckks).decrypt_real(&r).unwrap();
     assert!((v[0] - 5.0 / 16.0).abs() < 1e-6 && (v[15] - 4.0 / 16.0).abs() < 1e-6);
+}
+
+/// A rotation composed from powers of two reports the evaluator's error
+/// (here: a ciphertext of another parameter set), not a missing key.
+#[test]
+fn composed_rotations_report_the_evaluator_error() {
+    let a = CkksEngine::new(&INSECURE_N10, 16, &[], Csprng::from_entropy([5; 32])).unwrap();
+    let b = CkksEngine::new(&INSECURE_N11, 16, &[], Csprng::from_entropy([6; 32])).unwrap();
+    let foreign = b.encrypt_real(&[0.5; 16], 3).unwrap();
+    assert!(!a.evaluator().has_rotation(3));
+    assert_eq!(
+        a.rotate(&foreign, 3).unwrap_err(),
+        EngineError::Eval(EvalError::ParamsMismatch)
+    );
+    // The same composed rotation of one of its own ciphertexts works.
+    let own = a.encrypt_real(&[0.5; 16], 3).unwrap();
+    assert!(a.rotate(&own, 3).is_ok());
 }

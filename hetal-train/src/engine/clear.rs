@@ -505,9 +505,7 @@ impl Engine for ClearEngine {
             .fold(0.0, f64::max);
         if let Some(bound) = self.config.bootstrap_bound {
             if peak > bound {
-                return Err(EngineError::BootstrapRange(format!(
-                    "a slot holds {peak:.3e}, above the bound {bound:.3e}"
-                )));
+                return Err(EngineError::BootstrapRange { peak, bound });
             }
         }
         self.counters.bootstrap.fetch_add(1, Ordering::Relaxed);

@@ -28,6 +28,7 @@ use super::{engine_error, CkksCt, CkksEngine, CkksTarget};
 use crate::circuits::{CircuitError, EvalMod};
 use crate::ckks::Evaluator;
 use crate::engine::{Engine, EngineError, EngineResult};
+use crate::error::ConfigError;
 
 /// Bootstrapping settings: the sparse secret's Hamming weight and EvalMod.
 #[derive(Clone, Debug, PartialEq)]
@@ -60,26 +61,24 @@ impl BootstrapConfig {
     pub const MIN_HAMMING_WEIGHT: usize = 32;
 
     /// Checks the settings for ring degree `n`.
-    fn check(&self, n: usize) -> EngineResult<()> {
+    fn check(&self, n: usize) -> Result<(), ConfigError> {
         let em = &self.eval_mod;
-        let problem = if !(Self::MIN_HAMMING_WEIGHT..=n / 2).contains(&self.hamming_weight) {
-            Some(format!(
-                "Hamming weight {} outside {}..={}",
-                self.hamming_weight,
-                Self::MIN_HAMMING_WEIGHT,
-                n / 2
-            ))
+        if !(Self::MIN_HAMMING_WEIGHT..=n / 2).contains(&self.hamming_weight) {
+            Err(ConfigError::HammingWeight {
+                weight: self.hamming_weight,
+                min: Self::MIN_HAMMING_WEIGHT,
+                max: n / 2,
+            })
         } else if !(em.k.is_finite() && em.k >= 1.0) {
-            Some(format!("EvalMod bound K = {} (need a finite K ≥ 1)", em.k))
+            Err(ConfigError::EvalModBound(em.k))
         } else if em.double_angle > 16 || !(1..=1024).contains(&em.degree) {
-            Some(format!(
-                "EvalMod with {} double angles and degree {} (at most 16 and 1..=1024)",
-                em.double_angle, em.degree
-            ))
+            Err(ConfigError::EvalModShape {
+                double_angle: em.double_angle,
+                degree: em.degree,
+            })
         } else {
-            None
-        };
-        problem.map_or(Ok(()), |p| Err(EngineError::InvalidConfig(p)))
+            Ok(())
+        }
     }
 }
 
@@ -111,10 +110,8 @@ impl CkksEngine {
         config: &BootstrapConfig,
         mut rng: Csprng,
     ) -> EngineResult<Self> {
-        let backend = |e: &dyn std::fmt::Display| EngineError::Backend(e.to_string());
-        let params = lit.build().map_err(|e| backend(&e))?;
-        let log_slots =
-            hetal_nostd::encoding::log_slots_for(slots, params.log_n()).map_err(|e| backend(&e))?;
+        let params = lit.build()?;
+        let log_slots = hetal_nostd::encoding::log_slots_for(slots, params.log_n())?;
         config.check(params.n())?;
         let log2_failure = check_failure_probability(
             config.hamming_weight as u32,
@@ -122,7 +119,7 @@ impl CkksEngine {
             slots,
             MAX_LOG2_FAILURE,
         )
-        .map_err(|e| backend(&e))?;
+        .map_err(ConfigError::FailureProbability)?;
         let count = |role| {
             params
                 .segments()
@@ -149,7 +146,7 @@ impl CkksEngine {
             config.eval_mod.clone(),
             q0 / params.scale(),
         )
-        .map_err(|e| backend(&e))?;
+        .map_err(circuit_error)?;
         // Rotations of CoeffsToSlots, of the trace and the caller's serve the
         // top level; those only SlotsToCoeffs uses serve its levels only.
         let log_n = params.log_n();
@@ -169,7 +166,7 @@ impl CkksEngine {
         }
         levels.insert(galois_element_conjugate(log_n), params.max_level());
         levels.remove(&1);
-        let ctx = Arc::new(Context::new(params).map_err(|e| backend(&e))?);
+        let ctx = Arc::new(Context::new(params)?);
         let sk = SecretKey::generate(&ctx, &mut rng);
         let keys = EvaluationKeys {
             relin: Some(relin_key(&ctx, &sk, &mut rng)),
@@ -226,12 +223,11 @@ impl CkksEngine {
         let params = self.ev.context().params();
         let headroom = params.q()[0] as f64 / a.ct.scale;
         if headroom < MIN_HEADROOM {
-            return Err(EngineError::BootstrapRange(format!(
-                "scale 2^{:.1} leaves {:.1} bits below q0; bootstrapping needs {}",
-                a.ct.scale.log2(),
-                headroom.log2(),
-                MIN_HEADROOM.log2()
-            )));
+            return Err(EngineError::BootstrapHeadroom {
+                log2_scale: a.ct.scale.log2(),
+                headroom_bits: headroom.log2(),
+                needed_bits: MIN_HEADROOM.log2(),
+            });
         }
         let ev = &self.ev;
         let bottom = ev.drop_level(&a.ct, 0).map_err(engine_error)?;
@@ -250,10 +246,7 @@ impl CkksEngine {
         };
         boot.circuit
             .apply(self, &raised, &boot.targets, gain)
-            .map_err(|e| match e {
-                CircuitError::Engine(e) => e,
-                other => EngineError::Backend(other.to_string()),
-            })
+            .map_err(circuit_error)
     }
 }
 
@@ -302,6 +295,15 @@ fn stage_targets(
     }
 }
 
+/// A circuit's error as the engine's: engine failures as themselves, the
+/// rest wrapped.
+fn circuit_error(e: CircuitError) -> EngineError {
+    match e {
+        CircuitError::Engine(e) => e,
+        other => EngineError::Circuit(Box::new(other)),
+    }
+}
+
 /// Bootstrapping may fail with probability at most 2^-100.
 const MAX_LOG2_FAILURE: f64 = -100.0;
 
@@ -334,13 +336,9 @@ fn key_sizes(
         .chain([&encapsulation.to_dense])
     {
         sizes.count += 1;
-        sizes.seeded += encode_switching_key(k, params)
-            .map_err(|e| EngineError::Backend(e.to_string()))?
-            .len();
+        sizes.seeded += encode_switching_key(k, params)?.len();
         sizes.expanded += k.expanded_bytes();
     }
-    sizes.seeded += encode_base_switching_key(&encapsulation.to_sparse, params)
-        .map_err(|e| EngineError::Backend(e.to_string()))?
-        .len();
+    sizes.seeded += encode_base_switching_key(&encapsulation.to_sparse, params)?.len();
     Ok(sizes)
 }
