@@ -13,7 +13,7 @@ use crate::ckks::PreparedPlaintext;
 use crate::engine::{Complex, Engine, EngineError, EngineResult};
 
 /// values, the level and the scale (the values are compared on a hit), up to
-/// a byte budget (prepared for Shoup products).
+/// a byte budget (prepared in Montgomery form for the products).
 #[derive(Default)]
 pub(super) struct PlainCache {
     entries: Mutex<HashMap<(u64, usize, u64), Vec<CachedPlain>>>,

@@ -195,7 +195,9 @@ struct Table7Row {
     diag_atb: (u64, u64, u64, u64, u64),
 }
 
-/// From reference/hetal-facts.md (corrected Table 7 of the HETAL paper).
+/// The HETAL paper's Table 7 (CMult / Mult / Rot counts, both inputs at the
+/// top level) in its corrected form: these figures fit the closed forms of
+/// DiagABT and DiagATB for every row.
 const TABLE7: &[Table7Row] = &[
     Table7Row {
         shape: (128, 128, 4),
