@@ -6,15 +6,15 @@ use hetal_nostd::params::presets::INSECURE_N11;
 use hetal_nostd::params::ParamsLiteral;
 use hetal_nostd::ring::sampling::Csprng;
 use hetal_train::data::{digits, Dataset};
-use hetal_train::engine::{
-    BootstrapConfig, CkksDecryptor, CkksEngine, ClearConfig, ClearDecryptor, ClearEngine,
-    Decryptor, Engine, EngineError,
-};
 use hetal_train::linalg::Matrix;
 use hetal_train::softmax::SoftmaxMethod;
 use hetal_train::train::{
     accuracy, encrypt_dataset, plan_job, train_encrypted, train_reference, JobShape, KeyOwner,
     Optimizer, TrainConfig, WeightRefresh,
+};
+use hetal_train::{
+    BootstrapConfig, CkksDecryptor, CkksEngine, ClearConfig, ClearDecryptor, ClearEngine,
+    Decryptor, Engine, EngineError,
 };
 
 const SLOTS: usize = 1024;
@@ -139,6 +139,6 @@ fn a_bootstrap_input_outside_the_precise_range_is_an_error() {
     let outside = ckks.encrypt_real(&[0.25, 3.0 * range], 0).unwrap();
     assert!(matches!(
         ckks.bootstrap(&outside),
-        Err(EngineError::BootstrapRange(_))
+        Err(EngineError::BootstrapRange { .. })
     ));
 }

@@ -13,8 +13,9 @@ use hetal_nostd::params::ParamsLiteral;
 use hetal_nostd::ring::sampling::Csprng;
 
 use super::DemoError;
+use crate::ckks_engine::{BootstrapConfig, CkksDecryptor, CkksEngine};
 use crate::data::{self, Split};
-use crate::engine::{BootstrapConfig, CkksDecryptor, CkksEngine, Engine};
+use crate::engine::Engine;
 use crate::linalg::BlockMatrix;
 use crate::softmax::SoftmaxMethod;
 use crate::train::{

@@ -25,7 +25,7 @@ pub fn eval<E: Engine>(engine: &E, x: &E::Ct, coeffs: &[f64]) -> EngineResult<E:
     let chebyshev = Chebyshev::interpolate(power, -1.0, 1.0, degree);
     chebyshev.eval_ct(engine, &x).map_err(|e| match e {
         CircuitError::Engine(inner) => inner,
-        other => EngineError::InvalidConfig(other.to_string()),
+        other => EngineError::Circuit(Box::new(other)),
     })
 }
 
