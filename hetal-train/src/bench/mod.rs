@@ -5,6 +5,7 @@ pub mod algo;
 pub mod boot;
 pub mod core;
 pub mod eval;
+pub mod range;
 pub mod train;
 
 use std::time::Instant;
@@ -29,7 +30,7 @@ pub fn emit(record: serde_json::Value) {
 }
 
 /// Names of the benchmark suites `run_suite` accepts.
-pub const SUITES: &[&str] = &["core", "eval", "algo", "boot", "train"];
+pub const SUITES: &[&str] = &["core", "eval", "algo", "boot", "range", "train"];
 
 /// Runs the named suite. Returns an error message for an unknown suite.
 pub fn run_suite(name: &str) -> Result<(), String> {
@@ -38,6 +39,7 @@ pub fn run_suite(name: &str) -> Result<(), String> {
         "algo" => algo::run(),
         "eval" => eval::run(),
         "boot" => boot::run(),
+        "range" => range::run(),
         "train" => train::run(),
         other => Err(format!(
             "unknown benchmark suite `{other}` (known: {})",
