@@ -7,13 +7,17 @@
 //! (inverse) inside the transform and are fully reduced at the end, which
 //! requires `q < 2^62`. The butterflies contain no data-dependent branches.
 //!
-//! The butterfly stages come in two kernels with identical outputs: the
+//! The butterfly stages come in three kernels with identical outputs: the
 //! portable one ([`portable`]) and, on x86_64 with the `std` feature, an
-//! AVX-512 one ([`avx512`]) chosen at run time when the CPU supports it.
+//! AVX2 one ([`avx2`]) and an AVX-512 IFMA one ([`avx512`]); which runs is
+//! decided by [`super::kernel`].
 
+use super::kernel::{self, Kernel as Path, KernelError};
 use super::{primes, zq::Modulus, MathError};
 
 // AVX-512 intrinsics and target features: stable since Rust 1.89 (the MSRV).
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+mod avx2;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 mod avx512;
 mod portable;
@@ -74,8 +78,11 @@ impl<S: AsRef<[u64]> + AsMut<[u64]>> NttTable<S> {
     ///
     /// Errors: [`MathError::UnsupportedDegree`] unless `1 <= log_n <= 17`,
     /// [`MathError::BufferSize`] for a storage of the wrong length and
-    /// [`MathError::NotNttFriendly`] unless `q` is a prime `≡ 1 (mod 2N)`.
+    /// [`MathError::NotNttFriendly`] unless `q` is a prime `≡ 1 (mod 2N)`;
+    /// [`MathError::Kernel`] where `HETAL_KERNEL` forces a kernel path that
+    /// cannot run (see [`kernel::select`]).
     pub fn new_in(mut storage: S, q: Modulus, log_n: u32) -> Result<Self, MathError> {
+        kernel::select().map_err(MathError::Kernel)?;
         if !(MIN_LOG_N..=MAX_LOG_N).contains(&log_n) {
             return Err(MathError::UnsupportedDegree(log_n));
         }
@@ -181,14 +188,56 @@ impl<S: AsRef<[u64]>> NttTable<S> {
     ///
     /// `a` must have length `N` with entries in `[0, q)`. On return it holds,
     /// in bit-reversed order, `a[j] = Σ_i a_i ψ^((2·bitrev(j, log_n) + 1)·i) mod q`,
-    /// each in `[0, q)`. Uses the AVX-512 kernels when the `std` feature is on
-    /// and the CPU has them (same outputs as the portable ones).
+    /// each in `[0, q)`. Runs the kernel path of [`kernel::active`] (every
+    /// path gives the same outputs).
     pub fn forward(&self, a: &mut [u64]) {
+        self.run(kernel::active(), a, true);
+    }
+
+    /// [`NttTable::forward`] on a given kernel path, whatever `HETAL_KERNEL`
+    /// says; errors with [`KernelError::Unsupported`] where the CPU lacks it.
+    pub fn forward_using(&self, path: Path, a: &mut [u64]) -> Result<(), KernelError> {
+        check(path)?;
+        self.run(path, a, true);
+        Ok(())
+    }
+
+    /// [`NttTable::inverse`] on a given kernel path; errors as
+    /// [`NttTable::forward_using`].
+    pub fn inverse_using(&self, path: Path, a: &mut [u64]) -> Result<(), KernelError> {
+        check(path)?;
+        self.run(path, a, false);
+        Ok(())
+    }
+
+    /// The forward or inverse transform on `path` (an available one).
+    fn run(&self, path: Path, a: &mut [u64], forward: bool) {
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
-        if let Some(k) = avx512::Avx512::detect(self.log_n) {
-            return self.forward_with(&k, a);
+        match path {
+            Path::Avx512Ifma => {
+                if let Some(k) = avx512::Avx512::detect(self.log_n) {
+                    return self.transform(&k, a, forward);
+                }
+            }
+            Path::Avx2 | Path::Avx512 => {
+                if let Some(k) = avx2::Avx2::detect(self.log_n) {
+                    return self.transform(&k, a, forward);
+                }
+            }
+            Path::Portable => {}
         }
-        self.forward_with(&portable::Portable, a)
+        let _ = path;
+        self.transform(&portable::Portable, a, forward)
+    }
+
+    /// [`NttTable::forward_with`] or [`NttTable::inverse_with`].
+    #[inline(always)]
+    fn transform<K: Kernel>(&self, k: &K, a: &mut [u64], forward: bool) {
+        if forward {
+            self.forward_with(k, a)
+        } else {
+            self.inverse_with(k, a)
+        }
     }
 
     /// Inverse of [`NttTable::forward`] in place, including the scaling by `N^{-1}`.
@@ -196,11 +245,7 @@ impl<S: AsRef<[u64]>> NttTable<S> {
     /// `a` must have length `N` with entries in `[0, 2q)` (bit-reversed
     /// evaluations as produced by `forward`); the output coefficients are in `[0, q)`.
     pub fn inverse(&self, a: &mut [u64]) {
-        #[cfg(all(feature = "std", target_arch = "x86_64"))]
-        if let Some(k) = avx512::Avx512::detect(self.log_n) {
-            return self.inverse_with(&k, a);
-        }
-        self.inverse_with(&portable::Portable, a)
+        self.run(kernel::active(), a, false);
     }
 
     /// [`NttTable::forward`] with the stages of kernel `k`.
@@ -261,6 +306,18 @@ impl<S: AsRef<[u64]>> NttTable<S> {
         }
         // Last stage (one block of 2t = N) merged with the scaling by N^{-1}.
         k.inverse_last_stage(q, a, self.n_inv, self.last_inv);
+    }
+}
+
+/// `Ok` where the CPU can run `path`.
+fn check(path: Path) -> Result<(), KernelError> {
+    if path.is_available() {
+        Ok(())
+    } else {
+        Err(KernelError::Unsupported {
+            requested: path,
+            best: Path::detect(),
+        })
     }
 }
 

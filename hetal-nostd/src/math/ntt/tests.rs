@@ -301,17 +301,61 @@ fn check_kernel<K: Kernel>(k: &K, name: &str) {
 }
 
 #[test]
-fn simd_kernel_matches_portable() {
+fn simd_kernels_match_portable() {
+    let mut checked = 0;
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
-    if let Some(k) = avx512::Avx512::detect(4) {
-        check_kernel(&k, "AVX-512");
-        return;
+    {
+        if let Some(k) = avx512::Avx512::detect(4) {
+            check_kernel(&k, "AVX-512 IFMA");
+            checked += 1;
+        } else {
+            std::println!("skipping the AVX-512 IFMA kernel: this CPU lacks AVX-512F/DQ/IFMA");
+        }
+        if let Some(k) = avx2::Avx2::detect(4) {
+            check_kernel(&k, "AVX2");
+            checked += 1;
+        } else {
+            std::println!("skipping the AVX2 kernel: this CPU lacks AVX2");
+        }
     }
-    std::println!(
-        "no SIMD kernel (needs x86_64, the std feature and AVX-512F/DQ/IFMA): \
-         comparing the portable kernel with itself"
-    );
-    check_kernel(&portable::Portable, "portable");
+    if checked == 0 {
+        std::println!(
+            "no SIMD kernel (needs x86_64, the std feature and AVX2 or AVX-512): \
+             comparing the portable kernel with itself"
+        );
+        check_kernel(&portable::Portable, "portable");
+    }
+}
+
+#[test]
+fn every_available_path_matches_portable() {
+    // The public per-path transforms, for every path this CPU has (and the
+    // typed refusal for the others), at N = 2^4 .. 2^13 for small, mid and
+    // large primes.
+    let mut rng = SplitMix64(12);
+    for path in Path::ALL {
+        if !path.is_available() {
+            std::println!("skipping the {path} path: this CPU lacks it");
+            let t = NttTable::new(prime(40, 12), 4).unwrap();
+            let err = t.forward_using(path, &mut [0; 16]).unwrap_err();
+            assert!(matches!(err, KernelError::Unsupported { requested, .. } if requested == path));
+            continue;
+        }
+        for bits in [40, 50, 52, 60, 61, 62] {
+            for log_n in [4, 5, 8, 13] {
+                let q = prime(bits, 13);
+                let t = NttTable::new(q, log_n).unwrap();
+                let a = random_poly(&mut rng, t.n(), q.value());
+                let (mut fast, mut slow) = (a.clone(), a);
+                t.forward_using(path, &mut fast).unwrap();
+                t.forward_with(&portable::Portable, &mut slow);
+                assert_eq!(fast, slow, "{path} forward, {bits} bits, log_n={log_n}");
+                t.inverse_using(path, &mut fast).unwrap();
+                t.inverse_with(&portable::Portable, &mut slow);
+                assert_eq!(fast, slow, "{path} inverse, {bits} bits, log_n={log_n}");
+            }
+        }
+    }
 }
 
 #[test]

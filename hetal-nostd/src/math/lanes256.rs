@@ -1,0 +1,141 @@
+//! AVX2 lane helpers shared by the SIMD kernels (the NTT here, key
+//! switching in `hetal-train`): four 64-bit words per register.
+//!
+//! AVX2 has no 64-bit multiplication, only `_mm256_mul_epu32` (32×32 → 64
+//! bits per lane), so Shoup's multiplication `y·w mod q` is built from
+//! 32-bit partial products:
+//!
+//! * the quotient `⌊y·w_shoup / 2^64⌋` is estimated from the three partial
+//!   products that reach the high word, dropping the low×low product and
+//!   the carries out of the middle column: the estimate is at most 2 below
+//!   the true quotient;
+//! * `y·w − quot·q` is computed modulo `2^64` from the low products and the
+//!   low halves of the cross products. With the true quotient it is in
+//!   `[0, q)` plus the Shoup error (below `q`), so with the estimate it lies
+//!   in `[0, 4q)`; for `q < 2^62` that fits a word, and one conditional
+//!   subtraction of `2q` brings it to `[0, 2q)`.
+//!
+//! Callable from code compiled with AVX2; every caller sits behind a runtime
+//! check of the CPU's features.
+
+use core::arch::x86_64::*;
+
+/// Four words from `s`.
+#[target_feature(enable = "avx2")]
+pub fn load(s: &[u64; 4]) -> __m256i {
+    // SAFETY: `s` is 32 readable bytes; the load has no alignment requirement.
+    unsafe { _mm256_loadu_si256(s.as_ptr().cast()) }
+}
+
+/// Stores four words into `d`.
+#[target_feature(enable = "avx2")]
+pub fn store(d: &mut [u64; 4], v: __m256i) {
+    // SAFETY: `d` is 32 writable bytes; the store has no alignment requirement.
+    unsafe { _mm256_storeu_si256(d.as_mut_ptr().cast(), v) }
+}
+
+/// The same word in every lane.
+#[target_feature(enable = "avx2")]
+pub fn splat(x: u64) -> __m256i {
+    _mm256_set1_epi64x(x as i64)
+}
+
+/// `x - m` where `x >= m`, else `x`, in each lane, for `x < 2m` and
+/// `m <= 2^63`: the difference has its top bit set exactly when `x < m`.
+#[target_feature(enable = "avx2")]
+pub fn fold(x: __m256i, m: __m256i) -> __m256i {
+    let d = _mm256_sub_epi64(x, m);
+    // Picks `x` in the lanes where the top bit of `d` is set.
+    _mm256_castpd_si256(_mm256_blendv_pd(
+        _mm256_castsi256_pd(d),
+        _mm256_castsi256_pd(x),
+        _mm256_castsi256_pd(d),
+    ))
+}
+
+/// A multiplier `w < q` with its Shoup constant, split for 32-bit products.
+#[derive(Clone, Copy)]
+pub struct Shoup {
+    /// `w`.
+    pub w: __m256i,
+    /// `w >> 32`.
+    pub w_hi: __m256i,
+    /// `⌊w·2^64 / q⌋` (its low half is what `_mm256_mul_epu32` reads).
+    pub ws: __m256i,
+    /// `ws >> 32`.
+    pub ws_hi: __m256i,
+}
+
+impl Shoup {
+    /// From vectors of multipliers `w` and their Shoup constants `ws`.
+    #[target_feature(enable = "avx2")]
+    pub fn new(w: __m256i, ws: __m256i) -> Self {
+        Shoup {
+            w,
+            w_hi: _mm256_srli_epi64::<32>(w),
+            ws,
+            ws_hi: _mm256_srli_epi64::<32>(ws),
+        }
+    }
+
+    /// The same multiplier in every lane.
+    #[target_feature(enable = "avx2")]
+    pub fn splat(w: u64, ws: u64) -> Self {
+        Self::new(splat(w), splat(ws))
+    }
+}
+
+/// A modulus `q < 2^62` in every lane, with `2q` and the high half of `q`.
+#[derive(Clone, Copy)]
+pub struct Modulus4 {
+    /// `q`.
+    pub q: __m256i,
+    /// `q >> 32`.
+    pub q_hi: __m256i,
+    /// `2q`.
+    pub two_q: __m256i,
+}
+
+impl Modulus4 {
+    /// Broadcasts `q`.
+    #[target_feature(enable = "avx2")]
+    pub fn new(q: u64) -> Self {
+        Modulus4 {
+            q: splat(q),
+            q_hi: splat(q >> 32),
+            two_q: splat(2 * q),
+        }
+    }
+}
+
+/// `y·w mod q` in `[0, 2q)` for any `y < 4q` (see the module documentation).
+#[target_feature(enable = "avx2")]
+pub fn mul_shoup_lazy(c: &Modulus4, y: __m256i, w: &Shoup) -> __m256i {
+    fold(mul_shoup_4q(c, y, w), c.two_q)
+}
+
+/// `y·w mod q` in `[0, 4q)` for any `y < 4q`: the Shoup product with the
+/// estimated quotient, before the final conditional subtraction.
+#[target_feature(enable = "avx2")]
+pub fn mul_shoup_4q(c: &Modulus4, y: __m256i, w: &Shoup) -> __m256i {
+    let y_hi = _mm256_srli_epi64::<32>(y);
+    let hh = _mm256_mul_epu32(y_hi, w.ws_hi);
+    let lh = _mm256_mul_epu32(y, w.ws_hi);
+    let hl = _mm256_mul_epu32(y_hi, w.ws);
+    let quot = _mm256_add_epi64(
+        hh,
+        _mm256_add_epi64(_mm256_srli_epi64::<32>(lh), _mm256_srli_epi64::<32>(hl)),
+    );
+    let quot_hi = _mm256_srli_epi64::<32>(quot);
+    // y·w − quot·q modulo 2^64: low products, then the cross products
+    // (only their low 32 bits reach the result) shifted into place.
+    let low = _mm256_sub_epi64(_mm256_mul_epu32(y, w.w), _mm256_mul_epu32(quot, c.q));
+    let cross = _mm256_sub_epi64(
+        _mm256_add_epi64(_mm256_mul_epu32(y_hi, w.w), _mm256_mul_epu32(y, w.w_hi)),
+        _mm256_add_epi64(
+            _mm256_mul_epu32(quot_hi, c.q),
+            _mm256_mul_epu32(quot, c.q_hi),
+        ),
+    );
+    _mm256_add_epi64(low, _mm256_slli_epi64::<32>(cross))
+}
