@@ -11,9 +11,9 @@
 //!   the true quotient;
 //! * `y·w − quot·q` is computed modulo `2^64` from the low products and the
 //!   low halves of the cross products. With the true quotient it is in
-//!   `[0, q)` plus the Shoup error (below `q`), so with the estimate it lies
-//!   in `[0, 4q)`; for `q < 2^62` that fits a word, and one conditional
-//!   subtraction of `2q` brings it to `[0, 2q)`.
+//!   `[0, 2q)` for any 64-bit `y` (Shoup's bound), so with the estimate it
+//!   lies in `[0, 4q)`; for `q < 2^62` that fits a word, and one
+//!   conditional subtraction of `2q` brings it to `[0, 2q)`.
 //!
 //! Callable from code compiled with AVX2; every caller sits behind a runtime
 //! check of the CPU's features.
@@ -108,13 +108,13 @@ impl Modulus4 {
     }
 }
 
-/// `y·w mod q` in `[0, 2q)` for any `y < 4q` (see the module documentation).
+/// `y·w mod q` in `[0, 2q)` for any `y` (see the module documentation).
 #[target_feature(enable = "avx2")]
 pub fn mul_shoup_lazy(c: &Modulus4, y: __m256i, w: &Shoup) -> __m256i {
     fold(mul_shoup_4q(c, y, w), c.two_q)
 }
 
-/// `y·w mod q` in `[0, 4q)` for any `y < 4q`: the Shoup product with the
+/// `y·w mod q` in `[0, 4q)` for any `y`: the Shoup product with the
 /// estimated quotient, before the final conditional subtraction.
 #[target_feature(enable = "avx2")]
 pub fn mul_shoup_4q(c: &Modulus4, y: __m256i, w: &Shoup) -> __m256i {

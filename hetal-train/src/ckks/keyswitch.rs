@@ -7,13 +7,18 @@
 //! computed by the same sequence of operations whatever the thread count,
 //! so results are bit-identical for any number of threads.
 
+use hetal_nostd::math::kernel::{self, Kernel};
 use hetal_nostd::math::zq::Modulus;
 use hetal_nostd::ring::{Context, RnsPoly};
 use rayon::prelude::*;
 
 // AVX-512 intrinsics and target features: stable since Rust 1.89 (the MSRV).
 #[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
 mod avx512;
+#[cfg(test)]
+mod kernel_tests;
 
 /// Fast base conversion from a set of source primes to a set of target
 /// primes (indices in the Q-then-P basis of the [`Context`]):
@@ -122,14 +127,48 @@ impl BaseConv {
         let m = ctx.modulus(self.dst[t]);
         let row = t * self.src.len()..(t + 1) * self.src.len();
         let (hat, offset) = (&self.hat[row.clone()], self.offset[t]);
-        #[cfg(target_arch = "x86_64")]
-        if let Some(k) = avx512::Avx512::detect() {
-            if k.convert(y, hat, &self.hat_shoup[row], m, offset, out) {
-                return;
+        convert_on(
+            kernel::active(),
+            y,
+            hat,
+            &self.hat_shoup[row],
+            m,
+            offset,
+            out,
+        );
+    }
+}
+
+/// [`BaseConv::convert_limb`]'s arithmetic on kernel path `path`.
+fn convert_on(
+    path: Kernel,
+    y: &[u64],
+    hat: &[u64],
+    hat_shoup: &[u64],
+    m: &Modulus,
+    offset: u64,
+    out: &mut [u64],
+) {
+    #[cfg(target_arch = "x86_64")]
+    match path {
+        Kernel::Avx512 | Kernel::Avx512Ifma => {
+            if let Some(k) = avx512::Avx512::detect() {
+                if k.convert(y, hat, hat_shoup, m, offset, out) {
+                    return;
+                }
             }
         }
-        convert_portable(y, hat, m, offset, out);
+        Kernel::Avx2 => {
+            if let Some(k) = avx2::Avx2::detect() {
+                if k.convert(y, hat, hat_shoup, m.value(), offset, out) {
+                    return;
+                }
+            }
+        }
+        Kernel::Portable => {}
     }
+    let _ = (path, hat_shoup);
+    convert_portable(y, hat, m, offset, out);
 }
 
 /// `out[k] = (Σ_c y_c[k]·hat[c] + offset) mod t` where `y` holds the sources
@@ -309,7 +348,9 @@ pub(crate) fn inner_product(
             let b: Vec<&[u64]> = key.b.iter().map(|bj| bj.limb(qp)).collect();
             let a: Vec<&[u64]> = key.a.iter().map(|aj| aj.limb(qp)).collect();
             #[cfg(target_arch = "x86_64")]
-            if let Some(k) = avx512::Avx512::detect() {
+            if let Some(k) =
+                avx512::Avx512::detect().filter(|_| kernel::active() == Kernel::Avx512Ifma)
+            {
                 if k.inner_product(m, &d, &b, &a, perm, (&mut *o0, &mut *o1)) {
                     return;
                 }

@@ -1,0 +1,102 @@
+//! The AVX2 kernel of key switching (x86_64, detected at run time): the
+//! base conversion, four coefficients per instruction.
+//!
+//! Each term `u·h mod t` is a Shoup multiplication built from 32-bit
+//! partial products (`hetal_nostd::math::lanes256`), in `[0, 4t)` for any
+//! 64-bit `u`. As in the AVX-512 kernel, for `t < 2^61` the sums stay in
+//! `[0, 4t)` by one conditional subtraction of `4t` per term (`8t <= 2^64`);
+//! for larger `t` each term is first brought to `[0, 2t)` and the sums kept
+//! in `[0, 2t)`. The result is fully reduced, hence equal to the portable one.
+
+use std::arch::x86_64::*;
+
+use hetal_nostd::math::lanes256::{fold, load, mul_shoup_4q, splat, store, Modulus4, Shoup};
+
+/// Targets from here on take the variant with sums below `2t` (not `4t`).
+const WIDE_T: u64 = 1 << 61;
+
+/// The AVX2 kernel; a value exists only on a CPU with AVX2.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Avx2(());
+
+impl Avx2 {
+    /// The kernel if the CPU supports it.
+    pub(super) fn detect() -> Option<Self> {
+        std::is_x86_feature_detected!("avx2").then_some(Avx2(()))
+    }
+
+    /// `out[k] = (Σ_c y_c[k]·hat[c] + offset) mod t` where `y` holds the
+    /// sources `y_c` one after the other, `out.len()` words each; `hat[c] < t`
+    /// with Shoup constants `hat_shoup[c]`. Returns false, with `out`
+    /// untouched, for a length not a multiple of 4 (then use the portable code).
+    pub(super) fn convert(
+        &self,
+        y: &[u64],
+        hat: &[u64],
+        hat_shoup: &[u64],
+        t: u64,
+        offset: u64,
+        out: &mut [u64],
+    ) -> bool {
+        if !out.len().is_multiple_of(4) {
+            return false;
+        }
+        // SAFETY: `self` proves the CPU feature the callee enables.
+        unsafe {
+            if t < WIDE_T {
+                convert::<false>(y, hat, hat_shoup, t, offset, out);
+            } else {
+                convert::<true>(y, hat, hat_shoup, t, offset, out);
+            }
+        }
+        true
+    }
+}
+
+/// Largest number of sources converted with constants kept in registers.
+const MAX_SOURCES: usize = 16;
+
+/// [`Avx2::convert`] for a length multiple of 4; `WIDE` for `t >= 2^61`.
+#[target_feature(enable = "avx2")]
+fn convert<const WIDE: bool>(
+    y: &[u64],
+    hat: &[u64],
+    hat_shoup: &[u64],
+    t: u64,
+    offset: u64,
+    out: &mut [u64],
+) {
+    let n = out.len();
+    let c = Modulus4::new(t);
+    let off = splat(offset);
+    let wrap = if WIDE { c.two_q } else { splat(4 * t) };
+    // Sources in groups of at most MAX_SOURCES, no allocation: the first
+    // group writes `out`, later ones add to it (each partial sum reduced).
+    for (g, (hat, hat_shoup)) in hat
+        .chunks(MAX_SOURCES)
+        .zip(hat_shoup.chunks(MAX_SOURCES))
+        .enumerate()
+    {
+        let mut consts = [Shoup::splat(0, 0); MAX_SOURCES];
+        for (k, (&h, &hs)) in consts.iter_mut().zip(hat.iter().zip(hat_shoup)) {
+            *k = Shoup::splat(h, hs);
+        }
+        let mut ys: [&[[u64; 4]]; MAX_SOURCES] = [&[]; MAX_SOURCES];
+        for (s, slot) in ys.iter_mut().take(hat.len()).enumerate() {
+            let at = (g * MAX_SOURCES + s) * n;
+            *slot = y.get(at..at + n).map_or(&[], |w| w.as_chunks().0);
+        }
+        let sources = ys.iter().zip(&consts[..hat.len()]);
+        for (j, o) in out.as_chunks_mut::<4>().0.iter_mut().enumerate() {
+            let mut acc = if g == 0 { off } else { load(o) };
+            for (ys, tw) in sources.clone() {
+                let Some(u) = ys.get(j) else { continue };
+                let v = mul_shoup_4q(&c, load(u), tw);
+                let v = if WIDE { fold(v, c.two_q) } else { v };
+                acc = fold(_mm256_add_epi64(acc, v), wrap);
+            }
+            let acc = if WIDE { acc } else { fold(acc, c.two_q) };
+            store(o, fold(acc, c.q));
+        }
+    }
+}
