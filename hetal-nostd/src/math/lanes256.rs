@@ -21,6 +21,7 @@
 use core::arch::x86_64::*;
 
 /// Four words from `s`.
+#[inline]
 #[target_feature(enable = "avx2")]
 pub fn load(s: &[u64; 4]) -> __m256i {
     // SAFETY: `s` is 32 readable bytes; the load has no alignment requirement.
@@ -28,6 +29,7 @@ pub fn load(s: &[u64; 4]) -> __m256i {
 }
 
 /// Stores four words into `d`.
+#[inline]
 #[target_feature(enable = "avx2")]
 pub fn store(d: &mut [u64; 4], v: __m256i) {
     // SAFETY: `d` is 32 writable bytes; the store has no alignment requirement.
@@ -35,6 +37,7 @@ pub fn store(d: &mut [u64; 4], v: __m256i) {
 }
 
 /// The same word in every lane.
+#[inline]
 #[target_feature(enable = "avx2")]
 pub fn splat(x: u64) -> __m256i {
     _mm256_set1_epi64x(x as i64)
@@ -42,6 +45,7 @@ pub fn splat(x: u64) -> __m256i {
 
 /// `x - m` where `x >= m`, else `x`, in each lane, for `x < 2m` and
 /// `m <= 2^63`: the difference has its top bit set exactly when `x < m`.
+#[inline]
 #[target_feature(enable = "avx2")]
 pub fn fold(x: __m256i, m: __m256i) -> __m256i {
     let d = _mm256_sub_epi64(x, m);
@@ -68,6 +72,7 @@ pub struct Shoup {
 
 impl Shoup {
     /// From vectors of multipliers `w` and their Shoup constants `ws`.
+    #[inline]
     #[target_feature(enable = "avx2")]
     pub fn new(w: __m256i, ws: __m256i) -> Self {
         Shoup {
@@ -79,6 +84,7 @@ impl Shoup {
     }
 
     /// The same multiplier in every lane.
+    #[inline]
     #[target_feature(enable = "avx2")]
     pub fn splat(w: u64, ws: u64) -> Self {
         Self::new(splat(w), splat(ws))
@@ -98,6 +104,7 @@ pub struct Modulus4 {
 
 impl Modulus4 {
     /// Broadcasts `q`.
+    #[inline]
     #[target_feature(enable = "avx2")]
     pub fn new(q: u64) -> Self {
         Modulus4 {
@@ -109,6 +116,7 @@ impl Modulus4 {
 }
 
 /// `y·w mod q` in `[0, 2q)` for any `y` (see the module documentation).
+#[inline]
 #[target_feature(enable = "avx2")]
 pub fn mul_shoup_lazy(c: &Modulus4, y: __m256i, w: &Shoup) -> __m256i {
     fold(mul_shoup_4q(c, y, w), c.two_q)
@@ -116,6 +124,7 @@ pub fn mul_shoup_lazy(c: &Modulus4, y: __m256i, w: &Shoup) -> __m256i {
 
 /// `y·w mod q` in `[0, 4q)` for any `y`: the Shoup product with the
 /// estimated quotient, before the final conditional subtraction.
+#[inline]
 #[target_feature(enable = "avx2")]
 pub fn mul_shoup_4q(c: &Modulus4, y: __m256i, w: &Shoup) -> __m256i {
     let y_hi = _mm256_srli_epi64::<32>(y);

@@ -24,6 +24,42 @@ pub fn median_seconds<F: FnMut()>(runs: usize, mut f: F) -> f64 {
     times[times.len() / 2]
 }
 
+/// Like [`median_seconds`], also returning the median CPU seconds the
+/// process (every thread, pool threads included) spent in the same runs: on a
+/// shared machine the CPU time moves much less with the load than the wall time.
+pub fn median_wall_cpu<F: FnMut()>(runs: usize, mut f: F) -> (f64, f64) {
+    f();
+    let mut wall = Vec::with_capacity(runs.max(1));
+    let mut cpu = Vec::with_capacity(runs.max(1));
+    for _ in 0..runs.max(1) {
+        let (start, start_cpu) = (Instant::now(), process_cpu_seconds());
+        f();
+        wall.push(start.elapsed().as_secs_f64());
+        cpu.push(process_cpu_seconds() - start_cpu);
+    }
+    wall.sort_by(f64::total_cmp);
+    cpu.sort_by(f64::total_cmp);
+    (wall[wall.len() / 2], cpu[cpu.len() / 2])
+}
+
+/// CPU seconds this process has used so far (all threads); 0 where the
+/// clock is unavailable.
+pub fn process_cpu_seconds() -> f64 {
+    #[cfg(unix)]
+    {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid, writable timespec for the call's duration.
+        let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+        if rc == 0 {
+            return ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9;
+        }
+    }
+    0.0
+}
+
 /// Prints one benchmark record as a JSON line on stdout, with the kernel
 /// path that ran it (`kernel`) and the CPU model (`cpu`) added.
 pub fn emit(mut record: serde_json::Value) {

@@ -376,6 +376,19 @@ impl CkksEngine {
 
     /// Bootstraps `a` with its output multiplied by `gain` (free).
     fn bootstrap_with_gain(&self, a: &CkksCt, gain: f64) -> EngineResult<CkksCt> {
+        self.bootstrap_marked(a, gain, &mut |_| {})
+    }
+
+    /// Bootstraps `a` (as [`Engine::bootstrap`]), calling `mark` with the
+    /// name of each stage as it ends: `mod_raise` (down to level 0, ModRaise
+    /// with the sparse-secret switches, trace to the slots), then the
+    /// circuit's (see [`crate::circuits::bootstrap::BootstrapCircuit::apply_marked`]).
+    pub fn bootstrap_marked(
+        &self,
+        a: &CkksCt,
+        gain: f64,
+        mark: &mut dyn FnMut(&'static str),
+    ) -> EngineResult<CkksCt> {
         let boot = self.boot.as_ref().ok_or(EngineError::Unavailable(
             "this engine was built without bootstrapping keys (use CkksEngine::bootstrappable)",
         ))?;
@@ -401,6 +414,7 @@ impl CkksEngine {
         let mut raised = ev.to_dense(&raised).map_err(engine_error)?;
         raised = ev.trace_to_slots(&raised).map_err(engine_error)?;
         raised.scale = boot.raised_scale;
+        mark("mod_raise");
         // The message arrives at scale a.scale; EvalMod returns it at Δ.
         let gain = gain * params.scale() / a.ct.scale;
         let raised = CkksCt {
@@ -408,7 +422,7 @@ impl CkksEngine {
             pending_rescale: false,
         };
         boot.circuit
-            .apply(self, &raised, &boot.targets, gain)
+            .apply_marked(self, &raised, &boot.targets, gain, mark)
             .map_err(|e| match e {
                 CircuitError::Engine(e) => e,
                 other => EngineError::Backend(other.to_string()),
