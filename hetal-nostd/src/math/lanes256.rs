@@ -21,6 +21,10 @@
 use core::arch::x86_64::*;
 
 /// Four words from `s`.
+///
+/// # Safety
+///
+/// Only call where AVX2 is available (callers check at run time).
 #[inline]
 #[target_feature(enable = "avx2")]
 pub fn load(s: &[u64; 4]) -> __m256i {
@@ -29,6 +33,10 @@ pub fn load(s: &[u64; 4]) -> __m256i {
 }
 
 /// Stores four words into `d`.
+///
+/// # Safety
+///
+/// Only call where AVX2 is available (callers check at run time).
 #[inline]
 #[target_feature(enable = "avx2")]
 pub fn store(d: &mut [u64; 4], v: __m256i) {
@@ -37,6 +45,10 @@ pub fn store(d: &mut [u64; 4], v: __m256i) {
 }
 
 /// The same word in every lane.
+///
+/// # Safety
+///
+/// Only call where AVX2 is available (callers check at run time).
 #[inline]
 #[target_feature(enable = "avx2")]
 pub fn splat(x: u64) -> __m256i {
@@ -45,6 +57,10 @@ pub fn splat(x: u64) -> __m256i {
 
 /// `x - m` where `x >= m`, else `x`, in each lane, for `x < 2m` and
 /// `m <= 2^63`: the difference has its top bit set exactly when `x < m`.
+///
+/// # Safety
+///
+/// Only call where AVX2 is available (callers check at run time).
 #[inline]
 #[target_feature(enable = "avx2")]
 pub fn fold(x: __m256i, m: __m256i) -> __m256i {
@@ -72,6 +88,10 @@ pub struct Shoup {
 
 impl Shoup {
     /// From vectors of multipliers `w` and their Shoup constants `ws`.
+    ///
+    /// # Safety
+    ///
+    /// Only call where AVX2 is available (callers check at run time).
     #[inline]
     #[target_feature(enable = "avx2")]
     pub fn new(w: __m256i, ws: __m256i) -> Self {
@@ -84,6 +104,10 @@ impl Shoup {
     }
 
     /// The same multiplier in every lane.
+    ///
+    /// # Safety
+    ///
+    /// Only call where AVX2 is available (callers check at run time).
     #[inline]
     #[target_feature(enable = "avx2")]
     pub fn splat(w: u64, ws: u64) -> Self {
@@ -104,6 +128,10 @@ pub struct Modulus4 {
 
 impl Modulus4 {
     /// Broadcasts `q`.
+    ///
+    /// # Safety
+    ///
+    /// Only call where AVX2 is available (callers check at run time).
     #[inline]
     #[target_feature(enable = "avx2")]
     pub fn new(q: u64) -> Self {
@@ -116,6 +144,10 @@ impl Modulus4 {
 }
 
 /// `y·w mod q` in `[0, 2q)` for any `y` (see the module documentation).
+///
+/// # Safety
+///
+/// Only call where AVX2 is available (callers check at run time).
 #[inline]
 #[target_feature(enable = "avx2")]
 pub fn mul_shoup_lazy(c: &Modulus4, y: __m256i, w: &Shoup) -> __m256i {
@@ -124,6 +156,10 @@ pub fn mul_shoup_lazy(c: &Modulus4, y: __m256i, w: &Shoup) -> __m256i {
 
 /// `y·w mod q` in `[0, 4q)` for any `y`: the Shoup product with the
 /// estimated quotient, before the final conditional subtraction.
+///
+/// # Safety
+///
+/// Only call where AVX2 is available (callers check at run time).
 #[inline]
 #[target_feature(enable = "avx2")]
 pub fn mul_shoup_4q(c: &Modulus4, y: __m256i, w: &Shoup) -> __m256i {

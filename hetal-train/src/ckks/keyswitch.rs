@@ -111,6 +111,14 @@ impl BaseConv {
             .for_each(|((out, ((&i, &(w, ws)), &half)), xi)| {
                 let m = ctx.modulus(i);
                 let s = m.value();
+                #[cfg(target_arch = "x86_64")]
+                if let Some(k) =
+                    avx2::Avx2::detect().filter(|_| kernel::active() != Kernel::Portable)
+                {
+                    if avx2::premultiply(k, xi, (w, ws), s, out) {
+                        return;
+                    }
+                }
                 for (o, &v) in out.iter_mut().zip(xi.iter()) {
                     let r = m.mul_shoup(v, w, ws);
                     // s if r <= half (kept as r), else 0 (centred to r - s).

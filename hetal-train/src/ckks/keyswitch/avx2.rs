@@ -1,5 +1,6 @@
-//! The AVX2 kernel of key switching (x86_64, detected at run time): the
-//! base conversion, four coefficients per instruction.
+//! The AVX2 kernels of key switching (x86_64, detected at run time): the
+//! premultiplication and the base conversion, four coefficients per
+//! instruction.
 //!
 //! Each term `u·h mod t` is a Shoup multiplication built from 32-bit
 //! partial products (`hetal_nostd::math::lanes256`), in `[0, 4t)` for any
@@ -10,7 +11,9 @@
 
 use std::arch::x86_64::*;
 
-use hetal_nostd::math::lanes256::{fold, load, mul_shoup_4q, splat, store, Modulus4, Shoup};
+use hetal_nostd::math::lanes256::{
+    fold, load, mul_shoup_4q, mul_shoup_lazy, splat, store, Modulus4, Shoup,
+};
 
 /// Targets from here on take the variant with sums below `2t` (not `4t`).
 const WIDE_T: u64 = 1 << 61;
@@ -50,6 +53,45 @@ impl Avx2 {
             }
         }
         true
+    }
+}
+
+/// `out[k] = r + (s if r <= half else 0)` with `r = x[k]·w mod s` (`w < s`
+/// with Shoup constant `ws`, `half = ⌊s/2⌋`): the premultiplied, centred and
+/// shifted source values of a base conversion, for `x` of any 64-bit words.
+/// Returns false, with `out` untouched, unless `x` and `out` have one length,
+/// a multiple of 4 (then use the portable code).
+pub(super) fn premultiply(
+    _: Avx2,
+    x: &[u64],
+    (w, ws): (u64, u64),
+    s: u64,
+    out: &mut [u64],
+) -> bool {
+    if x.len() != out.len() || !out.len().is_multiple_of(4) {
+        return false;
+    }
+    // SAFETY: the `Avx2` value proves the CPU feature the callee enables.
+    unsafe { premultiply_avx2(x, (w, ws), s, out) };
+    true
+}
+
+/// [`premultiply`] once its shape is checked.
+#[target_feature(enable = "avx2")]
+fn premultiply_avx2(x: &[u64], (w, ws): (u64, u64), s: u64, out: &mut [u64]) {
+    let c = Modulus4::new(s);
+    let tw = Shoup::splat(w, ws);
+    let half = splat(s >> 1);
+    for (o, x) in out
+        .as_chunks_mut::<4>()
+        .0
+        .iter_mut()
+        .zip(x.as_chunks::<4>().0)
+    {
+        let r = fold(mul_shoup_lazy(&c, load(x), &tw), c.q);
+        // All ones where r > half (signed compare: r < 2^62).
+        let above = _mm256_cmpgt_epi64(r, half);
+        store(o, _mm256_add_epi64(r, _mm256_andnot_si256(above, c.q)));
     }
 }
 

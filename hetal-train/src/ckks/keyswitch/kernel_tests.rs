@@ -63,3 +63,43 @@ fn conversion_is_exact_on_every_path() {
         }
     }
 }
+
+/// The AVX2 premultiplication against the portable formula (`x·w mod s`,
+/// centred and shifted), for moduli of 30 to 62 bits, inputs below `s`, at
+/// `s − 1` and arbitrary 64-bit words.
+#[test]
+fn premultiply_matches_portable() {
+    let Some(k) = avx2::Avx2::detect() else {
+        println!("skipping the AVX2 premultiplication: this CPU lacks AVX2");
+        return;
+    };
+    let mut rng = stream(22);
+    for bits in [30u32, 40, 49, 50, 52, 56, 60, 61, 62] {
+        let s = ((1u64 << (bits - 1)) + (rng() >> (65 - bits))) | 1;
+        let m = Modulus::new(s).unwrap();
+        let w = rng() % s;
+        let ws = m.shoup(w);
+        let x: Vec<u64> = (0..256)
+            .map(|k| match k % 4 {
+                0 => s - 1,
+                1 => rng(),
+                _ => rng() % s,
+            })
+            .collect();
+        let expect: Vec<u64> = x
+            .iter()
+            .map(|&v| {
+                let r = m.mul(m.reduce(v), w);
+                if r <= s / 2 {
+                    r + s
+                } else {
+                    r
+                }
+            })
+            .collect();
+        let mut out = vec![0; x.len()];
+        assert!(avx2::premultiply(k, &x, (w, ws), s, &mut out));
+        assert_eq!(out, expect, "{bits} bits");
+        assert!(!avx2::premultiply(k, &x[..6], (w, ws), s, &mut out[..6]));
+    }
+}
