@@ -7,9 +7,10 @@
 //! (inverse) inside the transform and are fully reduced at the end, which
 //! requires `q < 2^62`. The butterflies contain no data-dependent branches.
 //!
-//! The butterfly stages come in three kernels with identical outputs: the
-//! portable one ([`portable`]) and, on x86_64 with the `std` feature, an
-//! AVX2 one ([`avx2`]) and an AVX-512 IFMA one ([`avx512`]); which runs is
+//! The butterfly stages come in four kernels with identical outputs: the
+//! portable one ([`portable`]) and, on x86_64 with the `std` feature, two
+//! AVX2 ones (floating-point [`avx2_fp`] for primes below 2^49, integer
+//! [`avx2`] above) and an AVX-512 IFMA one ([`avx512`]); which path runs is
 //! decided by [`super::kernel`].
 
 use super::kernel::{self, Kernel as Path, KernelError};
@@ -18,6 +19,8 @@ use super::{primes, zq::Modulus, MathError};
 // AVX-512 intrinsics and target features: stable since Rust 1.89 (the MSRV).
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 mod avx2;
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+mod avx2_fp;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 mod avx512;
 mod portable;
@@ -220,6 +223,9 @@ impl<S: AsRef<[u64]>> NttTable<S> {
                 }
             }
             Path::Avx2 | Path::Avx512 => {
+                if let Some(k) = avx2_fp::Avx2Fp::detect(self.log_n, &self.q) {
+                    return self.transform(&k, a, forward);
+                }
                 if let Some(k) = avx2::Avx2::detect(self.log_n) {
                     return self.transform(&k, a, forward);
                 }
@@ -254,6 +260,7 @@ impl<S: AsRef<[u64]>> NttTable<S> {
         let [tw, tw_shoup, _, _] = self.twiddles();
         let q = &self.q;
         let n = self.n();
+        k.enter(a);
         let block = n.min(BLOCK_WORDS);
         let (mut m, mut t) = (1, n >> 1);
         // Early stages span more than one cache block: run them over the whole array.
@@ -282,6 +289,7 @@ impl<S: AsRef<[u64]>> NttTable<S> {
         let [_, _, itw, itw_shoup] = self.twiddles();
         let q = &self.q;
         let n = self.n();
+        k.enter(a);
         let block = n.min(BLOCK_WORDS);
         // Early stages stay within one cache block: run them block by block.
         for (ci, chunk) in a.chunks_exact_mut(block).enumerate() {
@@ -335,6 +343,11 @@ fn part(s: &[u64], off: usize, len: usize) -> &[u64] {
 /// stage order and cache blocking are shared in [`NttTable::forward_with`]
 /// and [`NttTable::inverse_with`].
 trait Kernel {
+    /// Brings the input into the kernel's working representation before the
+    /// first stage (the last stages bring it back); nothing by default.
+    #[inline(always)]
+    fn enter(&self, _a: &mut [u64]) {}
+
     /// One lazy Cooley–Tukey stage on blocks of `2t` words (`t >= 2`), the
     /// `k`-th block using twiddle `w[k]` (Shoup constant `ws[k]`): inputs
     /// and outputs in `[0, 4q)`.
