@@ -184,3 +184,110 @@ pub fn mul_shoup_4q(c: &Modulus4, y: __m256i, w: &Shoup) -> __m256i {
     );
     _mm256_add_epi64(low, _mm256_slli_epi64::<32>(cross))
 }
+
+/// Floating-point lanes for moduli below 2^49: integers below 2^53 are
+/// exact as doubles, and so are their sums and differences.
+///
+/// The product `y·w mod q` for `w < q` and `y·w/q < 2^51` (for example
+/// `y < 4q`, or any `y < 2^51`) is computed as follows:
+///
+/// * `h = fl(y·w)` and `l = y·w − h` (exact, by a fused multiply-add);
+/// * `quot = ⌊fl(h·fl(1/q))⌋`: within 1.75 below and 0.75 above the true
+///   quotient `t = y·w/q < 2^51` (three roundings of relative error 2^-53);
+/// * `h2 = fl(quot·q)`, `l2 = quot·q − h2` (exact, by a fused multiply-add);
+/// * `r = (h − h2) + (l − l2)`: `h − h2` is exact (Sterbenz: `h` and `h2`
+///   are within a factor 2 when `t >= 3.5`; below, every term is an integer
+///   below 2^53), `l` and `l2` are integers below 2^50, and `r = y·w − quot·q`
+///   lies in `[−0.75q, 1.75q)`, so adding `2q` to a negative `r` gives `[0, 2q)`.
+pub mod fp {
+    use core::arch::x86_64::*;
+
+    /// `2^52` as a double; its bits are those of `2^52 + x` minus `x` for `x < 2^52`.
+    const TWO_52: f64 = 4_503_599_627_370_496.0;
+
+    /// Four integers below 2^52 as doubles.
+    ///
+    /// # Safety
+    ///
+    /// Only call where AVX2 and FMA are available (callers check at run time).
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    pub fn from_ints(x: __m256i) -> __m256d {
+        let magic = _mm256_set1_pd(TWO_52);
+        let biased = _mm256_or_si256(x, _mm256_castpd_si256(magic));
+        _mm256_sub_pd(_mm256_castsi256_pd(biased), magic)
+    }
+
+    /// Four doubles holding integers in `[0, 2^52)` as integers.
+    ///
+    /// # Safety
+    ///
+    /// Only call where AVX2 and FMA are available (callers check at run time).
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    pub fn to_ints(x: __m256d) -> __m256i {
+        let magic = _mm256_set1_pd(TWO_52);
+        let biased = _mm256_castpd_si256(_mm256_add_pd(x, magic));
+        _mm256_xor_si256(biased, _mm256_castpd_si256(magic))
+    }
+
+    /// `x - m` where `x >= m`, else `x`, for integers `0 <= x < 2m` (doubles).
+    ///
+    /// # Safety
+    ///
+    /// Only call where AVX2 and FMA are available (callers check at run time).
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    pub fn fold(x: __m256d, m: __m256d) -> __m256d {
+        let d = _mm256_sub_pd(x, m);
+        // `d` is negative (never −0) exactly where `x < m`: keep `x` there.
+        _mm256_blendv_pd(d, x, d)
+    }
+
+    /// Broadcast constants of one modulus `q < 2^49`.
+    #[derive(Clone, Copy)]
+    pub struct Consts {
+        /// `q`.
+        pub q: __m256d,
+        /// `2q`.
+        pub two_q: __m256d,
+        /// `fl(1/q)`.
+        pub q_inv: __m256d,
+    }
+
+    impl Consts {
+        /// Broadcasts `q`.
+        ///
+        /// # Safety
+        ///
+        /// Only call where AVX2 and FMA are available (callers check at run time).
+        #[inline]
+        #[target_feature(enable = "avx2,fma")]
+        pub fn new(q: u64) -> Self {
+            let q = q as f64;
+            Consts {
+                q: _mm256_set1_pd(q),
+                two_q: _mm256_set1_pd(2.0 * q),
+                q_inv: _mm256_set1_pd(1.0 / q),
+            }
+        }
+    }
+
+    /// `y·w mod q` in `[0, 2q)` for integers `w < q` and `y` with
+    /// `y·w/q < 2^51` (module documentation).
+    ///
+    /// # Safety
+    ///
+    /// Only call where AVX2 and FMA are available (callers check at run time).
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    pub fn mul_lazy(c: &Consts, y: __m256d, w: __m256d) -> __m256d {
+        let h = _mm256_mul_pd(y, w);
+        let l = _mm256_fmsub_pd(y, w, h);
+        let quot = _mm256_floor_pd(_mm256_mul_pd(h, c.q_inv));
+        let h2 = _mm256_mul_pd(quot, c.q);
+        let l2 = _mm256_fmsub_pd(quot, c.q, h2);
+        let r = _mm256_add_pd(_mm256_sub_pd(h, h2), _mm256_sub_pd(l, l2));
+        _mm256_blendv_pd(r, _mm256_add_pd(r, c.two_q), r)
+    }
+}

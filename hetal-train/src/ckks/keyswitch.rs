@@ -135,8 +135,11 @@ impl BaseConv {
         let m = ctx.modulus(self.dst[t]);
         let row = t * self.src.len()..(t + 1) * self.src.len();
         let (hat, offset) = (&self.hat[row.clone()], self.offset[t]);
+        // Sources below 2^50 keep the premultiplied values below 2^51.
+        let small = self.half.iter().all(|&h| h < 1 << 49);
         convert_on(
             kernel::active(),
+            small,
             y,
             hat,
             &self.hat_shoup[row],
@@ -147,9 +150,11 @@ impl BaseConv {
     }
 }
 
-/// [`BaseConv::convert_limb`]'s arithmetic on kernel path `path`.
+/// [`BaseConv::convert_limb`]'s arithmetic on kernel path `path`;
+/// `small_sources` promises every `y_c` below 2^51 (sources below 2^50).
 fn convert_on(
     path: Kernel,
+    small_sources: bool,
     y: &[u64],
     hat: &[u64],
     hat_shoup: &[u64],
@@ -168,14 +173,14 @@ fn convert_on(
         }
         Kernel::Avx2 => {
             if let Some(k) = avx2::Avx2::detect() {
-                if k.convert(y, hat, hat_shoup, m.value(), offset, out) {
+                if k.convert(small_sources, y, hat, hat_shoup, m.value(), offset, out) {
                     return;
                 }
             }
         }
         Kernel::Portable => {}
     }
-    let _ = (path, hat_shoup);
+    let _ = (path, small_sources, hat_shoup);
     convert_portable(y, hat, m, offset, out);
 }
 

@@ -5,16 +5,8 @@
 //! doubles: [`Kernel::enter`] converts the input in place (the words of the
 //! slice hold `f64` bits between the first and the last stage) and the last
 //! stages convert back. Additions and subtractions of such values are exact.
-//! The product `y·w mod q` (`y < 4q`, `w < q`) is computed as follows:
-//!
-//! * `h = fl(y·w)` and `l = y·w − h` (exact, by a fused multiply-add);
-//! * `quot = ⌊fl(h·fl(1/q))⌋`: within 1.75 below and 0.75 above the true
-//!   quotient `t = y·w/q < 2^51` (three roundings of relative error 2^-53);
-//! * `h2 = fl(quot·q)`, `l2 = quot·q − h2` (exact, by a fused multiply-add);
-//! * `r = (h − h2) + (l − l2)`: `h − h2` is exact (Sterbenz: `h` and `h2`
-//!   are within a factor 2 when `t >= 3.5`; below, every term is an integer
-//!   below 2^53), `l` and `l2` are integers below 2^49, and `r = y·w − quot·q`
-//!   lies in `[−0.75q, 1.75q)`, so adding `2q` to a negative `r` gives `[0, 2q)`.
+//! The product `y·w mod q` (`y < 4q`, `w < q`) is the floating-point one of
+//! [`crate::math::lanes256::fp`], in `[0, 2q)`.
 //!
 //! These are the ranges of the portable kernel's lazy Shoup product, so every
 //! stage keeps the portable ranges and the transforms end with the same full
@@ -24,6 +16,7 @@
 use core::arch::x86_64::*;
 
 use super::Kernel;
+use crate::math::lanes256::fp::{fold, from_ints, mul_lazy, to_ints, Consts};
 use crate::math::zq::Modulus;
 
 /// Smallest `log_n` the kernel handles.
@@ -31,9 +24,6 @@ const MIN_LOG_N: u32 = 4;
 
 /// Moduli from here on take the integer AVX2 kernel.
 const MAX_Q: u64 = 1 << 49;
-
-/// `2^52` as a double; its bits are those of `2^52 + x` minus `x` for `x < 2^52`.
-const TWO_52: f64 = 4_503_599_627_370_496.0;
 
 /// The floating-point AVX2 kernel; a value exists only on a CPU with AVX2
 /// and FMA, for a modulus below 2^49.
@@ -95,24 +85,6 @@ fn store(d: &mut [u64; 4], v: __m256d) {
     unsafe { _mm256_storeu_pd(d.as_mut_ptr().cast(), v) }
 }
 
-/// Four integers below 2^52 as doubles.
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-fn from_ints(x: __m256i) -> __m256d {
-    let magic = _mm256_set1_pd(TWO_52);
-    let biased = _mm256_or_si256(x, _mm256_castpd_si256(magic));
-    _mm256_sub_pd(_mm256_castsi256_pd(biased), magic)
-}
-
-/// Four doubles holding integers in `[0, 2^52)` as integers.
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-fn to_ints(x: __m256d) -> __m256i {
-    let magic = _mm256_set1_pd(TWO_52);
-    let biased = _mm256_castpd_si256(_mm256_add_pd(x, magic));
-    _mm256_xor_si256(biased, _mm256_castpd_si256(magic))
-}
-
 /// Converts `a` (integers below 2^52, `len` a multiple of 4) to doubles in place.
 #[target_feature(enable = "avx2,fma")]
 fn to_doubles(a: &mut [u64]) {
@@ -121,52 +93,6 @@ fn to_doubles(a: &mut [u64]) {
         let v = unsafe { _mm256_loadu_si256(x.as_ptr().cast()) };
         store(x, from_ints(v));
     }
-}
-
-/// `x - m` where `x >= m`, else `x`, for `0 <= x < 2m` (doubles).
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-fn fold(x: __m256d, m: __m256d) -> __m256d {
-    let d = _mm256_sub_pd(x, m);
-    // `d` is negative (never −0) exactly where `x < m`: keep `x` there.
-    _mm256_blendv_pd(d, x, d)
-}
-
-/// Broadcast constants of one modulus.
-#[derive(Clone, Copy)]
-struct Consts {
-    /// `q`.
-    q: __m256d,
-    /// `2q`.
-    two_q: __m256d,
-    /// `fl(1/q)`.
-    q_inv: __m256d,
-}
-
-impl Consts {
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn new(q: &Modulus) -> Self {
-        let q = q.value() as f64;
-        Consts {
-            q: _mm256_set1_pd(q),
-            two_q: _mm256_set1_pd(2.0 * q),
-            q_inv: _mm256_set1_pd(1.0 / q),
-        }
-    }
-}
-
-/// `y·w mod q` in `[0, 2q)` for `y < 4q`, `w < q` (module documentation).
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-fn mul_lazy(c: &Consts, y: __m256d, w: __m256d) -> __m256d {
-    let h = _mm256_mul_pd(y, w);
-    let l = _mm256_fmsub_pd(y, w, h);
-    let quot = _mm256_floor_pd(_mm256_mul_pd(h, c.q_inv));
-    let h2 = _mm256_mul_pd(quot, c.q);
-    let l2 = _mm256_fmsub_pd(quot, c.q, h2);
-    let r = _mm256_add_pd(_mm256_sub_pd(h, h2), _mm256_sub_pd(l, l2));
-    _mm256_blendv_pd(r, _mm256_add_pd(r, c.two_q), r)
 }
 
 /// One butterfly on four lanes: forward (`FWD`, `[0, 4q)` in and out) or
@@ -219,7 +145,7 @@ fn twiddles(w: &[u64; 4]) -> __m256d {
 /// A stage over blocks of `2t` words, the `k`-th with twiddle `w[k]`.
 #[target_feature(enable = "avx2,fma")]
 fn stage<const FWD: bool, const LAST: bool>(q: &Modulus, a: &mut [u64], t: usize, w: &[u64]) {
-    let c = Consts::new(q);
+    let c = Consts::new(q.value());
     match t {
         1 => {
             for (words, w) in a
@@ -275,7 +201,7 @@ fn stage<const FWD: bool, const LAST: bool>(q: &Modulus, a: &mut [u64], t: usize
 /// the scaling by `N^{-1}` (`n_inv`, and `last` for the differences).
 #[target_feature(enable = "avx2,fma")]
 fn inverse_last(q: &Modulus, a: &mut [u64], n_inv: u64, last: u64) {
-    let c = Consts::new(q);
+    let c = Consts::new(q.value());
     let (w_sum, w_diff) = (_mm256_set1_pd(n_inv as f64), _mm256_set1_pd(last as f64));
     let (x, y) = a.split_at_mut(a.len() / 2);
     for (x, y) in x.as_chunks_mut().0.iter_mut().zip(y.as_chunks_mut().0) {

@@ -1,6 +1,8 @@
 //! The AVX2 kernels of key switching (x86_64, detected at run time): the
 //! premultiplication and the base conversion, four coefficients per
-//! instruction.
+//! instruction. Conversions to targets below 2^49 from sources below 2^50
+//! (ModUp's to the Q primes) run in floating point with FMA
+//! (`hetal_nostd::math::lanes256::fp`), exact as well.
 //!
 //! Each term `u·h mod t` is a Shoup multiplication built from 32-bit
 //! partial products (`hetal_nostd::math::lanes256`), in `[0, 4t)` for any
@@ -12,7 +14,7 @@
 use std::arch::x86_64::*;
 
 use hetal_nostd::math::lanes256::{
-    fold, load, mul_shoup_4q, mul_shoup_lazy, splat, store, Modulus4, Shoup,
+    fold, fp, load, mul_shoup_4q, mul_shoup_lazy, splat, store, Modulus4, Shoup,
 };
 
 /// Targets from here on take the variant with sums below `2t` (not `4t`).
@@ -30,10 +32,13 @@ impl Avx2 {
 
     /// `out[k] = (Σ_c y_c[k]·hat[c] + offset) mod t` where `y` holds the
     /// sources `y_c` one after the other, `out.len()` words each; `hat[c] < t`
-    /// with Shoup constants `hat_shoup[c]`. Returns false, with `out`
-    /// untouched, for a length not a multiple of 4 (then use the portable code).
+    /// with Shoup constants `hat_shoup[c]`. `small_sources` promises every
+    /// `y_c` below 2^51 (sources below 2^50): then a target below 2^49 takes
+    /// the floating-point variant. Returns false, with `out` untouched, for a
+    /// length not a multiple of 4 (then use the portable code).
     pub(super) fn convert(
         &self,
+        small_sources: bool,
         y: &[u64],
         hat: &[u64],
         hat_shoup: &[u64],
@@ -44,9 +49,12 @@ impl Avx2 {
         if !out.len().is_multiple_of(4) {
             return false;
         }
-        // SAFETY: `self` proves the CPU feature the callee enables.
+        // SAFETY: `self` proves the CPU feature the callee enables (and
+        // `fma` is checked where the floating-point variant needs it).
         unsafe {
-            if t < WIDE_T {
+            if small_sources && t < FP_T && std::is_x86_feature_detected!("fma") {
+                convert_fp(y, hat, t, offset, out);
+            } else if t < WIDE_T {
                 convert::<false>(y, hat, hat_shoup, t, offset, out);
             } else {
                 convert::<true>(y, hat, hat_shoup, t, offset, out);
@@ -92,6 +100,44 @@ fn premultiply_avx2(x: &[u64], (w, ws): (u64, u64), s: u64, out: &mut [u64]) {
         // All ones where r > half (signed compare: r < 2^62).
         let above = _mm256_cmpgt_epi64(r, half);
         store(o, _mm256_add_epi64(r, _mm256_andnot_si256(above, c.q)));
+    }
+}
+
+/// Targets below this take the floating-point variant (with small sources).
+const FP_T: u64 = 1 << 49;
+
+/// [`Avx2::convert`] in floating point: `t < 2^49`, every `y_c < 2^51`, a
+/// length multiple of 4. Each term `y·h mod t` is the floating-point lazy
+/// product (`y·h/t < y < 2^51`), in `[0, 2t)`; the sums are kept in `[0, 2t)`.
+#[target_feature(enable = "avx2,fma")]
+fn convert_fp(y: &[u64], hat: &[u64], t: u64, offset: u64, out: &mut [u64]) {
+    let n = out.len();
+    let c = fp::Consts::new(t);
+    let ints = |v: &[u64; 4]| fp::from_ints(load(v));
+    let mut consts = [_mm256_setzero_pd(); MAX_SOURCES];
+    for (g, hat) in hat.chunks(MAX_SOURCES).enumerate() {
+        for (k, &h) in consts.iter_mut().zip(hat) {
+            *k = _mm256_set1_pd(h as f64);
+        }
+        let mut ys: [&[[u64; 4]]; MAX_SOURCES] = [&[]; MAX_SOURCES];
+        for (s, slot) in ys.iter_mut().take(hat.len()).enumerate() {
+            let at = (g * MAX_SOURCES + s) * n;
+            *slot = y.get(at..at + n).map_or(&[], |w| w.as_chunks().0);
+        }
+        let sources = ys.iter().zip(&consts[..hat.len()]);
+        for (j, o) in out.as_chunks_mut::<4>().0.iter_mut().enumerate() {
+            let mut acc = if g == 0 {
+                _mm256_set1_pd(offset as f64)
+            } else {
+                ints(o)
+            };
+            for (ys, &h) in sources.clone() {
+                let Some(u) = ys.get(j) else { continue };
+                let v = fp::mul_lazy(&c, ints(u), h);
+                acc = fp::fold(_mm256_add_pd(acc, v), c.two_q);
+            }
+            store(o, fp::to_ints(fp::fold(acc, c.q)));
+        }
     }
 }
 

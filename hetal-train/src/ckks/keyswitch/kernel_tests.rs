@@ -14,7 +14,7 @@ fn stream(mut seed: u64) -> impl FnMut() -> u64 {
     }
 }
 
-/// Target moduli below 2^50, around 2^52, at the presets' sizes and up to
+/// Target moduli below 2^49 and 2^50, around 2^52, at the presets' sizes and up to
 /// the largest supported (both sides of the wide-sum switch at 2^61);
 /// 1 to 10 sources (more than one register group on no path, but more than
 /// the 8 the evaluator admits); inputs random and at the top of their
@@ -22,42 +22,56 @@ fn stream(mut seed: u64) -> impl FnMut() -> u64 {
 #[test]
 fn conversion_is_exact_on_every_path() {
     let mut rng = stream(21);
-    let mut moduli: Vec<u64> = [30u32, 40, 49, 52, 53, 56, 60, 61, 62]
+    let mut moduli: Vec<u64> = [30u32, 40, 48, 49, 50, 52, 53, 56, 60, 61, 62]
         .iter()
         .map(|&bits| ((1 << (bits - 1)) + (rng() >> (65 - bits))) | 1)
         .collect();
-    moduli.extend([(1 << 61) - 1, (1 << 61) + 1, (1 << 62) - 1]);
-    let tops = 3 * ((1u64 << 62) - 1) / 2;
+    // Both sides of the floating-point bound 2^49 and the wide-sum switch at 2^61.
+    moduli.extend([
+        (1 << 49) - 1,
+        (1 << 49) + 1,
+        (1 << 61) - 1,
+        (1 << 61) + 1,
+        (1 << 62) - 1,
+    ]);
     for path in Kernel::ALL {
         if !path.is_available() {
             println!("skipping the {path} path: this CPU lacks it");
             continue;
         }
-        for &t in &moduli {
-            let m = Modulus::new(t).unwrap();
-            for n in [64, 36] {
-                for sources in 1..=10 {
-                    let hat: Vec<u64> = (0..sources).map(|_| rng() % t).collect();
-                    let hat_shoup: Vec<u64> = hat.iter().map(|&h| m.shoup(h)).collect();
-                    let offset = rng() % t;
-                    let y: Vec<u64> = (0..n * sources)
-                        .map(|k| match k % 3 {
-                            0 => tops,
-                            1 => tops - (rng() >> 40),
-                            _ => rng() % tops,
-                        })
-                        .collect();
-                    let expect: Vec<u64> = (0..n)
-                        .map(|k| {
-                            let acc = (0..sources).fold(u128::from(offset), |acc, c| {
-                                acc + u128::from(y[c * n + k]) * u128::from(hat[c])
-                            });
-                            (acc % u128::from(t)) as u64
-                        })
-                        .collect();
-                    let mut out = vec![0; n];
-                    convert_on(path, &y, &hat, &hat_shoup, &m, offset, &mut out);
-                    assert_eq!(out, expect, "{path}, t = {t}, {sources} sources, n = {n}");
+        // Sources below 2^62 (values up to 1.5·2^62) and, promised as such,
+        // below 2^50 (values up to 1.5·2^50, the floating-point variant).
+        for (small, top_bits) in [(false, 62), (true, 50)] {
+            let tops = 3 * ((1u64 << top_bits) - 1) / 2;
+            for &t in &moduli {
+                let m = Modulus::new(t).unwrap();
+                for n in [64, 36] {
+                    for sources in 1..=10 {
+                        let hat: Vec<u64> = (0..sources).map(|_| rng() % t).collect();
+                        let hat_shoup: Vec<u64> = hat.iter().map(|&h| m.shoup(h)).collect();
+                        let offset = rng() % t;
+                        let y: Vec<u64> = (0..n * sources)
+                            .map(|k| match k % 3 {
+                                0 => tops,
+                                1 => tops - (rng() >> 40) % (tops / 2),
+                                _ => rng() % tops,
+                            })
+                            .collect();
+                        let expect: Vec<u64> = (0..n)
+                            .map(|k| {
+                                let acc = (0..sources).fold(u128::from(offset), |acc, c| {
+                                    acc + u128::from(y[c * n + k]) * u128::from(hat[c])
+                                });
+                                (acc % u128::from(t)) as u64
+                            })
+                            .collect();
+                        let mut out = vec![0; n];
+                        convert_on(path, small, &y, &hat, &hat_shoup, &m, offset, &mut out);
+                        assert_eq!(
+                            out, expect,
+                            "{path}, t = {t}, {sources} sources, n = {n}, small {small}"
+                        );
+                    }
                 }
             }
         }
