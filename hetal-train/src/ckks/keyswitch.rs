@@ -141,8 +141,7 @@ impl BaseConv {
             kernel::active(),
             small,
             y,
-            hat,
-            &self.hat_shoup[row],
+            (hat, &self.hat_shoup[row]),
             m,
             offset,
             out,
@@ -156,8 +155,7 @@ fn convert_on(
     path: Kernel,
     small_sources: bool,
     y: &[u64],
-    hat: &[u64],
-    hat_shoup: &[u64],
+    (hat, hat_shoup): (&[u64], &[u64]),
     m: &Modulus,
     offset: u64,
     out: &mut [u64],
@@ -173,7 +171,7 @@ fn convert_on(
         }
         Kernel::Avx2 => {
             if let Some(k) = avx2::Avx2::detect() {
-                if k.convert(small_sources, y, hat, hat_shoup, m.value(), offset, out) {
+                if k.convert(small_sources, y, (hat, hat_shoup), m.value(), offset, out) {
                     return;
                 }
             }

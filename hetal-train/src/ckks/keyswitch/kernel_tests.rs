@@ -66,7 +66,7 @@ fn conversion_is_exact_on_every_path() {
                             })
                             .collect();
                         let mut out = vec![0; n];
-                        convert_on(path, small, &y, &hat, &hat_shoup, &m, offset, &mut out);
+                        convert_on(path, small, &y, (&hat, &hat_shoup), &m, offset, &mut out);
                         assert_eq!(
                             out, expect,
                             "{path}, t = {t}, {sources} sources, n = {n}, small {small}"
