@@ -359,16 +359,43 @@ pub(crate) fn inner_product(
             let b: Vec<&[u64]> = key.b.iter().map(|bj| bj.limb(qp)).collect();
             let a: Vec<&[u64]> = key.a.iter().map(|aj| aj.limb(qp)).collect();
             #[cfg(target_arch = "x86_64")]
-            if let Some(k) =
-                avx512::Avx512::detect().filter(|_| kernel::active() == Kernel::Avx512Ifma)
-            {
-                if k.inner_product(m, &d, &b, &a, perm, (&mut *o0, &mut *o1)) {
-                    return;
-                }
+            if inner_simd(
+                kernel::active(),
+                m,
+                (&d, &b, &a),
+                perm,
+                (&mut *o0, &mut *o1),
+            ) {
+                return;
             }
             inner_portable(m, &d, &b, &a, perm, o0, o1);
         });
     (out0, out1)
+}
+
+/// The digits `d_j` and the key parts `b_j`, `a_j` of an inner product, one
+/// limb each.
+type Operands<'a, 'b> = (&'a [&'b [u64]], &'a [&'b [u64]], &'a [&'b [u64]]);
+
+/// [`inner_portable`] on the SIMD kernel of `path`, if it applies (the IFMA
+/// one below 2^50, the floating-point AVX2 one below 2^49); false where it
+/// does not (then use the portable code).
+#[cfg(target_arch = "x86_64")]
+fn inner_simd(
+    path: Kernel,
+    m: &Modulus,
+    (d, b, a): Operands,
+    perm: Option<&[u32]>,
+    (o0, o1): (&mut [u64], &mut [u64]),
+) -> bool {
+    match path {
+        Kernel::Avx512Ifma => {
+            avx512::Avx512::detect().is_some_and(|k| k.inner_product(m, d, b, a, perm, (o0, o1)))
+        }
+        Kernel::Avx2 | Kernel::Avx512 => avx2::Avx2::detect()
+            .is_some_and(|k| k.inner_product(m.value(), (d, b, a), perm, (o0, o1))),
+        Kernel::Portable => false,
+    }
 }
 
 /// `o0[k] = Σ_j d_j[src(k)]·b_j[k] mod q` and `o1[k] = Σ_j d_j[src(k)]·a_j[k]

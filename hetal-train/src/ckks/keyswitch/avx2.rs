@@ -13,6 +13,8 @@
 
 use std::arch::x86_64::*;
 
+use super::Operands;
+
 use hetal_nostd::math::lanes256::{
     fold, fp, load, mul_shoup_4q, mul_shoup_lazy, splat, store, Modulus4, Shoup,
 };
@@ -99,6 +101,98 @@ fn premultiply_avx2(x: &[u64], (w, ws): (u64, u64), s: u64, out: &mut [u64]) {
         // All ones where r > half (signed compare: r < 2^62).
         let above = _mm256_cmpgt_epi64(r, half);
         store(o, _mm256_add_epi64(r, _mm256_andnot_si256(above, c.q)));
+    }
+}
+
+/// Bound (exclusive) on the modulus of the floating-point inner product.
+const FP_Q: u64 = 1 << 49;
+
+/// Bound (exclusive) on the inputs of the floating-point inner product.
+const FP_INPUT: u64 = 1 << 50;
+
+impl Avx2 {
+    /// `o0[k] = Σ_j d_j[src(k)]·b_j[k] mod q` and `o1[k] = Σ_j d_j[src(k)]·a_j[k]
+    /// mod q` over the digits `d_j` (`b` and `a` may hold more), where
+    /// `src(k)` is `perm[k]` or `k`, in floating point: each product is the
+    /// lazy one of `hetal_nostd::math::lanes256::fp` (`d·b/q < d < 2^50`), in
+    /// `[0, 2q)`, and the sums are kept in `[0, 2q)`. Returns false, with
+    /// the outputs unspecified, where it does not apply (then use the portable
+    /// code): no FMA, `q >= 2^49`, a length not a multiple of 4, or an input
+    /// value not below `2^50`.
+    pub(super) fn inner_product(
+        &self,
+        q: u64,
+        (d, b, a): Operands,
+        perm: Option<&[u32]>,
+        (o0, o1): (&mut [u64], &mut [u64]),
+    ) -> bool {
+        let n = o0.len();
+        let shaped = o1.len() == n
+            && d.iter().all(|x| x.len() >= n)
+            && b.len() >= d.len()
+            && a.len() >= d.len()
+            && b.iter().chain(a).take(2 * d.len()).all(|x| x.len() >= n)
+            && perm.is_none_or(|p| p.len() >= n && p.iter().all(|&s| (s as usize) < n));
+        if q >= FP_Q || !n.is_multiple_of(4) || !shaped || !std::is_x86_feature_detected!("fma") {
+            return false;
+        }
+        // SAFETY: `self` proves AVX2 and FMA was detected just above.
+        unsafe { inner_fp(q, (d, b, a), perm, (o0, o1)) }
+    }
+}
+
+/// [`Avx2::inner_product`] once its shape is checked; false where an input
+/// is not below `2^50`.
+#[target_feature(enable = "avx2,fma")]
+fn inner_fp(
+    q: u64,
+    (d, b, a): Operands,
+    perm: Option<&[u32]>,
+    (o0, o1): (&mut [u64], &mut [u64]),
+) -> bool {
+    let c = fp::Consts::new(q);
+    let zero = _mm256_setzero_pd();
+    // The bitwise OR of every input, to check them against 2^50 at the end.
+    let mut seen = _mm256_setzero_si256();
+    let outs = o0
+        .as_chunks_mut::<4>()
+        .0
+        .iter_mut()
+        .zip(o1.as_chunks_mut::<4>().0);
+    for (k, (o0, o1)) in outs.enumerate() {
+        let at = 4 * k;
+        let (mut acc0, mut acc1) = (zero, zero);
+        for ((dj, bj), aj) in d.iter().zip(b).zip(a) {
+            let x = match perm {
+                Some(p) => {
+                    let g = |i: usize| dj[p[at + i] as usize] as i64;
+                    _mm256_setr_epi64x(g(0), g(1), g(2), g(3))
+                }
+                None => load_at(dj, at),
+            };
+            let (y, z) = (load_at(bj, at), load_at(aj, at));
+            seen = _mm256_or_si256(seen, _mm256_or_si256(x, _mm256_or_si256(y, z)));
+            let x = fp::from_ints(x);
+            let v0 = fp::mul_lazy(&c, x, fp::from_ints(y));
+            let v1 = fp::mul_lazy(&c, x, fp::from_ints(z));
+            acc0 = fp::fold(_mm256_add_pd(acc0, v0), c.two_q);
+            acc1 = fp::fold(_mm256_add_pd(acc1, v1), c.two_q);
+        }
+        store(o0, fp::to_ints(fp::fold(acc0, c.q)));
+        store(o1, fp::to_ints(fp::fold(acc1, c.q)));
+    }
+    let mut lanes = [0u64; 4];
+    store(&mut lanes, seen);
+    lanes.iter().fold(0, |acc, &x| acc | x) < FP_INPUT
+}
+
+/// Four words of `s` from `at` (the caller checked the length).
+#[inline]
+#[target_feature(enable = "avx2")]
+fn load_at(s: &[u64], at: usize) -> __m256i {
+    match s.get(at..at + 4).and_then(|w| w.as_chunks::<4>().0.first()) {
+        Some(w) => load(w),
+        None => _mm256_setzero_si256(),
     }
 }
 

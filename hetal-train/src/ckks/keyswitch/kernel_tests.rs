@@ -117,3 +117,76 @@ fn premultiply_matches_portable() {
         assert!(!avx2::premultiply(k, &x[..6], (w, ws), s, &mut out[..6]));
     }
 }
+
+/// Slices of the vectors of `x`.
+fn view(x: &[Vec<u64>]) -> Vec<&[u64]> {
+    x.iter().map(Vec::as_slice).collect()
+}
+
+/// The inner product on every kernel path this CPU has against the portable
+/// one: moduli on both sides of 2^49 and 2^50, 1 to 8 digits, with and
+/// without a permutation, random inputs and inputs at `q − 1`; an input of
+/// 2^50 or more sends every SIMD kernel back to the portable code.
+#[test]
+fn inner_product_matches_portable_on_every_path() {
+    let mut rng = stream(23);
+    let n = 64;
+    let perm: Vec<u32> = (0..n as u32).map(|k| (k * 37 + 5) % n as u32).collect();
+    for path in Kernel::ALL {
+        if !path.is_available() {
+            println!("skipping the {path} path: this CPU lacks it");
+            continue;
+        }
+        let mut simd_used = false;
+        for q in [
+            (1 << 30) + 3,
+            (1 << 40) + 15,
+            (1 << 49) - 81,
+            (1 << 49) + 69,
+            (1 << 50) - 27,
+            (1 << 61) - 1,
+        ] {
+            let m = Modulus::new(q).unwrap();
+            for digits in 1..=8 {
+                let mut poly = |top: bool| -> Vec<Vec<u64>> {
+                    (0..digits)
+                        .map(|j| {
+                            (0..n)
+                                .map(|k| {
+                                    if top && (j + k) % 2 == 0 {
+                                        q - 1
+                                    } else {
+                                        rng() % q
+                                    }
+                                })
+                                .collect()
+                        })
+                        .collect()
+                };
+                for top in [false, true] {
+                    let (d, b, a) = (poly(top), poly(top), poly(top));
+                    let (d, b, a) = (view(&d), view(&b), view(&a));
+                    for p in [None, Some(&perm[..])] {
+                        let (mut e0, mut e1) = (vec![0; n], vec![0; n]);
+                        inner_portable(&m, &d, &b, &a, p, &mut e0, &mut e1);
+                        let (mut o0, mut o1) = (vec![0; n], vec![0; n]);
+                        if inner_simd(path, &m, (&d, &b, &a), p, (&mut o0, &mut o1)) {
+                            simd_used = true;
+                            assert_eq!((o0, o1), (e0, e1), "{path}, q = {q}, {digits} digits");
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(simd_used, path != Kernel::Portable, "{path}");
+        // A non-canonical input of 2^50 is declined.
+        let m = Modulus::new((1 << 40) + 15).unwrap();
+        let (big, small) = (vec![1u64 << 50; n], vec![1u64; n]);
+        let (mut o0, mut o1) = (vec![0; n], vec![0; n]);
+        let (d, b) = ([&small[..]], [&big[..]]);
+        assert!(
+            !inner_simd(path, &m, (&d, &b, &d), None, (&mut o0, &mut o1)),
+            "{path}"
+        );
+    }
+}
