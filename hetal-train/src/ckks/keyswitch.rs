@@ -17,8 +17,13 @@ use rayon::prelude::*;
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
-#[cfg(test)]
+#[cfg(all(test, target_arch = "x86_64"))]
 mod kernel_tests;
+mod kernels;
+
+#[cfg(target_arch = "x86_64")]
+use kernels::inner_simd;
+use kernels::{convert_on, Operands};
 
 /// Fast base conversion from a set of source primes to a set of target
 /// primes (indices in the Q-then-P basis of the [`Context`]):
@@ -147,39 +152,6 @@ impl BaseConv {
             out,
         );
     }
-}
-
-/// [`BaseConv::convert_limb`]'s arithmetic on kernel path `path`;
-/// `small_sources` promises every `y_c` below 2^51 (sources below 2^50).
-fn convert_on(
-    path: Kernel,
-    small_sources: bool,
-    y: &[u64],
-    (hat, hat_shoup): (&[u64], &[u64]),
-    m: &Modulus,
-    offset: u64,
-    out: &mut [u64],
-) {
-    #[cfg(target_arch = "x86_64")]
-    match path {
-        Kernel::Avx512 | Kernel::Avx512Ifma => {
-            if let Some(k) = avx512::Avx512::detect() {
-                if k.convert(y, hat, hat_shoup, m, offset, out) {
-                    return;
-                }
-            }
-        }
-        Kernel::Avx2 => {
-            if let Some(k) = avx2::Avx2::detect() {
-                if k.convert(small_sources, y, (hat, hat_shoup), m.value(), offset, out) {
-                    return;
-                }
-            }
-        }
-        Kernel::Portable => {}
-    }
-    let _ = (path, small_sources, hat_shoup);
-    convert_portable(y, hat, m, offset, out);
 }
 
 /// `out[k] = (Σ_c y_c[k]·hat[c] + offset) mod t` where `y` holds the sources
@@ -371,31 +343,6 @@ pub(crate) fn inner_product(
             inner_portable(m, &d, &b, &a, perm, o0, o1);
         });
     (out0, out1)
-}
-
-/// The digits `d_j` and the key parts `b_j`, `a_j` of an inner product, one
-/// limb each.
-type Operands<'a, 'b> = (&'a [&'b [u64]], &'a [&'b [u64]], &'a [&'b [u64]]);
-
-/// [`inner_portable`] on the SIMD kernel of `path`, if it applies (the IFMA
-/// one below 2^50, the floating-point AVX2 one below 2^49); false where it
-/// does not (then use the portable code).
-#[cfg(target_arch = "x86_64")]
-fn inner_simd(
-    path: Kernel,
-    m: &Modulus,
-    (d, b, a): Operands,
-    perm: Option<&[u32]>,
-    (o0, o1): (&mut [u64], &mut [u64]),
-) -> bool {
-    match path {
-        Kernel::Avx512Ifma => {
-            avx512::Avx512::detect().is_some_and(|k| k.inner_product(m, d, b, a, perm, (o0, o1)))
-        }
-        Kernel::Avx2 | Kernel::Avx512 => avx2::Avx2::detect()
-            .is_some_and(|k| k.inner_product(m.value(), (d, b, a), perm, (o0, o1))),
-        Kernel::Portable => false,
-    }
 }
 
 /// `o0[k] = Σ_j d_j[src(k)]·b_j[k] mod q` and `o1[k] = Σ_j d_j[src(k)]·a_j[k]

@@ -1,6 +1,7 @@
 //! The base conversion on every kernel path this CPU has, against exact
 //! `u128` arithmetic (paths the CPU lacks are skipped, saying so).
 
+use super::kernels::inner_simd;
 use super::*;
 
 /// A deterministic stream of 64-bit values (SplitMix64).
