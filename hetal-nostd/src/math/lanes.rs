@@ -9,6 +9,7 @@ use core::arch::x86_64::*;
 /// # Safety
 ///
 /// Only call where AVX-512F is available (callers check at run time).
+#[inline]
 #[target_feature(enable = "avx512f")]
 pub fn load(s: &[u64; 8]) -> __m512i {
     // SAFETY: `s` is 64 readable bytes; the load has no alignment requirement.
@@ -20,6 +21,7 @@ pub fn load(s: &[u64; 8]) -> __m512i {
 /// # Safety
 ///
 /// Only call where AVX-512F is available (callers check at run time).
+#[inline]
 #[target_feature(enable = "avx512f")]
 pub fn store(d: &mut [u64; 8], v: __m512i) {
     // SAFETY: `d` is 64 writable bytes; the store has no alignment requirement.
@@ -31,6 +33,7 @@ pub fn store(d: &mut [u64; 8], v: __m512i) {
 /// # Safety
 ///
 /// Only call where AVX-512F is available (callers check at run time).
+#[inline]
 #[target_feature(enable = "avx512f")]
 pub fn fold(x: __m512i, m: __m512i) -> __m512i {
     _mm512_min_epu64(x, _mm512_sub_epi64(x, m))

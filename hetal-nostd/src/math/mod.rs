@@ -8,11 +8,16 @@
 //! * [`galois`]: the Galois automorphisms `X -> X^g` in both domains;
 //! * [`pack`]: bit packing of residues (`bitlen(q)` bits per value), shared by
 //!   the streaming encryptor and the wire format;
-//! * `lanes` (x86_64 with `std`): AVX-512 helpers shared by the SIMD kernels.
+//! * [`kernel`]: which kernel path (portable, AVX2, AVX-512) the hot loops take;
+//! * `lanes` (x86_64 with `std`): AVX-512 helpers shared by the SIMD kernels;
+//! * `lanes256` (x86_64 with `std`): the AVX2 ones.
 
 pub mod galois;
+pub mod kernel;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 pub mod lanes;
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+pub mod lanes256;
 pub mod montgomery;
 pub mod ntt;
 pub mod pack;
@@ -40,6 +45,8 @@ pub enum MathError {
     UnsupportedDegree(u32),
     /// The element has no multiplicative inverse modulo `q`.
     NoInverse,
+    /// `HETAL_KERNEL` forces a kernel path that cannot be run.
+    Kernel(kernel::KernelError),
     /// A caller-provided buffer has the wrong length.
     BufferSize {
         /// The length that was required.
@@ -65,6 +72,7 @@ impl fmt::Display for MathError {
                 write!(f, "unsupported ring degree 2^{log_n}")
             }
             MathError::NoInverse => write!(f, "element is not invertible modulo q"),
+            MathError::Kernel(e) => write!(f, "{e}"),
             MathError::BufferSize { expected, got } => {
                 write!(f, "buffer has {got} words, expected {expected}")
             }

@@ -5,7 +5,12 @@
 //! of all evaluation keys as sent (and expanded, with their count) and the
 //! peak resident memory.
 //!
-//! Environment: `HETAL_BOOT_RUNS` (timed runs per thread count, default 3)
+//! A second record per thread count, `bootstrap_stages`, profiles the same
+//! runs: the median wall and process CPU seconds of each stage (`mod_raise`,
+//! `coeffs_to_slots`, `eval_mod`, `slots_to_coeffs`).
+//!
+//! Environment: `HETAL_BOOT_RUNS` (timed runs per thread count, default 3),
+//! `HETAL_BOOT_THREADS` (comma-separated thread counts, default `1,2`)
 //! and `HETAL_BOOT_LOGN` (10 … 13 for the insecure presets, for a quick
 //! look; default 16, the production preset).
 
@@ -13,7 +18,7 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use crate::bench::emit;
+use crate::bench::{emit, process_cpu_seconds};
 use crate::ckks_engine::{BootstrapConfig, CkksDecryptor, CkksEngine};
 use crate::engine::{Complex, Decryptor, Engine};
 use hetal_nostd::params::presets::{self, PROD_N16};
@@ -55,7 +60,16 @@ pub fn run() -> Result<(), String> {
         keys.expanded as f64 / 1e9
     );
     let decryptor = CkksDecryptor(&engine);
-    for threads in [1usize, 2] {
+    let thread_counts: Vec<usize> = std::env::var("HETAL_BOOT_THREADS")
+        .unwrap_or_else(|_| "1,2".into())
+        .split(',')
+        .map(|t| {
+            t.trim()
+                .parse::<usize>()
+                .map_err(|e| format!("HETAL_BOOT_THREADS: {e}"))
+        })
+        .collect::<Result<_, _>>()?;
+    for threads in thread_counts {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
@@ -63,12 +77,27 @@ pub fn run() -> Result<(), String> {
         let mut times = Vec::with_capacity(runs);
         let mut bits = Vec::new();
         let mut levels_left = 0;
+        // Per stage: the wall and CPU seconds of every run.
+        let mut stages: Vec<(&'static str, Vec<f64>, Vec<f64>)> = Vec::new();
         for run in 0..runs {
             let z = message(slots, run + 10 * threads);
             let ct = engine.encrypt(&z, 0).map_err(|e| e.to_string())?;
             let t = Instant::now();
+            let (mut last, mut last_cpu) = (t, process_cpu_seconds());
+            let mut mark = |stage: &'static str| {
+                let (now, cpu) = (Instant::now(), process_cpu_seconds());
+                let (wall, cpu_s) = ((now - last).as_secs_f64(), cpu - last_cpu);
+                (last, last_cpu) = (now, cpu);
+                match stages.iter_mut().find(|(s, _, _)| *s == stage) {
+                    Some((_, w, c)) => {
+                        w.push(wall);
+                        c.push(cpu_s);
+                    }
+                    None => stages.push((stage, vec![wall], vec![cpu_s])),
+                }
+            };
             let out = pool
-                .install(|| engine.bootstrap(&ct))
+                .install(|| engine.bootstrap_marked(&ct, 1.0, &mut mark))
                 .map_err(|e| e.to_string())?;
             let secs = t.elapsed().as_secs_f64();
             times.push(secs);
@@ -106,6 +135,26 @@ pub fn run() -> Result<(), String> {
             "key_count": keys.count,
             "log2_failure": log2_failure,
             "peak_rss_bytes": peak_rss_bytes(),
+        }));
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let profile: serde_json::Map<String, serde_json::Value> = stages
+            .iter_mut()
+            .map(|(stage, wall, cpu)| {
+                let entry = json!({"median_s": median(wall), "median_cpu_s": median(cpu)});
+                (stage.to_string(), entry)
+            })
+            .collect();
+        emit(json!({
+            "bench": "bootstrap_stages",
+            "params": lit.name,
+            "logn": logn,
+            "slots": slots,
+            "threads": threads,
+            "runs": runs,
+            "stages": profile,
         }));
     }
     Ok(())

@@ -1,7 +1,7 @@
 //! The `core` suite: NTT, encoding and public-key encryption at the
 //! production preset (hetal-nostd, single thread).
 
-use super::{emit, median_seconds};
+use super::{emit, median_seconds, median_wall_cpu};
 use hetal_nostd::encoding::{encode_into, packed_to_residues, Complex};
 use hetal_nostd::encrypt::encrypt;
 use hetal_nostd::keys::{PublicKey, SecretKey};
@@ -34,11 +34,11 @@ pub fn run() -> Result<(), String> {
         let mut a: Vec<u64> = (0..n as u64)
             .map(|i| (i * 0x9e37_79b9) % table.modulus().value())
             .collect();
-        let fwd = median_seconds(RUNS * 10, || table.forward(&mut a));
-        let inv = median_seconds(RUNS * 10, || table.inverse(&mut a));
-        for (direction, t) in [("forward", fwd), ("inverse", inv)] {
+        let fwd = median_wall_cpu(RUNS * 10, || table.forward(&mut a));
+        let inv = median_wall_cpu(RUNS * 10, || table.inverse(&mut a));
+        for (direction, (t, cpu)) in [("forward", fwd), ("inverse", inv)] {
             emit(
-                json!({"bench": "ntt", "params": name, "threads": 1, "median_s": t, "runs": RUNS * 10,
+                json!({"bench": "ntt", "params": name, "threads": 1, "median_s": t, "median_cpu_s": cpu, "runs": RUNS * 10,
                 "logn": params.log_n(), "prime_bits": table.modulus().bits(), "direction": direction}),
             );
         }

@@ -5,14 +5,17 @@
 //! prepared in Montgomery form beforehand, no rescale) and a rescale.
 //!
 //! The environment variable `HETAL_EVAL_RUNS` overrides the number of timed
-//! runs per record (default 5; 3 for the 8-rotation records).
+//! runs per record (default 5; 3 for the 8-rotation records), and
+//! `HETAL_EVAL_ONLY` (comma-separated record names) restricts the records.
+//! Records carry the median wall time (`median_s`) and the median process CPU
+//! time of the same runs (`median_cpu_s`, all threads together).
 
 use std::hint::black_box;
 use std::sync::Arc;
 
 use serde_json::json;
 
-use crate::bench::{emit, median_seconds};
+use crate::bench::{emit, median_wall_cpu};
 use crate::ckks::Evaluator;
 use hetal_nostd::encoding::Complex;
 use hetal_nostd::encrypt::encrypt;
@@ -30,6 +33,7 @@ pub fn run() -> Result<(), String> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5);
+    let only = std::env::var("HETAL_EVAL_ONLY").ok();
     let params = PROD_N16.build().map_err(|e| e.to_string())?;
     let ctx = Arc::new(Context::new(params).map_err(|e| e.to_string())?);
     let mut rng = Csprng::from_os().map_err(|e| e.to_string())?;
@@ -73,7 +77,13 @@ pub fn run() -> Result<(), String> {
             .build()
             .map_err(|e| e.to_string())?;
         let record = |name: &str, runs: usize, f: &(dyn Fn() + Sync)| {
-            let median = pool.install(|| median_seconds(runs, f));
+            if !only
+                .as_ref()
+                .is_none_or(|o| o.split(',').any(|r| r.trim() == name))
+            {
+                return;
+            }
+            let (median, cpu) = pool.install(|| median_wall_cpu(runs, f));
             eprintln!(
                 "eval: {name} on {threads} thread(s): {:.1} ms",
                 median * 1e3
@@ -83,6 +93,7 @@ pub fn run() -> Result<(), String> {
                 "params": PROD_N16.name,
                 "threads": threads,
                 "median_s": median,
+                "median_cpu_s": cpu,
                 "runs": runs,
                 "limbs": level + 1,
                 "dnum": dnum,

@@ -10,6 +10,8 @@ pub mod train;
 
 use std::time::Instant;
 
+use hetal_nostd::math::kernel;
+
 /// Runs `f` `runs` times after one warm-up call and returns the median wall time in seconds.
 pub fn median_seconds<F: FnMut()>(runs: usize, mut f: F) -> f64 {
     f();
@@ -24,9 +26,65 @@ pub fn median_seconds<F: FnMut()>(runs: usize, mut f: F) -> f64 {
     times[times.len() / 2]
 }
 
-/// Prints one benchmark record as a JSON line on stdout.
-pub fn emit(record: serde_json::Value) {
+/// Like [`median_seconds`], also returning the median CPU seconds the
+/// process (every thread, pool threads included) spent in the same runs: on a
+/// shared machine the CPU time moves much less with the load than the wall time.
+pub fn median_wall_cpu<F: FnMut()>(runs: usize, mut f: F) -> (f64, f64) {
+    f();
+    let mut wall = Vec::with_capacity(runs.max(1));
+    let mut cpu = Vec::with_capacity(runs.max(1));
+    for _ in 0..runs.max(1) {
+        let (start, start_cpu) = (Instant::now(), process_cpu_seconds());
+        f();
+        wall.push(start.elapsed().as_secs_f64());
+        cpu.push(process_cpu_seconds() - start_cpu);
+    }
+    wall.sort_by(f64::total_cmp);
+    cpu.sort_by(f64::total_cmp);
+    (wall[wall.len() / 2], cpu[cpu.len() / 2])
+}
+
+/// CPU seconds this process has used so far (all threads); 0 where the
+/// clock is unavailable.
+pub fn process_cpu_seconds() -> f64 {
+    #[cfg(unix)]
+    {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid, writable timespec for the call's duration.
+        let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+        if rc == 0 {
+            return ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9;
+        }
+    }
+    0.0
+}
+
+/// Prints one benchmark record as a JSON line on stdout, with the kernel
+/// path that ran it (`kernel`) and the CPU model (`cpu`) added.
+pub fn emit(mut record: serde_json::Value) {
+    if let Some(fields) = record.as_object_mut() {
+        fields.insert("kernel".into(), kernel::active().name().into());
+        fields.insert("cpu".into(), cpu_model().into());
+    }
     println!("{record}");
+}
+
+/// The CPU's model name (from `/proc/cpuinfo`), or the architecture where
+/// that file is missing or names none.
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .filter_map(|l| l.split_once(':'))
+                .find(|(k, _)| matches!(k.trim(), "model name" | "Model" | "cpu model"))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
 }
 
 /// Names of the benchmark suites `run_suite` accepts.

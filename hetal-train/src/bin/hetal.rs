@@ -44,6 +44,12 @@ enum Command {
 
 fn main() {
     let cli = Cli::parse();
+    // Refuse a HETAL_KERNEL forcing a kernel path this CPU cannot run.
+    if let Err(e) = hetal_nostd::math::kernel::select() {
+        let value = std::env::var(hetal_nostd::math::kernel::ENV_VAR).unwrap_or_default();
+        eprintln!("error: {e} (got `{value}`)");
+        std::process::exit(2);
+    }
     match cli.command {
         Command::Bench { suite } => {
             if let Err(message) = hetal_train::bench::run_suite(&suite) {

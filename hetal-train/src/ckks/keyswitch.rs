@@ -7,13 +7,23 @@
 //! computed by the same sequence of operations whatever the thread count,
 //! so results are bit-identical for any number of threads.
 
+use hetal_nostd::math::kernel::{self, Kernel};
 use hetal_nostd::math::zq::Modulus;
 use hetal_nostd::ring::{Context, RnsPoly};
 use rayon::prelude::*;
 
 // AVX-512 intrinsics and target features: stable since Rust 1.89 (the MSRV).
 #[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
 mod avx512;
+#[cfg(all(test, target_arch = "x86_64"))]
+mod kernel_tests;
+mod kernels;
+
+#[cfg(target_arch = "x86_64")]
+use kernels::inner_simd;
+use kernels::{convert_on, Operands};
 
 /// Fast base conversion from a set of source primes to a set of target
 /// primes (indices in the Q-then-P basis of the [`Context`]):
@@ -106,6 +116,14 @@ impl BaseConv {
             .for_each(|((out, ((&i, &(w, ws)), &half)), xi)| {
                 let m = ctx.modulus(i);
                 let s = m.value();
+                #[cfg(target_arch = "x86_64")]
+                if let Some(k) =
+                    avx2::Avx2::detect().filter(|_| kernel::active() != Kernel::Portable)
+                {
+                    if avx2::premultiply(k, xi, (w, ws), s, out) {
+                        return;
+                    }
+                }
                 for (o, &v) in out.iter_mut().zip(xi.iter()) {
                     let r = m.mul_shoup(v, w, ws);
                     // s if r <= half (kept as r), else 0 (centred to r - s).
@@ -122,13 +140,17 @@ impl BaseConv {
         let m = ctx.modulus(self.dst[t]);
         let row = t * self.src.len()..(t + 1) * self.src.len();
         let (hat, offset) = (&self.hat[row.clone()], self.offset[t]);
-        #[cfg(target_arch = "x86_64")]
-        if let Some(k) = avx512::Avx512::detect() {
-            if k.convert(y, hat, &self.hat_shoup[row], m, offset, out) {
-                return;
-            }
-        }
-        convert_portable(y, hat, m, offset, out);
+        // Sources below 2^50 keep the premultiplied values below 2^51.
+        let small = self.half.iter().all(|&h| h < 1 << 49);
+        convert_on(
+            kernel::active(),
+            small,
+            y,
+            (hat, &self.hat_shoup[row]),
+            m,
+            offset,
+            out,
+        );
     }
 }
 
@@ -309,10 +331,14 @@ pub(crate) fn inner_product(
             let b: Vec<&[u64]> = key.b.iter().map(|bj| bj.limb(qp)).collect();
             let a: Vec<&[u64]> = key.a.iter().map(|aj| aj.limb(qp)).collect();
             #[cfg(target_arch = "x86_64")]
-            if let Some(k) = avx512::Avx512::detect() {
-                if k.inner_product(m, &d, &b, &a, perm, (&mut *o0, &mut *o1)) {
-                    return;
-                }
+            if inner_simd(
+                kernel::active(),
+                m,
+                (&d, &b, &a),
+                perm,
+                (&mut *o0, &mut *o1),
+            ) {
+                return;
             }
             inner_portable(m, &d, &b, &a, perm, o0, o1);
         });

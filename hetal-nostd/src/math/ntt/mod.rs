@@ -7,13 +7,20 @@
 //! (inverse) inside the transform and are fully reduced at the end, which
 //! requires `q < 2^62`. The butterflies contain no data-dependent branches.
 //!
-//! The butterfly stages come in two kernels with identical outputs: the
-//! portable one (`portable`) and, on x86_64 with the `std` feature, an
-//! AVX-512 one (`avx512`) chosen at run time when the CPU supports it.
+//! The butterfly stages come in four kernels with identical outputs: the
+//! portable one (`portable`) and, on x86_64 with the `std` feature, two
+//! AVX2 ones (floating-point `avx2_fp` for primes below 2^49, integer
+//! `avx2` above) and an AVX-512 IFMA one (`avx512`); which path runs is
+//! decided by [`super::kernel`].
 
+use super::kernel::{self, Kernel as Path, KernelError};
 use super::{primes, zq::Modulus, MathError};
 
 // AVX-512 intrinsics and target features: stable since Rust 1.89 (the MSRV).
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+mod avx2;
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+mod avx2_fp;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 mod avx512;
 mod portable;
@@ -74,8 +81,11 @@ impl<S: AsRef<[u64]> + AsMut<[u64]>> NttTable<S> {
     ///
     /// Errors: [`MathError::UnsupportedDegree`] unless `1 <= log_n <= 17`,
     /// [`MathError::BufferSize`] for a storage of the wrong length and
-    /// [`MathError::NotNttFriendly`] unless `q` is a prime `≡ 1 (mod 2N)`.
+    /// [`MathError::NotNttFriendly`] unless `q` is a prime `≡ 1 (mod 2N)`;
+    /// [`MathError::Kernel`] where `HETAL_KERNEL` forces a kernel path that
+    /// cannot run (see [`kernel::select`]).
     pub fn new_in(mut storage: S, q: Modulus, log_n: u32) -> Result<Self, MathError> {
+        kernel::select().map_err(MathError::Kernel)?;
         if !(MIN_LOG_N..=MAX_LOG_N).contains(&log_n) {
             return Err(MathError::UnsupportedDegree(log_n));
         }
@@ -181,14 +191,59 @@ impl<S: AsRef<[u64]>> NttTable<S> {
     ///
     /// `a` must have length `N` with entries in `[0, q)`. On return it holds,
     /// in bit-reversed order, `a[j] = Σ_i a_i ψ^((2·bitrev(j, log_n) + 1)·i) mod q`,
-    /// each in `[0, q)`. Uses the AVX-512 kernels when the `std` feature is on
-    /// and the CPU has them (same outputs as the portable ones).
+    /// each in `[0, q)`. Runs the kernel path of [`kernel::active`] (every
+    /// path gives the same outputs).
     pub fn forward(&self, a: &mut [u64]) {
+        self.run(kernel::active(), a, true);
+    }
+
+    /// [`NttTable::forward`] on a given kernel path, whatever `HETAL_KERNEL`
+    /// says; errors with [`KernelError::Unsupported`] where the CPU lacks it.
+    pub fn forward_using(&self, path: Path, a: &mut [u64]) -> Result<(), KernelError> {
+        check(path)?;
+        self.run(path, a, true);
+        Ok(())
+    }
+
+    /// [`NttTable::inverse`] on a given kernel path; errors as
+    /// [`NttTable::forward_using`].
+    pub fn inverse_using(&self, path: Path, a: &mut [u64]) -> Result<(), KernelError> {
+        check(path)?;
+        self.run(path, a, false);
+        Ok(())
+    }
+
+    /// The forward or inverse transform on `path` (an available one).
+    fn run(&self, path: Path, a: &mut [u64], forward: bool) {
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
-        if let Some(k) = avx512::Avx512::detect(self.log_n) {
-            return self.forward_with(&k, a);
+        match path {
+            Path::Avx512Ifma => {
+                if let Some(k) = avx512::Avx512::detect(self.log_n) {
+                    return self.transform(&k, a, forward);
+                }
+            }
+            Path::Avx2 | Path::Avx512 => {
+                if let Some(k) = avx2_fp::Avx2Fp::detect(self.log_n, &self.q) {
+                    return self.transform(&k, a, forward);
+                }
+                if let Some(k) = avx2::Avx2::detect(self.log_n) {
+                    return self.transform(&k, a, forward);
+                }
+            }
+            Path::Portable => {}
         }
-        self.forward_with(&portable::Portable, a)
+        let _ = path;
+        self.transform(&portable::Portable, a, forward)
+    }
+
+    /// [`NttTable::forward_with`] or [`NttTable::inverse_with`].
+    #[inline(always)]
+    fn transform<K: Kernel>(&self, k: &K, a: &mut [u64], forward: bool) {
+        if forward {
+            self.forward_with(k, a)
+        } else {
+            self.inverse_with(k, a)
+        }
     }
 
     /// Inverse of [`NttTable::forward`] in place, including the scaling by `N^{-1}`.
@@ -196,11 +251,7 @@ impl<S: AsRef<[u64]>> NttTable<S> {
     /// `a` must have length `N` with entries in `[0, 2q)` (bit-reversed
     /// evaluations as produced by `forward`); the output coefficients are in `[0, q)`.
     pub fn inverse(&self, a: &mut [u64]) {
-        #[cfg(all(feature = "std", target_arch = "x86_64"))]
-        if let Some(k) = avx512::Avx512::detect(self.log_n) {
-            return self.inverse_with(&k, a);
-        }
-        self.inverse_with(&portable::Portable, a)
+        self.run(kernel::active(), a, false);
     }
 
     /// [`NttTable::forward`] with the stages of kernel `k`.
@@ -209,6 +260,7 @@ impl<S: AsRef<[u64]>> NttTable<S> {
         let [tw, tw_shoup, _, _] = self.twiddles();
         let q = &self.q;
         let n = self.n();
+        k.enter(a);
         let block = n.min(BLOCK_WORDS);
         let (mut m, mut t) = (1, n >> 1);
         // Early stages span more than one cache block: run them over the whole array.
@@ -237,6 +289,7 @@ impl<S: AsRef<[u64]>> NttTable<S> {
         let [_, _, itw, itw_shoup] = self.twiddles();
         let q = &self.q;
         let n = self.n();
+        k.enter(a);
         let block = n.min(BLOCK_WORDS);
         // Early stages stay within one cache block: run them block by block.
         for (ci, chunk) in a.chunks_exact_mut(block).enumerate() {
@@ -264,6 +317,18 @@ impl<S: AsRef<[u64]>> NttTable<S> {
     }
 }
 
+/// `Ok` where the CPU can run `path`.
+fn check(path: Path) -> Result<(), KernelError> {
+    if path.is_available() {
+        Ok(())
+    } else {
+        Err(KernelError::Unsupported {
+            requested: path,
+            best: Path::detect(),
+        })
+    }
+}
+
 /// Cache block, in words, below which the transforms work depth-first (16 KiB).
 const BLOCK_WORDS: usize = 1 << 11;
 
@@ -278,6 +343,11 @@ fn part(s: &[u64], off: usize, len: usize) -> &[u64] {
 /// stage order and cache blocking are shared in [`NttTable::forward_with`]
 /// and [`NttTable::inverse_with`].
 trait Kernel {
+    /// Brings the input into the kernel's working representation before the
+    /// first stage (the last stages bring it back); nothing by default.
+    #[inline(always)]
+    fn enter(&self, _a: &mut [u64]) {}
+
     /// One lazy Cooley–Tukey stage on blocks of `2t` words (`t >= 2`), the
     /// `k`-th block using twiddle `w[k]` (Shoup constant `ws[k]`): inputs
     /// and outputs in `[0, 4q)`.

@@ -257,6 +257,9 @@ fn test_moduli(log_n: u32) -> Vec<Modulus> {
         .map(|&bits| prime(bits, l))
         .collect();
     moduli.push(first(50, &|q| q < 1 << 50));
+    // The floating-point AVX2 kernel's bound, 2^49, from below.
+    moduli.push(first(49, &|q| q < 1 << 49));
+    moduli.push(prime(30, l));
     moduli.push(first(61, &|q| q > 1 << 61));
     moduli
 }
@@ -266,9 +269,14 @@ fn test_moduli(log_n: u32) -> Vec<Modulus> {
 /// inputs and at the tops of the input ranges (`q - 1` forward, `2q - 1`
 /// inverse).
 fn check_kernel<K: Kernel>(k: &K, name: &str) {
+    check_kernel_where(k, name, &|_| true)
+}
+
+/// [`check_kernel`] for the [`test_moduli`] that `applies` accepts.
+fn check_kernel_where<K: Kernel>(k: &K, name: &str, applies: &dyn Fn(&Modulus) -> bool) {
     let mut rng = SplitMix64(10);
     for log_n in 4..=16 {
-        for q in test_moduli(log_n) {
+        for q in test_moduli(log_n).into_iter().filter(|q| applies(q)) {
             let t = NttTable::new(q, log_n).unwrap();
             let (qv, n) = (q.value(), t.n());
             let inputs = [
@@ -301,17 +309,79 @@ fn check_kernel<K: Kernel>(k: &K, name: &str) {
 }
 
 #[test]
-fn simd_kernel_matches_portable() {
+fn simd_kernels_match_portable() {
+    #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(unused_mut))]
+    let mut checked = 0;
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
-    if let Some(k) = avx512::Avx512::detect(4) {
-        check_kernel(&k, "AVX-512");
-        return;
+    {
+        if let Some(k) = avx512::Avx512::detect(4) {
+            check_kernel(&k, "AVX-512 IFMA");
+            checked += 1;
+        } else {
+            std::println!("skipping the AVX-512 IFMA kernel: this CPU lacks AVX-512F/DQ/IFMA");
+        }
+        if let Some(k) = avx2_fp::Avx2Fp::detect(4, &prime(40, 12)) {
+            // `check_kernel` also runs it above 2^49, which it does not take
+            // in `forward`: the moduli it serves are checked in
+            // `every_available_path_matches_portable`.
+            check_fp_kernel(&k);
+            checked += 1;
+        } else {
+            std::println!("skipping the AVX2 FMA kernel: this CPU lacks AVX2/FMA");
+        }
+        if let Some(k) = avx2::Avx2::detect(4) {
+            check_kernel(&k, "AVX2");
+            checked += 1;
+        } else {
+            std::println!("skipping the AVX2 kernel: this CPU lacks AVX2");
+        }
     }
-    std::println!(
-        "no SIMD kernel (needs x86_64, the std feature and AVX-512F/DQ/IFMA): \
-         comparing the portable kernel with itself"
-    );
-    check_kernel(&portable::Portable, "portable");
+    if checked == 0 {
+        std::println!(
+            "no SIMD kernel (needs x86_64, the std feature and AVX2 or AVX-512): \
+             comparing the portable kernel with itself"
+        );
+        check_kernel(&portable::Portable, "portable");
+    }
+}
+
+/// The floating-point AVX2 kernel on the moduli it serves (below 2^49).
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+fn check_fp_kernel(k: &avx2_fp::Avx2Fp) {
+    let below = |q: &Modulus| q.value() < 1 << 49;
+    assert!(test_moduli(16).iter().filter(|q| below(q)).count() >= 4);
+    check_kernel_where(k, "AVX2 FMA", &below);
+}
+
+#[test]
+fn every_available_path_matches_portable() {
+    // The public per-path transforms, for every path this CPU has (and the
+    // typed refusal for the others), at N = 2^4 .. 2^13 for small, mid and
+    // large primes.
+    let mut rng = SplitMix64(12);
+    for path in Path::ALL {
+        if !path.is_available() {
+            std::println!("skipping the {path} path: this CPU lacks it");
+            let t = NttTable::new(prime(40, 12), 4).unwrap();
+            let err = t.forward_using(path, &mut [0; 16]).unwrap_err();
+            assert!(matches!(err, KernelError::Unsupported { requested, .. } if requested == path));
+            continue;
+        }
+        for bits in [30, 40, 48, 49, 50, 52, 60, 61, 62] {
+            for log_n in [4, 5, 8, 13] {
+                let q = prime(bits, 13);
+                let t = NttTable::new(q, log_n).unwrap();
+                let a = random_poly(&mut rng, t.n(), q.value());
+                let (mut fast, mut slow) = (a.clone(), a);
+                t.forward_using(path, &mut fast).unwrap();
+                t.forward_with(&portable::Portable, &mut slow);
+                assert_eq!(fast, slow, "{path} forward, {bits} bits, log_n={log_n}");
+                t.inverse_using(path, &mut fast).unwrap();
+                t.inverse_with(&portable::Portable, &mut slow);
+                assert_eq!(fast, slow, "{path} inverse, {bits} bits, log_n={log_n}");
+            }
+        }
+    }
 }
 
 #[test]

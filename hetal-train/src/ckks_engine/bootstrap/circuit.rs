@@ -83,6 +83,20 @@ impl BootstrapCircuit {
         targets: &StageTargets<E::Target>,
         gain: f64,
     ) -> CircuitResult<E::Ct> {
+        self.apply_marked(engine, raised, targets, gain, &mut |_| {})
+    }
+
+    /// [`BootstrapCircuit::apply`], calling `mark` with the name of each
+    /// stage as it ends (`coeffs_to_slots`, `eval_mod`, `slots_to_coeffs`),
+    /// for a profile of where the time goes.
+    pub fn apply_marked<E: Engine>(
+        &self,
+        engine: &E,
+        raised: &E::Ct,
+        targets: &StageTargets<E::Target>,
+        gain: f64,
+        mark: &mut dyn FnMut(&'static str),
+    ) -> CircuitResult<E::Ct> {
         let (cts, _, stc) = self.levels();
         if targets.coeffs_to_slots.len() != cts || targets.slots_to_coeffs.len() != stc {
             return Err(CircuitError::SizeMismatch {
@@ -95,6 +109,7 @@ impl BootstrapCircuit {
         for (t, &target) in self.coeffs_to_slots.iter().zip(&targets.coeffs_to_slots) {
             x = t.apply_to(engine, &x, target)?;
         }
+        mark("coeffs_to_slots");
         // The real and imaginary parts over K: x + x̄ and −i(x − x̄), both free.
         let conj = engine.conjugate(&x)?;
         let twice_re = engine.add(&x, &conj)?;
@@ -107,9 +122,11 @@ impl BootstrapCircuit {
         );
         let (re, im) = (re?, im?);
         let mut z = engine.add(&re, &engine.mul_const(&im, Complex::new(0.0, 1.0))?)?;
+        mark("eval_mod");
         for (t, &target) in self.slots_to_coeffs.iter().zip(&targets.slots_to_coeffs) {
             z = t.apply_to(engine, &z, target)?;
         }
+        mark("slots_to_coeffs");
         Ok(z)
     }
 }

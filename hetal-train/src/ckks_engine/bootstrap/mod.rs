@@ -214,7 +214,6 @@ impl CkksEngine {
         self.boot.as_ref().map(|b| b.circuit.levels())
     }
 
-    /// Bootstraps `a` with its output multiplied by `gain` (free).
     /// Turns the range audit on or off. With it on, this engine (which holds
     /// the secret key: a key owner's or a test's engine, never a server's)
     /// decrypts every bootstrap input and fails with
@@ -241,7 +240,21 @@ impl CkksEngine {
         Ok(())
     }
 
+    /// Bootstraps `a` with its output multiplied by `gain` (free).
     pub(super) fn bootstrap_with_gain(&self, a: &CkksCt, gain: f64) -> EngineResult<CkksCt> {
+        self.bootstrap_marked(a, gain, &mut |_| {})
+    }
+
+    /// Bootstraps `a` with its output multiplied by `gain`, calling `mark`
+    /// with the name of each stage as it ends: `mod_raise` (down to level 0,
+    /// ModRaise with the sparse-secret switches, trace to the slots), then
+    /// the circuit's (see [`BootstrapCircuit::apply_marked`]).
+    pub fn bootstrap_marked(
+        &self,
+        a: &CkksCt,
+        gain: f64,
+        mark: &mut dyn FnMut(&'static str),
+    ) -> EngineResult<CkksCt> {
         let boot = self.boot.as_ref().ok_or(EngineError::Unavailable(
             "this engine was built without bootstrapping keys (use CkksEngine::bootstrappable)",
         ))?;
@@ -267,6 +280,7 @@ impl CkksEngine {
         let mut raised = ev.to_dense(&raised).map_err(engine_error)?;
         raised = ev.trace_to_slots(&raised).map_err(engine_error)?;
         raised.scale = boot.raised_scale;
+        mark("mod_raise");
         // The message arrives at scale a.scale; EvalMod returns it at Δ.
         let gain = gain * params.scale() / a.ct.scale;
         let raised = CkksCt {
@@ -274,7 +288,7 @@ impl CkksEngine {
             pending_rescale: false,
         };
         boot.circuit
-            .apply(self, &raised, &boot.targets, gain)
+            .apply_marked(self, &raised, &boot.targets, gain, mark)
             .map_err(circuit_error)
     }
 }
