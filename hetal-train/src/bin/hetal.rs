@@ -63,7 +63,7 @@ fn main() {
                 match lit.build() {
                     Ok(p) => {
                         println!(
-                        "{:<14} N = 2^{}  levels 0..={}  user levels up to {}  log2 QP = {:.1}  {}",
+                        "{:<18} N = 2^{}  levels 0..={}  user levels up to {}  log2 QP = {:.1}  {}",
                         p.name(),
                         p.log_n(),
                         p.max_level(),
@@ -72,7 +72,7 @@ fn main() {
                         if p.is_insecure() { "INSECURE (tests only)" } else { "128-bit" }
                     )
                     }
-                    Err(e) => println!("{:<14} invalid: {e}", lit.name),
+                    Err(e) => println!("{:<18} invalid: {e}", lit.name),
                 }
             }
         }
