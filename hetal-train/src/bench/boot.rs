@@ -2,7 +2,9 @@
 //! 2 threads. One record `bootstrap` per preset and thread count with the
 //! median time, the levels left and the seconds of bootstrap per level left
 //! (what training pays), the precision (min and mean bits over every slot
-//! of every run, real and imaginary parts), the bytes of all evaluation keys
+//! of every run, real and imaginary parts), the median CPU time of the
+//! process per bootstrap (a figure less sensitive than wall time to other
+//! load on a shared machine), the bytes of all evaluation keys
 //! as sent (and expanded, with their count), the setup time and the peak
 //! resident memory. After the last preset, one record `bootstrap_ratio` per
 //! further preset and thread count compares it with the first preset of the
@@ -30,6 +32,7 @@ const THREADS: [usize; 2] = [1, 2];
 /// What one preset measured on one thread count.
 struct Measured {
     median_s: f64,
+    cpu_median_s: f64,
     levels_left: usize,
     key_bytes: usize,
 }
@@ -49,6 +52,7 @@ pub fn run() -> Result<(), String> {
     for (name, rows) in &measured[1..] {
         for ((threads, row), b) in THREADS.iter().zip(rows).zip(base) {
             let per_level = |m: &Measured| m.median_s / m.levels_left.max(1) as f64;
+            let cpu_per_level = |m: &Measured| m.cpu_median_s / m.levels_left.max(1) as f64;
             emit(json!({
                 "bench": "bootstrap_ratio",
                 "params": name,
@@ -62,6 +66,7 @@ pub fn run() -> Result<(), String> {
                 "seconds_per_level": per_level(row),
                 "against_seconds_per_level": per_level(b),
                 "seconds_per_level_ratio": per_level(row) / per_level(b),
+                "cpu_seconds_per_level_ratio": cpu_per_level(row) / cpu_per_level(b),
                 "key_bytes_ratio": row.key_bytes as f64 / b.key_bytes as f64,
                 "runs": runs,
             }));
@@ -127,17 +132,19 @@ fn run_preset(lit: &ParamsLiteral<'_>, slots: usize, runs: usize) -> Result<Vec<
             .build()
             .map_err(|e| e.to_string())?;
         let mut times = Vec::with_capacity(runs);
+        let mut cpu_times = Vec::with_capacity(runs);
         let mut bits = Vec::new();
         let mut levels_left = 0;
         for run in 0..runs {
             let z = message(slots, run + 10 * threads);
             let ct = engine.encrypt(&z, 0).map_err(|e| e.to_string())?;
-            let t = Instant::now();
+            let (t, cpu) = (Instant::now(), process_cpu_seconds());
             let out = pool
                 .install(|| engine.bootstrap(&ct))
                 .map_err(|e| e.to_string())?;
             let secs = t.elapsed().as_secs_f64();
             times.push(secs);
+            cpu_times.push(process_cpu_seconds() - cpu);
             levels_left = engine.level(&out);
             let got = decryptor.decrypt(&out).map_err(|e| e.to_string())?;
             let run_bits: Vec<f64> = got
@@ -155,7 +162,9 @@ fn run_preset(lit: &ParamsLiteral<'_>, slots: usize, runs: usize) -> Result<Vec<
             bits.extend(run_bits);
         }
         times.sort_by(f64::total_cmp);
+        cpu_times.sort_by(f64::total_cmp);
         let median_s = times[times.len() / 2];
+        let cpu_median_s = cpu_times[cpu_times.len() / 2];
         let mean = bits.iter().sum::<f64>() / bits.len() as f64;
         let min = bits.iter().copied().fold(f64::INFINITY, f64::min);
         emit(json!({
@@ -167,6 +176,7 @@ fn run_preset(lit: &ParamsLiteral<'_>, slots: usize, runs: usize) -> Result<Vec<
             "median_s": median_s,
             "min_s": times[0],
             "max_s": times[times.len() - 1],
+            "cpu_median_s": cpu_median_s,
             "runs": runs,
             "levels_left": levels_left,
             "seconds_per_level": median_s / levels_left.max(1) as f64,
@@ -182,6 +192,7 @@ fn run_preset(lit: &ParamsLiteral<'_>, slots: usize, runs: usize) -> Result<Vec<
         }));
         out_rows.push(Measured {
             median_s,
+            cpu_median_s,
             levels_left,
             key_bytes: keys.seeded,
         });
@@ -197,6 +208,19 @@ fn message(slots: usize, seed: usize) -> Vec<Complex> {
             Complex::new((t * 0.618).sin(), (t * 0.271).cos())
         })
         .collect()
+}
+
+/// User plus system CPU seconds of this process so far (from
+/// /proc/self/stat, in clock ticks of 1/100 s), 0 where unavailable.
+fn process_cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let fields: Vec<&str> = s.get(s.rfind(')')? + 2..)?.split_whitespace().collect();
+            let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
+            Some((ticks(11)? + ticks(12)?) / 100.0)
+        })
+        .unwrap_or(0.0)
 }
 
 /// Peak resident set size of this process (VmHWM), 0 where unavailable.
