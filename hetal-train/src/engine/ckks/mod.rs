@@ -317,6 +317,9 @@ impl CkksEngine {
         let key_sizes = key_sizes(&ctx, &keys, &encapsulation)?;
         let mut ev = Evaluator::new(ctx.clone(), &keys).map_err(engine_error)?;
         ev.set_encapsulation(&encapsulation).map_err(engine_error)?;
+        // The evaluator holds its own prepared copies: free the generated
+        // keys before the setup bootstrap, which peaks in memory.
+        drop((keys, encapsulation));
         let raised_scale = q0 * (ctx.n() / (2 * slots)) as f64;
         let targets = stage_targets(ctx.params(), cts, stc);
         let engine = CkksEngine {
