@@ -9,7 +9,6 @@
 //! trailing bytes. Every failure is a [`WireError`].
 
 mod bytes;
-pub mod pack;
 
 #[cfg(feature = "alloc")]
 mod owned;
@@ -25,10 +24,10 @@ pub use evk::{
 
 pub use bytes::{Bytes, PackedWords};
 
+use crate::math::pack::{self, PackedLimbs};
 use crate::params::{Params, ParamsDigest};
 use crate::ring::sampling::Seed;
 use core::fmt;
-use pack::PackedLimbs;
 use serde::{Deserialize, Serialize};
 
 /// First bytes of every frame.
@@ -112,6 +111,7 @@ impl Header {
 
 /// Why bytes were rejected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum WireError {
     /// The input is larger than the limit.
     TooLarge {
