@@ -27,6 +27,51 @@ fn production_preset_is_secure_and_documented() {
 }
 
 #[test]
+fn training_preset_is_secure_with_15_user_levels() {
+    let p = PROD_N16_TRAIN.build().unwrap();
+    assert_eq!(p.n(), 1 << 16);
+    assert!(p.log_qp() <= 1747.0, "log QP = {}", p.log_qp());
+    assert!(p.log_qp() > 1740.0, "log QP = {}", p.log_qp());
+    assert_eq!((p.q().len(), p.p().len(), p.dnum()), (31, 6, 6));
+    assert_eq!(p.user_top_level(), 15);
+    assert_eq!(p.role_of_level(0), Some(LevelRole::Base));
+    assert_eq!(p.role_of_level(15), Some(LevelRole::User));
+    assert_eq!(p.role_of_level(16), Some(LevelRole::SlotsToCoeffs));
+    assert_eq!(p.role_of_level(19), Some(LevelRole::EvalMod));
+    assert_eq!(p.role_of_level(26), Some(LevelRole::EvalMod));
+    assert_eq!(p.role_of_level(27), Some(LevelRole::CoeffsToSlots));
+    assert_eq!(p.role_of_level(31), None);
+    assert_eq!(p.log_scale(), 36);
+    // The bootstrap range of prod-n16: q0/Δ = 2^8.
+    let headroom = libm::log2(p.q()[0] as f64) - 36.0;
+    assert!((headroom - 8.0).abs() < 0.01, "{headroom}");
+    for &q in &p.q()[1..16] {
+        let ratio = q as f64 / (1u64 << 36) as f64;
+        assert!((ratio - 1.0).abs() < 1e-3, "{q}");
+    }
+    // The twins share the layout, not the security claim.
+    for twin in [INSECURE_N10_TRAIN, INSECURE_N12_TRAIN] {
+        let t = twin.build().unwrap();
+        assert!(t.is_insecure());
+        assert_eq!(t.segments(), p.segments());
+        assert_eq!((t.p().len(), t.dnum(), t.log_scale()), (6, 6, 36));
+    }
+    // One more user level would break the 128-bit limit.
+    let chain = [
+        Segment::new(LevelRole::Base, 1, 44),
+        Segment::new(LevelRole::User, 16, 36),
+        Segment::new(LevelRole::SlotsToCoeffs, 3, 42),
+        Segment::new(LevelRole::EvalMod, 8, 58),
+        Segment::new(LevelRole::CoeffsToSlots, 4, 56),
+    ];
+    let more = ParamsLiteral {
+        q: &chain,
+        ..PROD_N16_TRAIN
+    };
+    assert!(matches!(more.build(), Err(ParamsError::Insecure { .. })));
+}
+
+#[test]
 fn presets_build_with_distinct_stable_digests() {
     let mut digests = std::vec::Vec::new();
     for lit in ALL {

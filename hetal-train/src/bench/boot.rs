@@ -1,66 +1,40 @@
-//! The `boot` suite: CKKS bootstrapping of full slots (N/2) at the
-//! production preset, on 1 and 2 threads. One record `bootstrap` per thread
-//! count with the median time, the levels left, the precision (min and mean
-//! bits over every slot of every run, real and imaginary parts), the bytes
-//! of all evaluation keys as sent (and expanded, with their count) and the
-//! peak resident memory.
+//! The `boot` suite: CKKS bootstrapping at the production presets, on 1 and
+//! 2 threads. One record `bootstrap` per preset and thread count with the
+//! median time, the levels left and the seconds of bootstrap per level left
+//! (what training pays), the precision (min and mean bits over every slot
+//! of every run, real and imaginary parts), the median CPU time of the
+//! process per bootstrap (a figure less sensitive than wall time to other
+//! load on a shared machine), the bytes of all evaluation keys
+//! as sent (and expanded, with their count), the setup time and the peak
+//! resident memory. After the last preset, one record `bootstrap_ratio` per
+//! further preset and thread count compares it with the first preset of the
+//! same run (times, seconds per level, key bytes).
 //!
-//! A second record per thread count, `bootstrap_stages`, profiles the same
-//! runs: the median wall and process CPU seconds of each stage (`mod_raise`,
-//! `coeffs_to_slots`, `eval_mod`, `slots_to_coeffs`).
+//! A second record per preset and thread count, `bootstrap_stages`,
+//! profiles the same runs: the median wall and process CPU seconds of each
+//! stage (`mod_raise`, `coeffs_to_slots`, `eval_mod`, `slots_to_coeffs`).
 //!
-//! Environment: `HETAL_BOOT_RUNS` (timed runs per thread count, default 3),
-//! `HETAL_BOOT_THREADS` (comma-separated thread counts, default `1,2`)
-//! and `HETAL_BOOT_LOGN` (10 … 13 for the insecure presets, for a quick
-//! look; default 16, the production preset).
+//! Environment: `HETAL_BOOT_PRESETS` (comma-separated preset names, run one
+//! after the other in this order; default `prod-n16,prod-n16-train`),
+//! `HETAL_BOOT_LOGN` (10 … 13: every insecure preset of that ring degree,
+//! for a quick look), `HETAL_BOOT_SLOTS` (default N/2),
+//! `HETAL_BOOT_THREADS` (comma-separated thread counts, default `1,2`) and
+//! `HETAL_BOOT_RUNS` (timed runs per thread count, default 3).
 
 use std::time::Instant;
 
 use serde_json::json;
 
-use crate::bench::{emit, process_cpu_seconds};
+use crate::bench::{emit, peak_rss_bytes, process_cpu_seconds};
 use crate::ckks_engine::{BootstrapConfig, CkksDecryptor, CkksEngine};
 use crate::engine::{Complex, Decryptor, Engine};
-use hetal_nostd::params::presets::{self, PROD_N16};
+use hetal_nostd::params::presets;
+use hetal_nostd::params::ParamsLiteral;
 use hetal_nostd::ring::sampling::Csprng;
 
-/// Runs the suite.
-pub fn run() -> Result<(), String> {
-    let env = |name: &str, default: u32| {
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
-    let runs = env("HETAL_BOOT_RUNS", 3).max(1) as usize;
-    let logn = env("HETAL_BOOT_LOGN", 16);
-    let lit = if logn == 16 {
-        &PROD_N16
-    } else {
-        presets::ALL
-            .iter()
-            .find(|p| p.log_n == logn)
-            .ok_or(format!("no preset with log N = {logn}"))?
-    };
-    let slots = 1usize << (logn - 1);
-    eprintln!(
-        "boot: generating keys and encoding the transforms at {} ({slots} slots)",
-        lit.name
-    );
-    let start = Instant::now();
-    let rng = Csprng::from_os().map_err(|e| e.to_string())?;
-    let engine = CkksEngine::bootstrappable(lit, slots, &[], &BootstrapConfig::default(), rng)
-        .map_err(|e| e.to_string())?;
-    let (keys, log2_failure) = engine.bootstrap_key_info().ok_or("no bootstrapping keys")?;
-    eprintln!(
-        "boot: setup ({} keys) done in {:.1} s: {:.2} GB as sent, {:.2} GB expanded; failure probability 2^{log2_failure:.0}",
-        keys.count,
-        start.elapsed().as_secs_f64(),
-        keys.seeded as f64 / 1e9,
-        keys.expanded as f64 / 1e9
-    );
-    let decryptor = CkksDecryptor(&engine);
-    let thread_counts: Vec<usize> = std::env::var("HETAL_BOOT_THREADS")
+/// Thread counts every preset is timed on (`HETAL_BOOT_THREADS`, default 1 and 2).
+fn thread_counts() -> Result<Vec<usize>, String> {
+    std::env::var("HETAL_BOOT_THREADS")
         .unwrap_or_else(|_| "1,2".into())
         .split(',')
         .map(|t| {
@@ -68,13 +42,117 @@ pub fn run() -> Result<(), String> {
                 .parse::<usize>()
                 .map_err(|e| format!("HETAL_BOOT_THREADS: {e}"))
         })
-        .collect::<Result<_, _>>()?;
-    for threads in thread_counts {
+        .collect()
+}
+
+/// What one preset measured on one thread count.
+struct Measured {
+    median_s: f64,
+    cpu_median_s: f64,
+    levels_left: usize,
+    key_bytes: usize,
+}
+
+/// Runs the suite.
+pub fn run() -> Result<(), String> {
+    let runs = env_usize("HETAL_BOOT_RUNS").unwrap_or(3).max(1);
+    let lits = chosen_presets()?;
+    let mut measured: Vec<(&str, Vec<(usize, Measured)>)> = Vec::new();
+    for lit in lits {
+        let slots = env_usize("HETAL_BOOT_SLOTS").unwrap_or(1 << (lit.log_n - 1));
+        measured.push((lit.name, run_preset(lit, slots, runs)?));
+    }
+    let Some((base_name, base)) = measured.first() else {
+        return Ok(());
+    };
+    for (name, rows) in &measured[1..] {
+        for ((threads, row), (_, b)) in rows.iter().zip(base) {
+            let per_level = |m: &Measured| m.median_s / m.levels_left.max(1) as f64;
+            let cpu_per_level = |m: &Measured| m.cpu_median_s / m.levels_left.max(1) as f64;
+            emit(json!({
+                "bench": "bootstrap_ratio",
+                "params": name,
+                "against": base_name,
+                "threads": threads,
+                "median_s": row.median_s,
+                "against_median_s": b.median_s,
+                "time_ratio": row.median_s / b.median_s,
+                "levels_left": row.levels_left,
+                "against_levels_left": b.levels_left,
+                "seconds_per_level": per_level(row),
+                "against_seconds_per_level": per_level(b),
+                "seconds_per_level_ratio": per_level(row) / per_level(b),
+                "cpu_seconds_per_level_ratio": cpu_per_level(row) / cpu_per_level(b),
+                "key_bytes_ratio": row.key_bytes as f64 / b.key_bytes as f64,
+                "runs": runs,
+            }));
+        }
+    }
+    Ok(())
+}
+
+/// The presets named by the environment (see the module documentation).
+fn chosen_presets() -> Result<Vec<&'static ParamsLiteral<'static>>, String> {
+    if let Ok(names) = std::env::var("HETAL_BOOT_PRESETS") {
+        return names
+            .split(',')
+            .map(|n| presets::by_name(n.trim()).ok_or(format!("unknown preset `{n}`")))
+            .collect();
+    }
+    match env_usize("HETAL_BOOT_LOGN") {
+        None | Some(16) => Ok(vec![&presets::PROD_N16, &presets::PROD_N16_TRAIN]),
+        Some(logn) => {
+            let found: Vec<_> = presets::ALL
+                .iter()
+                .filter(|p| p.log_n as usize == logn)
+                .collect();
+            if found.is_empty() {
+                Err(format!("no preset with log N = {logn}"))
+            } else {
+                Ok(found)
+            }
+        }
+    }
+}
+
+fn env_usize(name: &str) -> Option<usize> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+/// Sets up one preset, times its bootstraps on every thread count, emits
+/// one record per thread count and drops the engine (its keys) on return.
+fn run_preset(
+    lit: &ParamsLiteral<'_>,
+    slots: usize,
+    runs: usize,
+) -> Result<Vec<(usize, Measured)>, String> {
+    eprintln!(
+        "boot: generating keys and encoding the transforms at {} ({slots} slots)",
+        lit.name
+    );
+    let start = Instant::now();
+    let rng = Csprng::from_os().map_err(|e| e.to_string())?;
+    let config = BootstrapConfig::for_chain(lit);
+    let engine =
+        CkksEngine::bootstrappable(lit, slots, &[], &config, rng).map_err(|e| e.to_string())?;
+    let setup_s = start.elapsed().as_secs_f64();
+    let (keys, log2_failure) = engine.bootstrap_key_info().ok_or("no bootstrapping keys")?;
+    let stage_levels = engine.bootstrap_levels().ok_or("no bootstrapping plan")?;
+    eprintln!(
+        "boot: setup ({} keys) done in {setup_s:.1} s: {:.2} GB as sent, {:.2} GB expanded; failure probability 2^{log2_failure:.0}",
+        keys.count,
+        keys.seeded as f64 / 1e9,
+        keys.expanded as f64 / 1e9
+    );
+    let decryptor = CkksDecryptor(&engine);
+    let mut out_rows = Vec::new();
+    for threads in thread_counts()? {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
             .map_err(|e| e.to_string())?;
         let mut times = Vec::with_capacity(runs);
+        let mut cpu_times = Vec::with_capacity(runs);
         let mut bits = Vec::new();
         let mut levels_left = 0;
         // Per stage: the wall and CPU seconds of every run.
@@ -82,12 +160,12 @@ pub fn run() -> Result<(), String> {
         for run in 0..runs {
             let z = message(slots, run + 10 * threads);
             let ct = engine.encrypt(&z, 0).map_err(|e| e.to_string())?;
-            let t = Instant::now();
-            let (mut last, mut last_cpu) = (t, process_cpu_seconds());
+            let (t, cpu) = (Instant::now(), process_cpu_seconds());
+            let (mut last, mut last_cpu) = (t, cpu);
             let mut mark = |stage: &'static str| {
-                let (now, cpu) = (Instant::now(), process_cpu_seconds());
-                let (wall, cpu_s) = ((now - last).as_secs_f64(), cpu - last_cpu);
-                (last, last_cpu) = (now, cpu);
+                let (now, cpu_now) = (Instant::now(), process_cpu_seconds());
+                let (wall, cpu_s) = ((now - last).as_secs_f64(), cpu_now - last_cpu);
+                (last, last_cpu) = (now, cpu_now);
                 match stages.iter_mut().find(|(s, _, _)| *s == stage) {
                     Some((_, w, c)) => {
                         w.push(wall);
@@ -101,6 +179,7 @@ pub fn run() -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             let secs = t.elapsed().as_secs_f64();
             times.push(secs);
+            cpu_times.push(process_cpu_seconds() - cpu);
             levels_left = engine.level(&out);
             let got = decryptor.decrypt(&out).map_err(|e| e.to_string())?;
             let run_bits: Vec<f64> = got
@@ -110,30 +189,40 @@ pub fn run() -> Result<(), String> {
                 .map(|e| -e.max(f64::MIN_POSITIVE).log2())
                 .collect();
             eprintln!(
-                "boot: {threads} thread(s), run {}: {secs:.2} s, min {:.1} bits",
+                "boot: {} {threads} thread(s), run {}: {secs:.2} s, min {:.1} bits",
+                lit.name,
                 run + 1,
                 run_bits.iter().copied().fold(f64::INFINITY, f64::min)
             );
             bits.extend(run_bits);
         }
         times.sort_by(f64::total_cmp);
+        cpu_times.sort_by(f64::total_cmp);
+        let median_s = times[times.len() / 2];
+        let cpu_median_s = cpu_times[cpu_times.len() / 2];
         let mean = bits.iter().sum::<f64>() / bits.len() as f64;
         let min = bits.iter().copied().fold(f64::INFINITY, f64::min);
         emit(json!({
             "bench": "bootstrap",
             "params": lit.name,
-            "logn": logn,
+            "logn": lit.log_n,
             "slots": slots,
             "threads": threads,
-            "median_s": times[times.len() / 2],
+            "median_s": median_s,
+            "min_s": times[0],
+            "max_s": times[times.len() - 1],
+            "cpu_median_s": cpu_median_s,
             "runs": runs,
             "levels_left": levels_left,
+            "seconds_per_level": median_s / levels_left.max(1) as f64,
+            "stage_levels": [stage_levels.0, stage_levels.1, stage_levels.2],
             "precision_mean_bits": mean,
             "precision_min_bits": min,
             "key_bytes": keys.seeded,
             "key_bytes_expanded": keys.expanded,
             "key_count": keys.count,
             "log2_failure": log2_failure,
+            "setup_s": setup_s,
             "peak_rss_bytes": peak_rss_bytes(),
         }));
         let median = |v: &mut Vec<f64>| {
@@ -150,14 +239,22 @@ pub fn run() -> Result<(), String> {
         emit(json!({
             "bench": "bootstrap_stages",
             "params": lit.name,
-            "logn": logn,
-            "slots": slots,
+                        "slots": slots,
             "threads": threads,
             "runs": runs,
             "stages": profile,
         }));
+        out_rows.push((
+            threads,
+            Measured {
+                median_s,
+                cpu_median_s,
+                levels_left,
+                key_bytes: keys.seeded,
+            },
+        ));
     }
-    Ok(())
+    Ok(out_rows)
 }
 
 /// Slot values with real and imaginary parts in [−1, 1].
@@ -168,17 +265,4 @@ fn message(slots: usize, seed: usize) -> Vec<Complex> {
             Complex::new((t * 0.618).sin(), (t * 0.271).cos())
         })
         .collect()
-}
-
-/// Peak resident set size of this process (VmHWM), 0 where unavailable.
-fn peak_rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb * 1024)
 }

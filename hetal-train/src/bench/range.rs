@@ -6,7 +6,7 @@
 //! (real part against the input, imaginary part against 0). This is the
 //! measurement behind [`crate::engine::BOOTSTRAP_RANGE`].
 //!
-//! Environment: `HETAL_RANGE_PRESET` (default `prod-n16`).
+//! Environment: `HETAL_RANGE_PRESET` (default `prod-n16-train`; both production chains keep q0/Δ = 2^8).
 
 use std::time::Instant;
 
@@ -23,13 +23,13 @@ const BOUNDS: [f64; 9] = [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
 
 /// Runs the suite.
 pub fn run() -> Result<(), String> {
-    let name = std::env::var("HETAL_RANGE_PRESET").unwrap_or_else(|_| "prod-n16".into());
+    let name = std::env::var("HETAL_RANGE_PRESET").unwrap_or_else(|_| "prod-n16-train".into());
     let lit = presets::by_name(&name).ok_or(format!("unknown preset `{name}`"))?;
     let params = lit.build().map_err(|e| e.to_string())?;
     let slots = params.max_slots();
     eprintln!("range: bootstrapping keys at {} ({slots} slots)", lit.name);
     let rng = Csprng::from_os().map_err(|e| e.to_string())?;
-    let engine = CkksEngine::bootstrappable(lit, slots, &[], &BootstrapConfig::default(), rng)
+    let engine = CkksEngine::bootstrappable(lit, slots, &[], &BootstrapConfig::for_chain(lit), rng)
         .map_err(|e| e.to_string())?;
     let decryptor = CkksDecryptor(&engine);
     for bound in BOUNDS {

@@ -10,7 +10,7 @@
 //! * `train_ckks`: the whole digits demo run on 2 threads (`hetal demo`'s
 //!   training stage), with its accuracy beside the f64 reference's.
 //!
-//! Environment: `HETAL_TRAIN_PRESET` (default `prod-n16`), `HETAL_TRAIN_SHAPES`
+//! Environment: `HETAL_TRAIN_PRESET` (default `prod-n16-train`), `HETAL_TRAIN_SHAPES`
 //! (comma-separated, default `digits,mnist`), `HETAL_TRAIN_THREADS` (default
 //! `1,2`), `HETAL_TRAIN_RUNS` (timed iterations per record, default 1),
 //! `HETAL_TRAIN_FULL` (`0` skips `train_ckks`), `HETAL_TRAIN_EPOCHS` (its
@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use crate::bench::emit;
+use crate::bench::{emit, peak_rss_bytes};
 use crate::ckks_engine::{BootstrapConfig, CkksEngine};
 use crate::demo::encrypted::{digits_config, MAX_EPOCHS};
 use crate::engine::Engine;
@@ -48,19 +48,6 @@ fn env_usize(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// Peak resident set size of this process (VmHWM), 0 where unavailable.
-fn peak_rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb * 1024)
 }
 
 fn pool(threads: usize) -> Result<rayon::ThreadPool, String> {
@@ -117,8 +104,9 @@ fn train_iteration(
     );
     let steps: Vec<i64> = plan.rotations.iter().map(|&r| r as i64).collect();
     let rng = Csprng::from_os().map_err(|e| e.to_string())?;
-    let engine = CkksEngine::bootstrappable(lit, slots, &steps, &BootstrapConfig::default(), rng)
-        .map_err(|e| e.to_string())?;
+    let engine =
+        CkksEngine::bootstrappable(lit, slots, &steps, &BootstrapConfig::for_chain(lit), rng)
+            .map_err(|e| e.to_string())?;
     let key_bytes = engine.bootstrap_key_info().map_or(0, |(k, _)| k.seeded);
     let period = padded_classes(classes);
     let level = job.data_level;
@@ -210,7 +198,7 @@ fn train_ckks(lit: &ParamsLiteral<'_>, epochs: usize) -> Result<(), String> {
             lit,
             params.max_slots(),
             &[],
-            &BootstrapConfig::default(),
+            &BootstrapConfig::for_chain(lit),
             rng,
         )
         .map_err(|e| e.to_string())?;
@@ -240,7 +228,7 @@ fn train_ckks(lit: &ParamsLiteral<'_>, epochs: usize) -> Result<(), String> {
 
 /// Runs the suite.
 pub fn run() -> Result<(), String> {
-    let name = std::env::var("HETAL_TRAIN_PRESET").unwrap_or_else(|_| "prod-n16".into());
+    let name = std::env::var("HETAL_TRAIN_PRESET").unwrap_or_else(|_| "prod-n16-train".into());
     let lit = presets::by_name(&name).ok_or(format!("unknown preset `{name}`"))?;
     let threads: Vec<usize> = env_list("HETAL_TRAIN_THREADS", "1,2")
         .iter()

@@ -24,8 +24,9 @@ enum Command {
     /// decryption), beside the f64 reference trainer; a public-key
     /// encryption round trip first.
     Demo {
-        /// Parameter preset (see `hetal presets`).
-        #[arg(long, default_value = "prod-n16")]
+        /// Parameter preset (see `hetal presets`): by default the 128-bit
+        /// training chain (15 levels per bootstrap).
+        #[arg(long, default_value = "prod-n16-train")]
         preset: String,
         /// Allow an INSECURE test preset.
         #[arg(long)]
@@ -82,7 +83,7 @@ fn main() {
                 match lit.build() {
                     Ok(p) => {
                         println!(
-                        "{:<14} N = 2^{}  levels 0..={}  user levels up to {}  log2 QP = {:.1}  {}",
+                        "{:<18} N = 2^{}  levels 0..={}  user levels up to {}  log2 QP = {:.1}  {}",
                         p.name(),
                         p.log_n(),
                         p.max_level(),
@@ -91,7 +92,7 @@ fn main() {
                         if p.is_insecure() { "INSECURE (tests only)" } else { "128-bit" }
                     )
                     }
-                    Err(e) => println!("{:<14} invalid: {e}", lit.name),
+                    Err(e) => println!("{:<18} invalid: {e}", lit.name),
                 }
             }
         }

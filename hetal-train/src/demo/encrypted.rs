@@ -153,8 +153,13 @@ pub fn run(preset: &ParamsLiteral<'_>, max_epochs: usize) -> Result<EncryptedRun
     eprintln!("[hetal demo] key owner: generating keys (secret, relinearisation, the job's rotations, bootstrapping) ...");
     let steps: Vec<i64> = plan.rotations.iter().map(|&r| r as i64).collect();
     let rng = Csprng::from_os().map_err(|e| DemoError::Entropy(e.to_string()))?;
-    let engine =
-        CkksEngine::bootstrappable(preset, slots, &steps, &BootstrapConfig::default(), rng)?;
+    let engine = CkksEngine::bootstrappable(
+        preset,
+        slots,
+        &steps,
+        &BootstrapConfig::for_chain(preset),
+        rng,
+    )?;
     let keygen = t.elapsed();
     if let Some((sizes, log2_failure)) = engine.bootstrap_key_info() {
         eprintln!(

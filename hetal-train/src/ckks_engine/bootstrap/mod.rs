@@ -57,6 +57,39 @@ impl Default for BootstrapConfig {
 }
 
 impl BootstrapConfig {
+    /// The EvalMod for chains with 8 EvalMod levels (`prod-n16-train`):
+    /// h = 32, K = 16 as by default, a degree-55 cosine (7 levels) and 2
+    /// double angles (interpolation and steps together within 2^-41 of
+    /// sin(2πy) on (−K, K)).
+    pub fn lean() -> Self {
+        BootstrapConfig {
+            eval_mod: EvalMod {
+                k: 16.0,
+                double_angle: 2,
+                degree: 55,
+            },
+            ..Self::default()
+        }
+    }
+
+    /// The settings for a chain: [`Default`] where its EvalMod levels
+    /// suffice (`prod-n16` and its twins), otherwise [`lean`](Self::lean)
+    /// (the training presets).
+    pub fn for_chain(lit: &ParamsLiteral<'_>) -> Self {
+        let levels: usize = lit
+            .q
+            .iter()
+            .filter(|s| s.role == LevelRole::EvalMod)
+            .map(|s| s.count as usize)
+            .sum();
+        let default = Self::default();
+        if default.eval_mod.depth() <= levels {
+            default
+        } else {
+            Self::lean()
+        }
+    }
+
     /// Smallest Hamming weight accepted: the s → s' key is an RLWE sample
     /// under s', which must not be guessable.
     pub const MIN_HAMMING_WEIGHT: usize = 32;
@@ -136,7 +169,8 @@ impl CkksEngine {
         );
         if cts == 0 || stc == 0 || config.eval_mod.depth() > em {
             return Err(EngineError::Unavailable(
-                "the chain has too few bootstrapping levels for this configuration",
+                "the chain has too few bootstrapping levels for this configuration \
+                 (BootstrapConfig::for_chain picks one that fits)",
             ));
         }
         let q0 = params.q()[0] as f64;
@@ -180,6 +214,9 @@ impl CkksEngine {
         let key_sizes = key_sizes(&ctx, &keys, &encapsulation)?;
         let mut ev = Evaluator::new(ctx.clone(), &keys).map_err(engine_error)?;
         ev.set_encapsulation(&encapsulation).map_err(engine_error)?;
+        // The evaluator holds its own prepared copies: free the generated
+        // keys before the setup bootstrap, which peaks in memory.
+        drop((keys, encapsulation));
         let raised_scale = q0 * (ctx.n() / (2 * slots)) as f64;
         let targets = stage_targets(ctx.params(), cts, stc);
         let engine = CkksEngine {

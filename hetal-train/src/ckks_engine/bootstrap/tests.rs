@@ -3,7 +3,10 @@
 use super::*;
 use crate::ckks_engine::CkksDecryptor;
 use crate::engine::{ClearConfig, ClearEngine, Complex, Decryptor};
-use hetal_nostd::params::presets::{INSECURE_N10, INSECURE_N11, INSECURE_N12, PROD_N16};
+use hetal_nostd::params::presets::{
+    INSECURE_N10, INSECURE_N10_TRAIN, INSECURE_N11, INSECURE_N12, INSECURE_N12_TRAIN, PROD_N16,
+    PROD_N16_TRAIN,
+};
 
 fn precision(got: &[Complex], want: &[Complex]) -> (f64, f64) {
     let errs: Vec<f64> = got.iter().zip(want).map(|(g, w)| (*g - *w).abs()).collect();
@@ -56,10 +59,89 @@ fn engine(lit: &ParamsLiteral<'_>, slots: usize, seed: u8) -> CkksEngine {
         lit,
         slots,
         &[],
-        &BootstrapConfig::default(),
+        &BootstrapConfig::for_chain(lit),
         Csprng::from_entropy([seed; 32]),
     )
     .unwrap()
+}
+
+/// Bootstraps on the training layout, then spends every level left on
+/// constant products and checks the values at level 0.
+fn run_training_chain(lit: &ParamsLiteral<'_>, slots: usize, seed: u8) -> (f64, f64, f64) {
+    let e = engine(lit, slots, seed);
+    assert_eq!(e.bootstrap_levels(), Some((4, 8, 3)));
+    let z = values(slots, f64::from(seed));
+    let out = e.bootstrap(&e.encrypt(&z, 0).unwrap()).unwrap();
+    let left = e.level(&out);
+    assert_eq!(left, e.bootstrap_level());
+    assert!(left >= 14, "{left} levels left");
+    let (min_bits, mean_bits) = precision(&CkksDecryptor(&e).decrypt(&out).unwrap(), &z);
+    let mut ct = out;
+    while e.level(&ct) > 0 {
+        ct = e.mul_const(&ct, Complex::real(0.95)).unwrap();
+    }
+    let factor = 0.95f64.powi(left as i32);
+    let want: Vec<Complex> = z.iter().map(|v| v.scale(factor)).collect();
+    let (bottom_bits, _) = precision(&CkksDecryptor(&e).decrypt(&ct).unwrap(), &want);
+    eprintln!(
+        "bootstrap {} slots {slots}: {left} levels left, min {min_bits:.1} bits, mean \
+         {mean_bits:.1} bits; after {left} products: min {bottom_bits:.1} bits",
+        lit.name
+    );
+    (min_bits, mean_bits, bottom_bits)
+}
+
+#[test]
+fn the_training_chain_leaves_15_levels_at_n12() {
+    let (min_bits, mean_bits, bottom_bits) = run_training_chain(&INSECURE_N12_TRAIN, 2048, 11);
+    assert!(
+        min_bits >= 17.0 && mean_bits >= 21.0,
+        "{min_bits:.1} / {mean_bits:.1} bits"
+    );
+    assert!(bottom_bits >= 16.0, "{bottom_bits:.1} bits at level 0");
+}
+
+#[test]
+fn the_training_chain_refreshes_sparse_slots_at_n10() {
+    // 64 slots concentrate the message on few coefficients, where the sine's
+    // curvature costs bits at q0/Δ = 2^8: both chains lose them alike.
+    let (min_bits, mean_bits, bottom_bits) = run_training_chain(&INSECURE_N10_TRAIN, 64, 12);
+    let (prod_min, prod_mean) = run(&INSECURE_N10, 64, 12);
+    assert!(
+        min_bits >= 16.0 && mean_bits >= 17.5,
+        "{min_bits:.1} / {mean_bits:.1} bits"
+    );
+    assert!(mean_bits >= prod_mean - 1.0 && min_bits >= prod_min - 1.0);
+    assert!(bottom_bits >= 16.0, "{bottom_bits:.1} bits at level 0");
+}
+
+#[test]
+fn each_chain_gets_an_eval_mod_that_fits() {
+    assert_eq!(
+        BootstrapConfig::for_chain(&PROD_N16),
+        BootstrapConfig::default()
+    );
+    let lean = BootstrapConfig::for_chain(&PROD_N16_TRAIN);
+    assert_eq!(lean, BootstrapConfig::lean());
+    assert_eq!(lean.eval_mod.depth(), 8);
+    // The interpolant and its steps stay within 2^-30 of sin(2πy) on (−K, K).
+    let k = lean.eval_mod.k;
+    let worst = (0..=20_000)
+        .map(|i| -k + 2.0 * k * f64::from(i) / 20_000.0)
+        .map(|y| (lean.eval_mod.apply_clear(y) - (2.0 * std::f64::consts::PI * y).sin()).abs())
+        .fold(0.0, f64::max);
+    assert!(worst < 2f64.powi(-30), "2^{:.1}", worst.log2());
+    // The default EvalMod does not fit in the training chain's 8 levels.
+    assert!(matches!(
+        CkksEngine::bootstrappable(
+            &INSECURE_N10_TRAIN,
+            64,
+            &[],
+            &BootstrapConfig::default(),
+            Csprng::from_entropy([13; 32])
+        ),
+        Err(EngineError::Unavailable(_))
+    ));
 }
 
 #[test]
@@ -221,6 +303,18 @@ fn bootstrapping_at_the_production_preset() {
         bits.iter().all(|&(min, mean)| min >= 15.0 && mean >= 20.0),
         "{bits:?}"
     );
+}
+
+/// Long tier: the training preset at N = 2^16, 2^15 slots (minutes; GBs of keys).
+#[test]
+#[ignore = "production size: run by hand (cargo test --release -- --ignored)"]
+fn bootstrapping_at_the_training_preset() {
+    let (min_bits, mean_bits, bottom_bits) = run_training_chain(&PROD_N16_TRAIN, 1 << 15, 14);
+    assert!(
+        min_bits >= 15.0 && mean_bits >= 18.0,
+        "{min_bits:.1} / {mean_bits:.1} bits"
+    );
+    assert!(bottom_bits >= 14.0, "{bottom_bits:.1} bits at level 0");
 }
 
 /// Rotations report the evaluator's real error: a key that exists but
