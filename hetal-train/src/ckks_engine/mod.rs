@@ -17,6 +17,7 @@ mod plain_cache;
 #[cfg(test)]
 mod tests;
 
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use hetal_nostd::decrypt::decrypt;
@@ -64,6 +65,7 @@ pub struct CkksEngine {
     log_slots: u32,
     boot: Option<Bootstrapper>,
     plain_cache: PlainCache,
+    range_audit: AtomicBool,
 }
 
 impl std::fmt::Debug for CkksEngine {
@@ -113,6 +115,7 @@ impl CkksEngine {
             log_slots,
             boot: None,
             plain_cache: PlainCache::default(),
+            range_audit: AtomicBool::new(false),
         })
     }
 
