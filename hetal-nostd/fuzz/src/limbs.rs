@@ -1,7 +1,7 @@
 //! Helpers of the streamed-limb targets.
 
-use hetal_nostd::params::Params;
 use hetal_nostd::math::pack::PackedLimbs;
+use hetal_nostd::params::Params;
 use hetal_nostd::wire::{Header, Kind, LimbFrame, LimbFrameView, PackedWords};
 
 /// The values of a one-limb packed polynomial.
