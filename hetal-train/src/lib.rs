@@ -49,3 +49,8 @@ pub use linalg::Matrix;
 pub use train::{
     encrypt_dataset, train_encrypted, train_reference, KeyOwner, Patience, TrainConfig, TrainError,
 };
+
+/// The README's code blocks, compiled and run by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
