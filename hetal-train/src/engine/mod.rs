@@ -54,7 +54,10 @@ mod clear;
 mod complex;
 mod noise;
 
-pub use ckks::{BootstrapConfig, CkksCt, CkksDecryptor, CkksEngine, CkksTarget, KeySizes};
+pub use ckks::{
+    evaluation_key_count, evaluation_key_sizes, BootstrapConfig, CkksCt, CkksDecryptor, CkksEngine,
+    CkksTarget, EncryptKey, EvalKeysBuilder, KeyError, KeySizes, OwnerKeys, PublicEvalKeys,
+};
 pub use clear::{ClearConfig, ClearCt, ClearDecryptor, ClearEngine, OpCounts};
 pub use complex::Complex;
 pub use noise::NoiseConfig;

@@ -13,20 +13,21 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use hetal_nostd::decrypt::decrypt;
-use hetal_nostd::encrypt::{encrypt, Ciphertext};
-use hetal_nostd::evk::{galois_key_at, relin_key, EvaluationKeys};
+use hetal_nostd::encrypt::{encrypt, Ciphertext, Key};
+use hetal_nostd::evk::EvaluationKeys;
 use hetal_nostd::keys::SecretKey;
-use hetal_nostd::math::galois::{galois_element_conjugate, galois_element_for_rotation};
 use hetal_nostd::params::ParamsLiteral;
 use hetal_nostd::ring::sampling::Csprng;
 use hetal_nostd::ring::Context;
-use std::collections::BTreeMap;
 
 use crate::circuits::{BootstrapCircuit, CircuitError, EvalMod, StageTargets};
 use hetal_nostd::encapsulation::EncapsulationKeys;
-use hetal_nostd::params::bootstrap::check_failure_probability;
-use hetal_nostd::params::LevelRole;
 use hetal_nostd::wire::{encode_base_switching_key, encode_switching_key};
+use plan::KeyPlan;
+pub use roles::{
+    evaluation_key_count, evaluation_key_sizes, EncryptKey, EvalKeysBuilder, KeyError, OwnerKeys,
+    PublicEvalKeys,
+};
 
 use super::{check_above, Coefficient, Complex, Decryptor, Engine, EngineError, EngineResult};
 use crate::ckks::{EvalError, Evaluator, Factor, PreparedPlaintext};
@@ -57,7 +58,7 @@ pub struct CkksTarget {
 /// The CKKS engine (see the module documentation).
 pub struct CkksEngine {
     ev: Evaluator,
-    sk: SecretKey,
+    key: EncryptKey,
     rng: Mutex<Csprng>,
     log_slots: u32,
     boot: Option<Bootstrapper>,
@@ -187,7 +188,7 @@ impl CkksEngine {
         let ev = Evaluator::new(ctx, &keys).map_err(engine_error)?;
         Ok(CkksEngine {
             ev,
-            sk,
+            key: EncryptKey::Secret(sk),
             rng: Mutex::new(rng),
             log_slots,
             boot: None,
@@ -212,91 +213,43 @@ impl CkksEngine {
         config: &BootstrapConfig,
         mut rng: Csprng,
     ) -> EngineResult<Self> {
-        let backend = |e: &dyn std::fmt::Display| EngineError::Backend(e.to_string());
-        let params = lit.build().map_err(|e| backend(&e))?;
-        let log_slots =
-            hetal_nostd::encoding::log_slots_for(slots, params.log_n()).map_err(|e| backend(&e))?;
-        config.check(params.n())?;
-        let log2_failure = check_failure_probability(
-            config.hamming_weight as u32,
-            config.eval_mod.k,
-            slots,
-            MAX_LOG2_FAILURE,
-        )
-        .map_err(|e| backend(&e))?;
-        let count = |role| {
-            params
-                .segments()
-                .iter()
-                .filter(|s| s.role == role)
-                .map(|s| s.count as usize)
-                .sum::<usize>()
-        };
-        let (cts, em, stc) = (
-            count(LevelRole::CoeffsToSlots),
-            count(LevelRole::EvalMod),
-            count(LevelRole::SlotsToCoeffs),
-        );
-        if cts == 0 || stc == 0 || config.eval_mod.depth() > em {
-            return Err(EngineError::Unavailable(
-                "the chain has too few bootstrapping levels for this configuration",
-            ));
-        }
-        let q0 = params.q()[0] as f64;
-        let circuit = BootstrapCircuit::new(
-            slots,
-            cts,
-            stc,
-            config.eval_mod.clone(),
-            q0 / params.scale(),
-        )
-        .map_err(|e| backend(&e))?;
-        // Rotations of CoeffsToSlots, of the trace and the caller's serve the
-        // top level; those only SlotsToCoeffs uses serve its levels only.
-        let log_n = params.log_n();
-        let (cts_steps, stc_steps) = circuit.stage_rotations();
-        let mut levels: BTreeMap<u64, usize> = BTreeMap::new();
-        let stc_top = params.user_top_level() + stc;
-        for &r in &stc_steps {
-            levels.insert(galois_element_for_rotation(log_n, r as i64), stc_top);
-        }
-        let top_steps = cts_steps
-            .iter()
-            .map(|&r| r as i64)
-            .chain((log_slots..log_n - 1).map(|i| 1i64 << i))
-            .chain(extra_steps.iter().copied());
-        for step in top_steps {
-            levels.insert(galois_element_for_rotation(log_n, step), params.max_level());
-        }
-        levels.insert(galois_element_conjugate(log_n), params.max_level());
-        levels.remove(&1);
-        let ctx = Arc::new(Context::new(params).map_err(|e| backend(&e))?);
+        let plan = KeyPlan::new(lit, slots, extra_steps, config)?;
+        let ctx = plan.context()?;
         let sk = SecretKey::generate(&ctx, &mut rng);
-        let keys = EvaluationKeys {
-            relin: Some(relin_key(&ctx, &sk, &mut rng)),
-            galois: levels
-                .into_iter()
-                .map(|(g, level)| galois_key_at(&ctx, &sk, g, level, &mut rng))
-                .collect(),
-        };
-        let encapsulation = EncapsulationKeys::generate(&ctx, &sk, config.hamming_weight, &mut rng);
-        let key_sizes = key_sizes(&ctx, &keys, &encapsulation)?;
-        let mut ev = Evaluator::new(ctx.clone(), &keys).map_err(engine_error)?;
-        ev.set_encapsulation(&encapsulation).map_err(engine_error)?;
-        let raised_scale = q0 * (ctx.n() / (2 * slots)) as f64;
-        let targets = stage_targets(ctx.params(), cts, stc);
+        let keys = plan.generate(&ctx, &sk, &mut rng);
+        Self::assemble(plan, ctx, &keys, EncryptKey::Secret(sk), rng)
+    }
+
+    /// Builds a bootstrappable engine from `plan`'s evaluation keys (which
+    /// must all be present) and ends with one bootstrap of zeros (see
+    /// [`CkksEngine::bootstrappable`]).
+    fn assemble(
+        plan: KeyPlan,
+        ctx: Arc<Context>,
+        keys: &PublicEvalKeys,
+        key: EncryptKey,
+        rng: Csprng,
+    ) -> EngineResult<Self> {
+        plan.check(&keys.keys)?;
+        let key_sizes = key_sizes(&ctx, &keys.keys, &keys.encapsulation)?;
+        let mut ev = Evaluator::new(ctx.clone(), &keys.keys).map_err(engine_error)?;
+        ev.set_encapsulation(&keys.encapsulation)
+            .map_err(engine_error)?;
+        let q0 = ctx.params().q()[0] as f64;
+        let raised_scale = q0 * (ctx.n() / (2 * plan.slots)) as f64;
+        let targets = stage_targets(ctx.params(), plan.cts, plan.stc);
         let engine = CkksEngine {
             ev,
-            sk,
+            key,
             rng: Mutex::new(rng),
-            log_slots,
+            log_slots: plan.log_slots,
             plain_cache: PlainCache::default(),
             boot: Some(Bootstrapper {
-                circuit,
+                circuit: plan.circuit,
                 raised_scale,
                 targets,
                 key_sizes,
-                log2_failure,
+                log2_failure: plan.log2_failure,
             }),
         };
         // Setup: one bootstrap of zeros encodes and keeps every diagonal
@@ -501,12 +454,17 @@ impl Engine for CkksEngine {
         let vals: Vec<hetal_nostd::encoding::Complex> =
             values.iter().map(|z| to_nostd(*z)).collect();
         let ctx = self.ev.context();
+        let key = match &self.key {
+            EncryptKey::Secret(sk) => Key::Secret(sk),
+            EncryptKey::Public(pk) => Key::Public(pk),
+            EncryptKey::Trivial => return self.encrypt_trivial(&vals, level),
+        };
         let ct = {
             let mut rng = self
                 .rng
                 .lock()
                 .map_err(|_| EngineError::Backend("random generator poisoned".into()))?;
-            encrypt(ctx, &self.sk, &vals, self.slots(), level, &mut rng)
+            encrypt(ctx, key, &vals, self.slots(), level, &mut rng)
                 .map_err(|e| EngineError::Backend(e.to_string()))?
         };
         Self::wrap(self.ev.expand(&ct), false)
@@ -829,11 +787,19 @@ pub struct CkksDecryptor<'a>(pub &'a CkksEngine);
 impl Decryptor<CkksEngine> for CkksDecryptor<'_> {
     fn decrypt(&self, ct: &CkksCt) -> EngineResult<Vec<Complex>> {
         let e = self.0;
-        decrypt(e.ev.context(), &e.sk, &ct.ct)
+        let EncryptKey::Secret(sk) = &e.key else {
+            return Err(EngineError::Unavailable(
+                "this engine holds no secret key (decrypt with the key owner's keys)",
+            ));
+        };
+        decrypt(e.ev.context(), sk, &ct.ct)
             .map(|v| v.into_iter().map(|z| Complex::new(z.re, z.im)).collect())
             .map_err(|err| EngineError::Backend(err.to_string()))
     }
 }
+
+mod plan;
+mod roles;
 
 #[cfg(test)]
 mod bootstrap_tests;
