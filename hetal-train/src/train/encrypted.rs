@@ -14,7 +14,7 @@ use crate::linalg::{
 use crate::softmax::{softmax, SoftmaxMethod};
 
 /// Levels DiagABT consumes (its inputs must have them).
-const ABT_DEPTH: usize = 3;
+pub(super) const ABT_DEPTH: usize = 3;
 /// Levels DiagATB's PRotUp variant consumes below the error matrix.
 const ATB_DEPTH: usize = 3;
 
@@ -105,7 +105,7 @@ pub fn encrypt_dataset<E: Engine>(
     })
 }
 
-fn ensure_all<E: Engine>(
+pub(super) fn ensure_all<E: Engine>(
     engine: &E,
     m: &BlockMatrix<E::Ct>,
     needed: usize,

@@ -5,10 +5,13 @@
 //! * [`key_owner`]: early stopping as a key-owner role: it alone decrypts
 //!   validation logits, computes the loss and answers continue / stop.
 //! * [`encrypted`]: the server-side trainer on engine ciphertexts.
+//! * [`epochs`]: the pieces of its epoch loop, for servers that run the
+//!   loop themselves (checkpoints, remote key owners).
 //! * [`reference`](mod@reference): the same training in f64 (exact softmax), the accuracy yardstick.
 
 pub mod config;
 pub mod encrypted;
+pub mod epochs;
 pub mod key_owner;
 pub mod loss;
 pub mod reference;
@@ -18,6 +21,7 @@ pub use encrypted::{
     encrypt_dataset, step, step_observed, train_encrypted, EncryptedBatch, EncryptedData, Phase,
     State, TrainReport,
 };
+pub use epochs::{initial_state, validation_logits};
 pub use key_owner::{KeyOwner, Patience, ValidationJudge, Verdict};
 pub use loss::{accuracy, cross_entropy};
 pub use reference::{train_reference, ReferenceReport};
