@@ -1,0 +1,77 @@
+//! What a job implies: slot count, tile shape, rotation steps,
+//! bootstrapping settings, batch sizes and tile counts. Every party derives
+//! them from the job file the same way.
+
+use hetal_nostd::params::Params;
+
+use super::{JobError, JobSpec};
+use crate::engine::BootstrapConfig;
+use crate::linalg::{padded_classes, BlockMatrix, Layout, Matrix, TileShape};
+
+/// A job's derived layout.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Geometry {
+    /// The parameters.
+    pub params: Params,
+    /// Slots per ciphertext (N/2).
+    pub slots: usize,
+    /// Classes padded to a power of two.
+    pub period: usize,
+    /// Tile shape.
+    pub shape: TileShape,
+}
+
+impl Geometry {
+    /// Derives the geometry of `spec`.
+    pub fn of(spec: &JobSpec) -> Result<Self, JobError> {
+        let invalid = |key, problem: String| JobError::Invalid {
+            path: "job".into(),
+            key,
+            problem,
+        };
+        let params = spec
+            .preset()
+            .build()
+            .map_err(|e| invalid("preset", e.to_string()))?;
+        let slots = params.n() / 2;
+        let period = padded_classes(spec.classes);
+        let shape = TileShape::for_batch(spec.batch_size, period, slots)
+            .map_err(|e| invalid("batch_size", e.to_string()))?;
+        Ok(Geometry {
+            params,
+            slots,
+            period,
+            shape,
+        })
+    }
+
+    /// Rotation steps besides bootstrapping's: `±2^i` below the slot count
+    /// (enough for every rotation HETAL's algorithms make, composed).
+    pub fn rotation_steps(&self) -> Vec<i64> {
+        let log_slots = self.slots.trailing_zeros();
+        (0..log_slots)
+            .flat_map(|i| [1i64 << i, -(1i64 << i)])
+            .collect()
+    }
+
+    /// Bootstrapping settings.
+    pub fn bootstrap_config(&self) -> BootstrapConfig {
+        BootstrapConfig::default()
+    }
+
+    /// Level of freshly encrypted data.
+    pub fn data_level(&self) -> usize {
+        self.params.user_top_level()
+    }
+
+    /// Number of tiles of a `rows × cols` matrix in `layout`.
+    pub fn tiles(&self, rows: usize, cols: usize, layout: Layout) -> Result<usize, JobError> {
+        BlockMatrix::encode(&Matrix::zeros(rows, cols), self.shape, layout)
+            .map(|m| m.tiles().len())
+            .map_err(|e| JobError::Invalid {
+                path: "job".into(),
+                key: "batch_size",
+                problem: e.to_string(),
+            })
+    }
+}
