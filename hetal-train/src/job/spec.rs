@@ -10,7 +10,8 @@
 //! patience = 3               # epochs without a better validation loss before stopping (default 3)
 //! optimizer = "nesterov"     # "nesterov" (momentum 0.9) or "sgd" (default "nesterov")
 //! momentum = 0.9             # Nesterov momentum in [0, 1)       (default 0.9)
-//! softmax = "hetal"          # "hetal", "hetal-precise" or "hetal-lean" (default "hetal")
+//! softmax = "hetal"          # "hetal", "hetal-precise", "hetal-lean", or the baselines
+//!                            # "hong" and "jin-pairwise" (default "hetal")
 //! seed = 1                   # seed of the per-epoch batch order (default 1)
 //! ```
 //!
@@ -80,6 +81,10 @@ pub enum SoftmaxName {
     HetalPrecise,
     /// The lean Goldschmidt variant (8 levels fewer).
     HetalLean,
+    /// Hong et al.'s softmax (a baseline, not HETAL's).
+    Hong,
+    /// Jin et al.'s pairwise sigmoids (a baseline, not HETAL's).
+    JinPairwise,
 }
 
 /// A parsed job file (see the module documentation for keys and defaults).
@@ -257,6 +262,8 @@ impl JobSpec {
             SoftmaxName::Hetal => SoftmaxMethod::Hetal,
             SoftmaxName::HetalPrecise => SoftmaxMethod::HetalPrecise,
             SoftmaxName::HetalLean => SoftmaxMethod::HetalLean,
+            SoftmaxName::Hong => SoftmaxMethod::Hong,
+            SoftmaxName::JinPairwise => SoftmaxMethod::JinPairwise,
         }
     }
 }

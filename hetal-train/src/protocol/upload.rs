@@ -199,16 +199,24 @@ impl UploadSink {
     }
 
     /// Takes the next bytes of the body.
+    /// The bytes are taken up to the current limit at a time: the limit
+    /// grows once the meta block has said what the upload holds.
     pub fn feed(&mut self, chunk: &[u8]) -> Result<(), UploadError> {
-        self.bytes += chunk.len() as u64;
-        if self.bytes > self.limit {
-            return Err(UploadError::TooLarge { limit: self.limit });
-        }
-        for event in self.parser.feed(chunk)? {
-            match event {
-                Event::Meta(meta) => self.on_meta(&meta)?,
-                Event::Frame(frame) => self.on_frame(&frame)?,
+        let mut rest = chunk;
+        while !rest.is_empty() {
+            let room = self.limit.saturating_sub(self.bytes);
+            if room == 0 {
+                return Err(UploadError::TooLarge { limit: self.limit });
             }
+            let take = rest.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+            self.bytes += take as u64;
+            for event in self.parser.feed(&rest[..take])? {
+                match event {
+                    Event::Meta(meta) => self.on_meta(&meta)?,
+                    Event::Frame(frame) => self.on_frame(&frame)?,
+                }
+            }
+            rest = &rest[take..];
         }
         Ok(())
     }
