@@ -23,7 +23,11 @@ fn in_process_accuracy(dir: &Path) -> f64 {
     let load = |x: &str, y: &str| {
         hetal_train::io::read_labelled(&dir.join(x), &dir.join(y), 16, 4).unwrap()
     };
-    let (train, val, test) = (load("X.npy", "y.npy"), load("Xv.npy", "yv.npy"), load("Xt.npy", "yt.npy"));
+    let (train, val, test) = (
+        load("X.npy", "y.npy"),
+        load("Xv.npy", "yv.npy"),
+        load("Xt.npy", "yt.npy"),
+    );
     let steps: Vec<i64> = (0..9).flat_map(|i| [1i64 << i, -(1i64 << i)]).collect();
     let engine = CkksEngine::bootstrappable(
         &INSECURE_N10,
@@ -49,12 +53,18 @@ fn the_whole_journey_in_separate_processes() {
     let (success, _, err) = run(&dir, &["keygen", "--job", "JOB.toml", "--out", "OWNER"]);
     assert!(!success && err.contains("INSECURE"), "{err}");
     let plan = ok(&dir, &["plan", "--job", "JOB.toml"]);
-    assert!(plan.contains("evaluation keys: ") && plan.contains("bootstraps"), "{plan}");
+    assert!(
+        plan.contains("evaluation keys: ") && plan.contains("bootstraps"),
+        "{plan}"
+    );
     prepare(&dir);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.join("OWNER/secret.key")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.join("OWNER/secret.key"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
     let (_server, url) = serve(&dir, "127.0.0.1:0", "serve.log");
@@ -66,18 +76,46 @@ fn the_whole_journey_in_separate_processes() {
     assert!(out.contains("best epoch"), "{out}");
     let svg = std::fs::read_to_string(dir.join("loss.svg")).unwrap();
     assert!(svg.contains("<polyline"));
-    let json = ok(&dir, &["predict", "--model", "MODEL", "--features", "Xt.npy", "--labels", "yt.npy", "--json"]);
+    let json = ok(
+        &dir,
+        &[
+            "predict",
+            "--model",
+            "MODEL",
+            "--features",
+            "Xt.npy",
+            "--labels",
+            "yt.npy",
+            "--json",
+        ],
+    );
     let v: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
     let served = v["accuracy"].as_f64().unwrap();
     assert_eq!(v["samples"].as_u64(), Some(128));
-    let text = ok(&dir, &["predict", "--model", "MODEL", "--features", "Xt.npy", "--labels", "yt.npy"]);
+    let text = ok(
+        &dir,
+        &[
+            "predict",
+            "--model",
+            "MODEL",
+            "--features",
+            "Xt.npy",
+            "--labels",
+            "yt.npy",
+        ],
+    );
     assert!(text.contains("confusion matrix"), "{text}");
     // The store never holds a secret-key frame; the owner's file does.
-    assert!(contains_secret_frame(std::fs::File::open(dir.join("OWNER/secret.key")).unwrap()).unwrap());
+    assert!(
+        contains_secret_frame(std::fs::File::open(dir.join("OWNER/secret.key")).unwrap()).unwrap()
+    );
     let stored = files_under(&dir.join("STORE"));
     assert!(stored.iter().any(|p| p.ends_with("eval.keys")));
     for p in &stored {
-        assert!(!contains_secret_frame(std::fs::File::open(p).unwrap()).unwrap(), "{p:?}");
+        assert!(
+            !contains_secret_frame(std::fs::File::open(p).unwrap()).unwrap(),
+            "{p:?}"
+        );
     }
     let local = in_process_accuracy(&dir);
     eprintln!("accuracy: served {served:.4}, in-process {local:.4} (128 test samples)");
@@ -119,10 +157,18 @@ fn a_server_killed_mid_epoch_resumes_to_bit_identical_weights() {
     assert!(log.contains("resuming from its checkpoint"), "{log}");
     let weights = |store: &str| {
         let jobs = dir.join(store).join("jobs");
-        let d = std::fs::read_dir(&jobs).unwrap().flatten().next().unwrap().path();
+        let d = std::fs::read_dir(&jobs)
+            .unwrap()
+            .flatten()
+            .next()
+            .unwrap()
+            .path();
         std::fs::read(d.join("weights")).unwrap()
     };
-    assert!(weights("STORE-A") == weights("STORE"), "encrypted weights differ");
+    assert!(
+        weights("STORE-A") == weights("STORE"),
+        "encrypted weights differ"
+    );
     let a = std::fs::read(dir.join("MODEL-A/weights.npy")).unwrap();
     let b = std::fs::read(dir.join("MODEL-B/weights.npy")).unwrap();
     assert!(a == b, "decrypted weights differ");

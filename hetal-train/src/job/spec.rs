@@ -38,11 +38,15 @@ pub enum JobError {
         source: std::io::Error,
     },
     /// The TOML does not parse or has unknown keys or wrong types.
-    #[error("{path}: {source}")]
+    #[error("{path}: line {line}: {message}")]
     Toml {
         /// The file.
         path: String,
-        /// The parser's error (with the line).
+        /// 1-based line of the problem (1 when the parser gives none).
+        line: usize,
+        /// The parser's message (one line).
+        message: String,
+        /// The parser's error.
         #[source]
         source: Box<toml::de::Error>,
     },
@@ -170,6 +174,10 @@ impl JobSpec {
     pub fn parse(text: &str, path: &str) -> Result<Self, JobError> {
         let spec: JobSpec = toml::from_str(text).map_err(|e| JobError::Toml {
             path: path.to_string(),
+            line: e.span().map_or(1, |s| {
+                text[..s.start.min(text.len())].lines().count().max(1)
+            }),
+            message: e.message().replace('\n', " "),
             source: Box::new(e),
         })?;
         spec.validate(path)?;

@@ -59,9 +59,20 @@ pub struct Client {
     pub patience: Duration,
 }
 
-fn retryable(e: &reqwest::Error) -> bool {
-    e.is_connect() || e.is_timeout() || e.is_request() || e.is_body()
+/// A refused connection: the server is (re)starting; retried until the
+/// client's patience runs out.
+fn unreachable(e: &reqwest::Error) -> bool {
+    e.is_connect()
 }
+
+/// A connection lost mid-request (a server killed during the call):
+/// retried a few times.
+fn interrupted(e: &reqwest::Error) -> bool {
+    e.is_timeout() || e.is_request() || e.is_body()
+}
+
+/// Attempts for a request interrupted mid-way.
+const INTERRUPTED_ATTEMPTS: usize = 3;
 
 impl Client {
     /// A client of the server at `base` (for example `http://127.0.0.1:8750`).
@@ -94,6 +105,7 @@ impl Client {
     ) -> Result<Response, ClientError> {
         let start = Instant::now();
         let mut wait = Duration::from_millis(200);
+        let mut interruptions = 0;
         loop {
             let mut req = build()?;
             if let Some(t) = &self.token {
@@ -107,7 +119,12 @@ impl Client {
                         | StatusCode::SERVICE_UNAVAILABLE
                         | StatusCode::GATEWAY_TIMEOUT
                 ),
-                Err(e) => retryable(e),
+                Err(e) if unreachable(e) => true,
+                Err(e) if interrupted(e) => {
+                    interruptions += 1;
+                    interruptions < INTERRUPTED_ATTEMPTS
+                }
+                Err(_) => false,
             };
             if !retry {
                 let r = outcome?;

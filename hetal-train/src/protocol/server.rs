@@ -176,11 +176,34 @@ async fn upload(
     }
     let mut sink = UploadSink::new(&job, kind)?;
     let mut stream = body.into_data_stream();
+    // After a refusal the rest of the body is read and dropped (up to the
+    // upload's limit) so that the client receives the answer rather than
+    // a reset connection.
+    let mut refused: Option<(UploadError, u64)> = None;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk?;
-        tokio::task::block_in_place(|| sink.feed(&chunk))?;
+        match refused.as_mut() {
+            None => {
+                if let Err(e) = tokio::task::block_in_place(|| sink.feed(&chunk)) {
+                    if matches!(e, UploadError::TooLarge { .. }) {
+                        eprintln!("job {}: {} refused: {e}", job.id, kind.file_name());
+                        return Err(e.into());
+                    }
+                    refused = Some((e, sink.limit()));
+                }
+            }
+            Some((_, room)) => {
+                *room = room.saturating_sub(chunk.len() as u64);
+                if *room == 0 {
+                    break;
+                }
+            }
+        }
     }
-    let done = tokio::task::block_in_place(|| sink.finish());
+    let done = match refused {
+        Some((e, _)) => Err(e),
+        None => tokio::task::block_in_place(|| sink.finish()),
+    };
     match &done {
         Ok(u) => eprintln!(
             "job {}: {} stored ({} frames)",

@@ -319,6 +319,11 @@ impl UploadSink {
         Ok(())
     }
 
+    /// The current size limit of the upload.
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
     /// Ends the upload: checks it is complete, then fsyncs and renames the
     /// file into place.
     pub fn finish(mut self) -> Result<Uploaded, UploadError> {

@@ -57,7 +57,11 @@ pub fn write_data(dir: &Path) -> hetal_train::data::Dataset {
         s / 4.0
     });
     let labels: Vec<usize> = keep.iter().map(|&i| all.labels[i]).collect();
-    let parts = [("X", "y", 0, TRAIN), ("Xv", "yv", TRAIN, TRAIN + 32), ("Xt", "yt", TRAIN + 32, TRAIN + 160)];
+    let parts = [
+        ("X", "y", 0, TRAIN),
+        ("Xv", "yv", TRAIN, TRAIN + 32),
+        ("Xt", "yt", TRAIN + 32, TRAIN + 160),
+    ];
     for (x, y, a, b) in parts {
         let m = Matrix::from_fn(b - a, 16, |r, c| pooled.row(a + r)[c]);
         hetal_train::io::write_npy_matrix(&dir.join(format!("{x}.npy")), &m).unwrap();
@@ -117,7 +121,14 @@ pub fn serve(dir: &Path, listen: &str, log: &str) -> (Proc, String) {
     let file = std::fs::File::create(&log_path).unwrap();
     let child = hetal()
         .current_dir(dir)
-        .args(["serve", "--listen", listen, "--store", "STORE", "--insecure"])
+        .args([
+            "serve",
+            "--listen",
+            listen,
+            "--store",
+            "STORE",
+            "--insecure",
+        ])
         .stdout(Stdio::null())
         .stderr(file)
         .spawn()
@@ -130,7 +141,10 @@ pub fn serve(dir: &Path, listen: &str, log: &str) -> (Proc, String) {
             let url = rest.split(',').next().unwrap().trim().to_string();
             return (proc, url);
         }
-        assert!(start.elapsed() < Duration::from_secs(30), "server did not start: {text}");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "server did not start: {text}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -151,9 +165,22 @@ pub fn train_in_background(dir: &Path, url: &str, out: &str, log: &str) -> Proc 
 /// Arguments of `hetal train` for these tests.
 pub fn train_args(url: &str, out: &str) -> Vec<String> {
     [
-        "train", "--server", url, "--owner", "OWNER", "--data", "BATCHES", "--validation",
-        "Xv.npy", "--validation-labels", "yv.npy", "--out", out, "--insecure",
-        "--retry-seconds", "120",
+        "train",
+        "--server",
+        url,
+        "--owner",
+        "OWNER",
+        "--data",
+        "BATCHES",
+        "--validation",
+        "Xv.npy",
+        "--validation-labels",
+        "yv.npy",
+        "--out",
+        out,
+        "--insecure",
+        "--retry-seconds",
+        "120",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -162,8 +189,31 @@ pub fn train_args(url: &str, out: &str) -> Vec<String> {
 
 /// `keygen` and `encrypt` for the test job in `dir`.
 pub fn prepare(dir: &Path) {
-    ok(dir, &["keygen", "--job", "JOB.toml", "--out", "OWNER", "--insecure"]);
-    ok(dir, &["encrypt", "--public", "OWNER/public.key", "--features", "X.npy", "--labels", "y.npy", "--out", "BATCHES"]);
+    ok(
+        dir,
+        &[
+            "keygen",
+            "--job",
+            "JOB.toml",
+            "--out",
+            "OWNER",
+            "--insecure",
+        ],
+    );
+    ok(
+        dir,
+        &[
+            "encrypt",
+            "--public",
+            "OWNER/public.key",
+            "--features",
+            "X.npy",
+            "--labels",
+            "y.npy",
+            "--out",
+            "BATCHES",
+        ],
+    );
 }
 
 /// Waits until the session file of a background `train` exists, and
@@ -179,7 +229,10 @@ pub fn session_client(dir: &Path, out: &str) -> (Client, String) {
                 return (c, s.job);
             }
         }
-        assert!(start.elapsed() < Duration::from_secs(120), "no session file");
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no session file"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -192,7 +245,10 @@ pub fn wait_for(client: &Client, job: &str, secs: u64, done: impl Fn(&Status) ->
         if done(&s) {
             return s;
         }
-        assert!(start.elapsed() < Duration::from_secs(secs), "timed out at {s:?}");
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "timed out at {s:?}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -206,7 +262,10 @@ pub fn wait_success(p: &mut Proc, secs: u64, log: &Path) {
             assert!(status.success(), "process failed:\n{text}");
             return;
         }
-        assert!(start.elapsed() < Duration::from_secs(secs), "process timed out");
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "process timed out"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
