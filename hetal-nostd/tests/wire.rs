@@ -7,6 +7,7 @@ use common::*;
 use hetal_nostd::decrypt::decrypt;
 use hetal_nostd::encoding::Complex;
 use hetal_nostd::encrypt::{encrypt, EncryptionKey};
+use hetal_nostd::math::pack;
 use hetal_nostd::params::presets;
 use hetal_nostd::ring::sampling::Csprng;
 use hetal_nostd::wire::*;

@@ -9,7 +9,7 @@ use std::path::Path;
 use common::*;
 use hetal_nostd::params::presets::INSECURE_N10;
 use hetal_nostd::ring::sampling::Csprng;
-use hetal_train::engine::{BootstrapConfig, CkksDecryptor, CkksEngine};
+use hetal_train::ckks_engine::{BootstrapConfig, CkksDecryptor, CkksEngine};
 use hetal_train::job::keyfiles::contains_secret_frame;
 use hetal_train::job::JobSpec;
 use hetal_train::protocol::JobState;

@@ -9,7 +9,6 @@
 //! trailing bytes. Every failure is a [`WireError`].
 
 mod bytes;
-pub mod pack;
 
 #[cfg(feature = "alloc")]
 mod owned;
@@ -29,10 +28,10 @@ pub use secret::{decode_secret_key, encode_secret_key, frame_kind};
 
 pub use bytes::{Bytes, PackedWords};
 
+use crate::math::pack::{self, PackedLimbs};
 use crate::params::{Params, ParamsDigest};
 use crate::ring::sampling::Seed;
 use core::fmt;
-use pack::PackedLimbs;
 use serde::{Deserialize, Serialize};
 
 /// First bytes of every frame.
@@ -119,6 +118,7 @@ impl Header {
 
 /// Why bytes were rejected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum WireError {
     /// The input is larger than the limit.
     TooLarge {

@@ -8,7 +8,7 @@ use hetal_nostd::ring::sampling::Csprng;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::CliError;
-use crate::engine::CkksEngine;
+use crate::ckks_engine::CkksEngine;
 use crate::io::model::{confusion, Model, ModelMeta};
 use crate::io::plot::write_loss_svg;
 use crate::io::{read_features, read_labelled, read_labels, write_atomic};

@@ -7,13 +7,14 @@ use std::time::Instant;
 use hetal_nostd::encrypt::encrypt;
 use hetal_nostd::evk::{relin_key, rotation_key, EvaluationKeys};
 use hetal_nostd::keys::SecretKey;
+use hetal_nostd::math::pack::packed_len_for;
 use hetal_nostd::ring::sampling::Csprng;
 use hetal_nostd::ring::Context;
-use hetal_nostd::wire::pack::packed_len_for;
 
 use super::CliError;
 use crate::ckks::Evaluator;
-use crate::engine::{evaluation_key_sizes, ClearConfig, ClearEngine, OpCounts};
+use crate::ckks_engine::evaluation_key_sizes;
+use crate::engine::{ClearConfig, ClearEngine, OpCounts};
 use crate::job::geometry::Geometry;
 use crate::job::JobSpec;
 use crate::linalg::{encrypt_matrix, Layout, Matrix};

@@ -5,9 +5,9 @@
 //! columns: 64 pixel features, the bias column, zero padding) with the
 //! public key at the level training data lives at, sends it through the wire
 //! format, validates and decrypts it, and reports precision and sizes.
-//! Encrypted training needs the evaluator and bootstrapping, which do not
-//! exist yet: the second stage ([`simulate`]) runs the whole training
-//! pipeline on the clear slot simulator instead, and says so.
+//! The evaluator and bootstrapping exist ([`crate::ckks_engine`]), but the
+//! demo does not train on ciphertexts: its second stage ([`simulate`]) runs
+//! the whole training pipeline on the clear slot simulator, and says so.
 
 pub mod simulate;
 

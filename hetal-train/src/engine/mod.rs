@@ -1,6 +1,7 @@
 //! The engine seam: HETAL's algorithms are written once over [`Engine`], a
 //! slot-vector homomorphic computer, and run on any implementation (the
-//! clear-slot [`ClearEngine`] here, the CKKS engine later).
+//! clear-slot [`ClearEngine`] here, [`CkksEngine`](crate::ckks_engine::CkksEngine)
+//! on real CKKS ciphertexts in [`crate::ckks_engine`], above the circuits).
 //!
 //! # Level conventions (every implementation must follow them)
 //!
@@ -49,80 +50,15 @@
 //! the separate [`Decryptor`] trait, so that server-side code written against
 //! [`Engine`] cannot decrypt.
 
-mod ckks;
 mod clear;
-mod complex;
 mod noise;
 
-pub use ckks::{
-    evaluation_key_count, evaluation_key_sizes, BootstrapConfig, CkksCt, CkksDecryptor, CkksEngine,
-    CkksTarget, EncryptKey, EvalKeysBuilder, KeyError, KeySizes, OwnerKeys, PublicEvalKeys,
-};
 pub use clear::{ClearConfig, ClearCt, ClearDecryptor, ClearEngine, OpCounts};
-pub use complex::Complex;
+/// Slot values: `hetal-nostd`'s complex number, used by every layer.
+pub use hetal_nostd::encoding::Complex;
 pub use noise::NoiseConfig;
 
-use thiserror::Error;
-
-/// Errors of homomorphic operations.
-#[derive(Clone, Debug, Error, PartialEq)]
-pub enum EngineError {
-    /// The operation needs a level the ciphertext no longer has.
-    #[error("level exhausted: the operation needs {needed} level(s), the ciphertext is at level {level}")]
-    LevelExhausted {
-        /// Levels the operation consumes.
-        needed: usize,
-        /// Level of the operand.
-        level: usize,
-    },
-    /// A slot vector of the wrong length.
-    #[error("size mismatch: {len} values for {slots} slots")]
-    SizeMismatch {
-        /// Length given.
-        len: usize,
-        /// Slots of the engine.
-        slots: usize,
-    },
-    /// A level outside `0..=max_level`, or above the ciphertext's own level
-    /// for a level drop.
-    #[error("invalid level {requested} (allowed at most {max})")]
-    InvalidLevel {
-        /// Level asked for.
-        requested: usize,
-        /// Highest level allowed here.
-        max: usize,
-    },
-    /// No rotation key for this rotation amount.
-    #[error("missing rotation key for a left rotation by {0}")]
-    MissingRotation(usize),
-    /// One operand awaits a rescale and the other does not.
-    #[error("scale mismatch: one operand awaits a rescale")]
-    ScaleMismatch,
-    /// A product awaiting a rescale was used where a rescaled ciphertext is needed.
-    #[error("the ciphertext awaits a rescale")]
-    NeedsRescale,
-    /// Rescale of a ciphertext that does not await one.
-    #[error("nothing to rescale")]
-    NothingToRescale,
-    /// A bootstrap input outside the range bootstrapping can refresh.
-    #[error("bootstrapping input out of range: {0}")]
-    BootstrapRange(String),
-    /// Settings that cannot work (named in the message).
-    #[error("invalid configuration: {0}")]
-    InvalidConfig(String),
-    /// A linear combination without terms.
-    #[error("a linear combination needs at least one term")]
-    NoTerms,
-    /// An operation this engine does not provide (yet).
-    #[error("not available: {0}")]
-    Unavailable(&'static str),
-    /// An error of the CKKS backend (parameters, keys, encoding).
-    #[error("CKKS backend: {0}")]
-    Backend(String),
-    /// Decryption of a ciphertext from an engine that only counts operations.
-    #[error("the engine counts operations without tracking values")]
-    ValuesNotTracked,
-}
+pub use crate::error::{EngineError, EngineResult};
 
 /// A factor of [`Engine::linear_combination`].
 #[derive(Clone, Copy, Debug)]
@@ -142,9 +78,6 @@ impl Coefficient<'_> {
         matches!(self, Coefficient::Const(k) if k.is_gaussian_integer())
     }
 }
-
-/// Result of an engine operation.
-pub type EngineResult<T> = Result<T, EngineError>;
 
 /// A slot-vector homomorphic computer (the server side plus encryption).
 ///

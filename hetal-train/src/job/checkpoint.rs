@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::data::DataError;
 use super::frames::{Content, FrameReader, FrameWriter};
-use crate::engine::{CkksCt, CkksEngine};
+use crate::ckks_engine::{CkksCt, CkksEngine};
 use crate::io::write_atomic;
 use crate::linalg::{BlockMatrix, Layout, TileShape};
 use crate::train::State;

@@ -15,8 +15,9 @@ use thiserror::Error;
 use super::frames::{Content, FrameFileError, FrameReader, FrameWriter};
 use super::geometry::Geometry;
 use super::JobSpec;
+use crate::ckks_engine::{CkksCt, CkksEngine};
 use crate::data::Dataset;
-use crate::engine::{CkksCt, CkksEngine, EngineError};
+use crate::engine::EngineError;
 use crate::linalg::{encrypt_matrix, BlockMatrix, Layout, LinalgError, Matrix};
 use crate::train::EncryptedBatch;
 

@@ -5,7 +5,7 @@
 use hetal_nostd::params::Params;
 
 use super::{JobError, JobSpec};
-use crate::engine::BootstrapConfig;
+use crate::ckks_engine::BootstrapConfig;
 use crate::linalg::{padded_classes, BlockMatrix, Layout, Matrix, TileShape};
 
 /// A job's derived layout.

@@ -22,7 +22,8 @@ use zeroize::Zeroizing;
 use super::frames::{open_frames, Content, FrameFileError, FrameWriter};
 use super::geometry::Geometry;
 use super::{JobError, JobSpec};
-use crate::engine::{EngineError, KeyError, OwnerKeys};
+use crate::ckks_engine::{KeyError, OwnerKeys};
+use crate::engine::EngineError;
 use crate::io::{write_atomic, write_atomic_mode, FileError};
 
 /// File names inside the key owner's directory.

@@ -16,8 +16,9 @@ use thiserror::Error;
 
 use super::client::{Client, ClientError};
 use super::{JobState, Status, VerdictMsg};
+use crate::ckks_engine::{CkksEngine, OwnerKeys};
 use crate::data::Dataset;
-use crate::engine::{CkksEngine, EngineError, OwnerKeys};
+use crate::engine::EngineError;
 use crate::io::{write_atomic, write_atomic_mode, FileError};
 use crate::job::checkpoint::matrices_from_bytes;
 use crate::job::data::{write_encrypted, DataError};
@@ -275,7 +276,7 @@ pub fn train(req: &TrainRequest<'_>, ui: &mut dyn Progress) -> Result<TrainOutco
 /// cross-entropy loss against `labels`.
 pub fn validation_loss(
     keys: &OwnerKeys,
-    logits: &[crate::linalg::BlockMatrix<crate::engine::CkksCt>],
+    logits: &[crate::linalg::BlockMatrix<crate::ckks_engine::CkksCt>],
     labels: &[usize],
 ) -> Result<f64, OwnerError> {
     let parts = logits

@@ -16,7 +16,8 @@ use thiserror::Error;
 
 use super::store::JobHandle;
 use super::Uploaded;
-use crate::engine::{evaluation_key_count, EngineError};
+use crate::ckks_engine::evaluation_key_count;
+use crate::engine::EngineError;
 use crate::job::data::{expected_frames, DataError, DataMeta};
 use crate::job::frames::{
     Content, Event, FrameFileError, FrameParser, FrameWriter, MAX_META_BYTES,

@@ -34,6 +34,7 @@ use crate::linalg::LinalgError;
 
 /// Errors of training.
 #[derive(Clone, Debug, Error, PartialEq)]
+#[non_exhaustive]
 pub enum TrainError {
     /// A linear-algebra or softmax step failed.
     #[error(transparent)]

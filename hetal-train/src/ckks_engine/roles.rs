@@ -30,7 +30,7 @@ use hetal_nostd::wire::{
 };
 use thiserror::Error;
 
-use super::plan::KeyPlan;
+use super::bootstrap::plan::KeyPlan;
 use super::{engine_error, BootstrapConfig, CkksCt, CkksEngine, PlainCache};
 use crate::engine::{Complex, Decryptor, Engine, EngineError, EngineResult};
 
@@ -186,12 +186,7 @@ impl std::fmt::Debug for OwnerKeys {
 }
 
 fn build_context(lit: &ParamsLiteral<'_>) -> EngineResult<Arc<Context>> {
-    let params = lit
-        .build()
-        .map_err(|e| EngineError::Backend(e.to_string()))?;
-    Ok(Arc::new(
-        Context::new(params).map_err(|e| EngineError::Backend(e.to_string()))?,
-    ))
+    Ok(Arc::new(Context::new(lit.build()?)?))
 }
 
 impl OwnerKeys {
@@ -254,9 +249,7 @@ impl OwnerKeys {
 
 impl Decryptor<CkksEngine> for OwnerKeys {
     fn decrypt(&self, ct: &CkksCt) -> EngineResult<Vec<Complex>> {
-        decrypt(&self.ctx, &self.sk, &ct.ct)
-            .map(|v| v.into_iter().map(|z| Complex::new(z.re, z.im)).collect())
-            .map_err(|err| EngineError::Backend(err.to_string()))
+        Ok(decrypt(&self.ctx, &self.sk, &ct.ct)?)
     }
 }
 
@@ -311,13 +304,11 @@ impl CkksEngine {
     ) -> EngineResult<Self> {
         let ctx = build_context(lit)?;
         if &pk.digest != ctx.params().digest() {
-            return Err(EngineError::InvalidConfig(
-                "the public key belongs to another parameter set".into(),
-            ));
+            return Err(WireError::WrongParams.into());
         }
-        let log_slots = hetal_nostd::encoding::log_slots_for(slots, ctx.params().log_n())
-            .map_err(|e| EngineError::Backend(e.to_string()))?;
-        let ev = super::Evaluator::new(ctx, &EvaluationKeys::default()).map_err(engine_error)?;
+        let log_slots = hetal_nostd::encoding::log_slots_for(slots, ctx.params().log_n())?;
+        let ev =
+            crate::ckks::Evaluator::new(ctx, &EvaluationKeys::default()).map_err(engine_error)?;
         Ok(CkksEngine {
             ev,
             key: EncryptKey::Public(pk),
@@ -352,11 +343,7 @@ impl CkksEngine {
     }
 
     /// `c0 = encode(values)`, `c1 = 0` at `level`.
-    pub(super) fn encrypt_trivial(
-        &self,
-        values: &[hetal_nostd::encoding::Complex],
-        level: usize,
-    ) -> EngineResult<CkksCt> {
+    pub(super) fn encrypt_trivial(&self, values: &[Complex], level: usize) -> EngineResult<CkksCt> {
         let ctx = self.ev.context();
         let scale = ctx.params().scale();
         let c0 = self

@@ -14,40 +14,36 @@ use hetal_nostd::params::{LevelRole, Params, ParamsLiteral};
 use hetal_nostd::ring::sampling::Csprng;
 use hetal_nostd::ring::Context;
 
-use super::{BootstrapConfig, PublicEvalKeys, MAX_LOG2_FAILURE};
-use crate::circuits::BootstrapCircuit;
+use super::{circuit_error, BootstrapCircuit, BootstrapConfig, MAX_LOG2_FAILURE};
+use crate::ckks_engine::PublicEvalKeys;
 use crate::engine::{EngineError, EngineResult};
+use crate::error::ConfigError;
 
 /// The evaluation-key plan of a bootstrappable engine.
-pub(super) struct KeyPlan {
-    pub(super) params: Params,
-    pub(super) slots: usize,
-    pub(super) log_slots: u32,
-    pub(super) circuit: BootstrapCircuit,
+pub(crate) struct KeyPlan {
+    pub(crate) params: Params,
+    pub(crate) slots: usize,
+    pub(crate) log_slots: u32,
+    pub(crate) circuit: BootstrapCircuit,
     /// Galois element → level its key must serve.
-    pub(super) levels: BTreeMap<u64, usize>,
-    pub(super) log2_failure: f64,
-    pub(super) cts: usize,
-    pub(super) stc: usize,
-    pub(super) hamming_weight: usize,
-}
-
-fn backend(e: &dyn std::fmt::Display) -> EngineError {
-    EngineError::Backend(e.to_string())
+    pub(crate) levels: BTreeMap<u64, usize>,
+    pub(crate) log2_failure: f64,
+    pub(crate) cts: usize,
+    pub(crate) stc: usize,
+    pub(crate) hamming_weight: usize,
 }
 
 impl KeyPlan {
     /// Plans the keys for `slots` slots, rotations by `extra_steps` and
     /// bootstrapping by `config` (see [`super::CkksEngine::bootstrappable`]).
-    pub(super) fn new(
+    pub(crate) fn new(
         lit: &ParamsLiteral<'_>,
         slots: usize,
         extra_steps: &[i64],
         config: &BootstrapConfig,
     ) -> EngineResult<Self> {
-        let params = lit.build().map_err(|e| backend(&e))?;
-        let log_slots =
-            hetal_nostd::encoding::log_slots_for(slots, params.log_n()).map_err(|e| backend(&e))?;
+        let params = lit.build()?;
+        let log_slots = hetal_nostd::encoding::log_slots_for(slots, params.log_n())?;
         config.check(params.n())?;
         let log2_failure = check_failure_probability(
             config.hamming_weight as u32,
@@ -55,7 +51,7 @@ impl KeyPlan {
             slots,
             MAX_LOG2_FAILURE,
         )
-        .map_err(|e| backend(&e))?;
+        .map_err(ConfigError::FailureProbability)?;
         let count = |role| {
             params
                 .segments()
@@ -82,7 +78,7 @@ impl KeyPlan {
             config.eval_mod.clone(),
             q0 / params.scale(),
         )
-        .map_err(|e| backend(&e))?;
+        .map_err(circuit_error)?;
         // Rotations of CoeffsToSlots, of the trace and the caller's serve the
         // top level; those only SlotsToCoeffs uses serve its levels only.
         let log_n = params.log_n();
@@ -116,14 +112,12 @@ impl KeyPlan {
     }
 
     /// The ring context of the plan's parameters.
-    pub(super) fn context(&self) -> EngineResult<Arc<Context>> {
-        Ok(Arc::new(
-            Context::new(self.params.clone()).map_err(|e| backend(&e))?,
-        ))
+    pub(crate) fn context(&self) -> EngineResult<Arc<Context>> {
+        Ok(Arc::new(Context::new(self.params.clone())?))
     }
 
     /// Generates every key of the plan (the key owner's side).
-    pub(super) fn generate(
+    pub(crate) fn generate(
         &self,
         ctx: &Context,
         sk: &SecretKey,
@@ -146,11 +140,9 @@ impl KeyPlan {
 
     /// Checks that `keys` hold the relinearisation key and a Galois key for
     /// every planned element, each serving at least its planned level.
-    pub(super) fn check(&self, keys: &EvaluationKeys) -> EngineResult<()> {
+    pub(crate) fn check(&self, keys: &EvaluationKeys) -> EngineResult<()> {
         if keys.relin.is_none() {
-            return Err(EngineError::InvalidConfig(
-                "the evaluation keys lack the relinearisation key".into(),
-            ));
+            return Err(ConfigError::MissingKey("relinearisation").into());
         }
         let have: BTreeMap<u64, usize> = keys
             .galois
@@ -161,18 +153,14 @@ impl KeyPlan {
             })
             .collect();
         for (&g, &level) in &self.levels {
-            match have.get(&g) {
-                Some(&l) if l >= level => {}
-                Some(&l) => {
-                    return Err(EngineError::InvalidConfig(format!(
-                        "the Galois key for element {g} serves level {l}, the plan needs {level}"
-                    )))
+            let have_level = have.get(&g).copied();
+            if have_level.is_none_or(|l| l < level) {
+                return Err(ConfigError::MissingGaloisKey {
+                    element: g,
+                    needed_level: level,
+                    have_level,
                 }
-                None => {
-                    return Err(EngineError::InvalidConfig(format!(
-                        "the evaluation keys lack the Galois key for element {g}"
-                    )))
-                }
+                .into());
             }
         }
         Ok(())
@@ -180,14 +168,14 @@ impl KeyPlan {
 
     /// Number of keys the plan makes (relinearisation, Galois, both
     /// encapsulation keys).
-    pub(super) fn key_count(&self) -> usize {
+    pub(crate) fn key_count(&self) -> usize {
         1 + self.levels.len() + 2
     }
 
     /// Bytes of the plan's keys as seeded wire frames (`b` plus a seed),
     /// not counting the few bytes of each frame's header.
-    pub(super) fn frame_bytes(&self) -> usize {
-        use hetal_nostd::wire::pack::packed_len_for;
+    pub(crate) fn frame_bytes(&self) -> usize {
+        use hetal_nostd::math::pack::packed_len_for;
         let params = &self.params;
         let n = params.n();
         let switching = |level: usize| {
