@@ -5,6 +5,7 @@ pub mod algo;
 pub mod boot;
 pub mod core;
 pub mod eval;
+pub mod protocol;
 
 use std::time::Instant;
 
@@ -28,7 +29,7 @@ pub fn emit(record: serde_json::Value) {
 }
 
 /// Names of the benchmark suites `run_suite` accepts.
-pub const SUITES: &[&str] = &["core", "eval", "algo", "boot"];
+pub const SUITES: &[&str] = &["core", "eval", "algo", "boot", "protocol"];
 
 /// Runs the named suite. Returns an error message for an unknown suite.
 pub fn run_suite(name: &str) -> Result<(), String> {
@@ -37,6 +38,7 @@ pub fn run_suite(name: &str) -> Result<(), String> {
         "algo" => algo::run(),
         "eval" => eval::run(),
         "boot" => boot::run(),
+        "protocol" => protocol::run(),
         other => Err(format!(
             "unknown benchmark suite `{other}` (known: {})",
             SUITES.join(", ")

@@ -190,6 +190,9 @@ pub fn expected_frames(spec: &JobSpec, samples: usize, labels: bool) -> Result<u
     Ok(total)
 }
 
+/// One batch as read: features and (training data) labels.
+pub type BatchParts = (BlockMatrix<CkksCt>, Option<BlockMatrix<CkksCt>>);
+
 /// Reads a data file into the server's engine: per batch, the feature
 /// matrix and (training data) the label matrix.
 pub fn read_encrypted<R: std::io::Read>(
@@ -197,7 +200,7 @@ pub fn read_encrypted<R: std::io::Read>(
     spec: &JobSpec,
     mut input: FrameReader<R>,
     labels: bool,
-) -> Result<Vec<(BlockMatrix<CkksCt>, Option<BlockMatrix<CkksCt>>)>, DataError> {
+) -> Result<Vec<BatchParts>, DataError> {
     let geo = Geometry::of(spec)?;
     let meta = DataMeta::parse(input.meta(), spec)?;
     let expected = expected_frames(spec, meta.samples, labels)?;
@@ -238,9 +241,7 @@ pub fn read_encrypted<R: std::io::Read>(
 }
 
 /// Training batches from [`read_encrypted`] output.
-pub fn train_batches(
-    parts: Vec<(BlockMatrix<CkksCt>, Option<BlockMatrix<CkksCt>>)>,
-) -> Result<Vec<EncryptedBatch<CkksCt>>, DataError> {
+pub fn train_batches(parts: Vec<BatchParts>) -> Result<Vec<EncryptedBatch<CkksCt>>, DataError> {
     parts
         .into_iter()
         .map(|(x, y)| {

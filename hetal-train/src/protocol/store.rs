@@ -41,6 +41,9 @@ pub enum StoreError {
     /// No operating-system entropy for ids and tokens.
     #[error("no operating-system entropy")]
     Entropy,
+    /// A stored file is damaged.
+    #[error("{0}: damaged")]
+    Corrupt(PathBuf),
     /// A lock was poisoned by a panic.
     #[error("internal lock poisoned")]
     Poisoned,
@@ -60,10 +63,13 @@ pub struct JobHandle {
     changed: Condvar,
 }
 
+/// The encoded logits of a pending epoch.
+pub type PendingLogits = (usize, Arc<Vec<u8>>);
+
 #[derive(Debug)]
 struct Inner {
     status: Status,
-    logits: Option<(usize, Arc<Vec<u8>>)>,
+    logits: Option<PendingLogits>,
     verdict: Option<VerdictMsg>,
 }
 
@@ -120,7 +126,7 @@ impl JobHandle {
     }
 
     /// The pending logits, if a verdict is awaited.
-    pub fn pending_logits(&self) -> Result<Option<(usize, Arc<Vec<u8>>)>, StoreError> {
+    pub fn pending_logits(&self) -> Result<Option<PendingLogits>, StoreError> {
         Ok(self.lock()?.logits.clone())
     }
 
@@ -266,11 +272,12 @@ fn load(dir: &Path, id: &str) -> Result<JobHandle, StoreError> {
     let text = std::fs::read_to_string(&token_path).map_err(|e| FileError::io(&token_path, e))?;
     let mut hash = [0u8; 32];
     let text = text.trim();
-    if text.len() != 64 {
-        return Err(StoreError::Entropy);
+    if text.len() != 64 || !text.is_ascii() {
+        return Err(StoreError::Corrupt(token_path));
     }
     for (i, h) in hash.iter_mut().enumerate() {
-        *h = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).map_err(|_| StoreError::Entropy)?;
+        *h = u8::from_str_radix(&text[2 * i..2 * i + 2], 16)
+            .map_err(|_| StoreError::Corrupt(token_path.clone()))?;
     }
     let state = if dir.join("weights").exists() {
         JobState::Done
