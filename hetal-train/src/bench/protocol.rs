@@ -53,7 +53,7 @@ fn run_in(dir: &Path) -> Result<(), String> {
     let spec = JobSpec::parse(JOB, "bench job").map_err(err)?;
     let geo = Geometry::of(&spec).map_err(err)?;
     let threads = rayon::current_num_threads();
-    let params = spec.preset;
+    let params = spec.preset.clone();
     let all = crate::data::digits().map_err(err)?;
     let pick = |range: std::ops::Range<usize>| -> Dataset {
         let mut d = all.select(&range.collect::<Vec<_>>());
