@@ -363,3 +363,82 @@ impl CkksEngine {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ConfigError;
+    use hetal_nostd::params::presets::INSECURE_N10;
+
+    fn steps() -> Vec<i64> {
+        (0..9).flat_map(|i| [1i64 << i, -(1i64 << i)]).collect()
+    }
+
+    #[test]
+    fn a_server_built_from_public_keys_computes_but_cannot_decrypt() {
+        let mut rng = Csprng::from_entropy([11; 32]);
+        let owner = OwnerKeys::generate(&INSECURE_N10, &mut rng).unwrap();
+        let config = BootstrapConfig::default();
+        let eval = owner
+            .evaluation_keys(512, &steps(), &config, &mut rng)
+            .unwrap();
+        let params = owner.params().clone();
+        let limits = Limits::default();
+        // Through the wire, frame by frame.
+        let mut builder = EvalKeysBuilder::default();
+        let frames = eval.frames(&params).unwrap();
+        for f in &frames {
+            builder.push(f, &params, &limits).unwrap();
+        }
+        assert!(matches!(
+            builder.push(&frames[0], &params, &limits),
+            Err(KeyError::Duplicate(_))
+        ));
+        let secret = owner.secret_frame().unwrap();
+        assert!(matches!(
+            builder.push(&secret, &params, &limits),
+            Err(KeyError::SecretFrame)
+        ));
+        let keys = builder.finish().unwrap();
+        let server = CkksEngine::server(&INSECURE_N10, 512, &steps(), &config, &keys).unwrap();
+        // The producer encrypts with the public key; the server rotates,
+        // multiplies and bootstraps; only the owner decrypts.
+        let producer = CkksEngine::producer(
+            &INSECURE_N10,
+            512,
+            owner.public_key().clone(),
+            Csprng::from_entropy([12; 32]),
+        )
+        .unwrap();
+        let values: Vec<f64> = (0..512).map(|i| ((i % 17) as f64 - 8.0) / 16.0).collect();
+        let ct = producer.encrypt_real(&values, 9).unwrap();
+        let ct = server.import(ct.ciphertext()).unwrap();
+        let r = server.rotate(&ct, 3).unwrap();
+        let sq = server.mul(&r, &r).unwrap();
+        let boot = server.bootstrap(&sq).unwrap();
+        assert!(matches!(
+            crate::ckks_engine::CkksDecryptor(&server).decrypt(&boot),
+            Err(EngineError::Unavailable(_))
+        ));
+        let got = owner.decrypt_real(&boot).unwrap();
+        let err = (0..512)
+            .map(|j| (got[j] - values[(j + 3) % 512].powi(2)).abs())
+            .fold(0.0, f64::max);
+        assert!(err < 1e-3, "error {err}");
+        // The server's own encryption is trivial: c1 = 0.
+        let zero = server.encrypt_real(&[0.0; 4], 3).unwrap();
+        match &zero.ciphertext().c1 {
+            C1::Full(p) => assert!(p.data().iter().all(|&x| x == 0)),
+            C1::Seeded(_) => panic!("a seeded c1 from the server"),
+        }
+        // An incomplete key set is refused with the missing key named.
+        let mut partial = keys.clone();
+        partial.keys.galois.pop();
+        assert!(matches!(
+            CkksEngine::server(&INSECURE_N10, 512, &steps(), &config, &partial),
+            Err(EngineError::InvalidConfig(
+                ConfigError::MissingGaloisKey { .. }
+            ))
+        ));
+    }
+}
