@@ -52,4 +52,11 @@ pub mod softmax;
 pub mod train;
 
 pub use ckks_engine::{BootstrapConfig, CkksDecryptor, CkksEngine};
-pub use engine::{ClearConfig, ClearDecryptor, ClearEngine, Decryptor, Engine, EngineError};
+pub use data::Dataset;
+pub use engine::{
+    ClearConfig, ClearDecryptor, ClearEngine, Complex, Decryptor, Engine, EngineError, EngineResult,
+};
+pub use linalg::Matrix;
+pub use train::{
+    encrypt_dataset, train_encrypted, train_reference, KeyOwner, Patience, TrainConfig, TrainError,
+};

@@ -7,19 +7,19 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use hetal_nostd::params::presets::INSECURE_N10;
 use hetal_nostd::ring::sampling::Csprng;
 use hetal_train::ckks_engine::{BootstrapConfig, CkksDecryptor, CkksEngine};
+use hetal_train::job::geometry::Geometry;
 use hetal_train::job::keyfiles::contains_secret_frame;
 use hetal_train::job::JobSpec;
 use hetal_train::protocol::JobState;
-use hetal_train::softmax::SoftmaxMethod;
 use hetal_train::train::{accuracy, encrypt_dataset, train_encrypted, KeyOwner};
 
 /// Accuracy of the in-process trainer (one process holds every key) on
 /// the same data and settings.
 fn in_process_accuracy(dir: &Path) -> f64 {
     let spec = JobSpec::read(&dir.join("JOB.toml")).unwrap();
+    let geo = Geometry::of(&spec).unwrap();
     let load = |x: &str, y: &str| {
         hetal_train::io::read_labelled(&dir.join(x), &dir.join(y), 16, 4).unwrap()
     };
@@ -28,20 +28,23 @@ fn in_process_accuracy(dir: &Path) -> f64 {
         load("Xv.npy", "yv.npy"),
         load("Xt.npy", "yt.npy"),
     );
-    let steps: Vec<i64> = (0..9).flat_map(|i| [1i64 << i, -(1i64 << i)]).collect();
     let engine = CkksEngine::bootstrappable(
-        &INSECURE_N10,
-        512,
-        &steps,
+        spec.preset(),
+        geo.slots,
+        &geo.rotation_steps(&spec).unwrap(),
         &BootstrapConfig::default(),
         Csprng::from_entropy([21; 32]),
     )
     .unwrap();
     let config = spec.train_config();
-    let data = encrypt_dataset(&engine, &train, &val, &config, 9).unwrap();
-    let mut judge = KeyOwner::new(CkksDecryptor(&engine), val.labels.clone(), spec.patience);
-    let report = train_encrypted(&engine, &data, &config, &mut judge, SoftmaxMethod::Hong).unwrap();
-    let w = hetal_train::linalg::decrypt_matrix(&CkksDecryptor(&engine), &report.weights).unwrap();
+    let data = encrypt_dataset(&engine, &train, &val, &config, geo.data_level()).unwrap();
+    let mut judge = KeyOwner::new(CkksDecryptor(&engine), val.labels.clone(), spec.patience)
+        .with_scale(config.weight_scale);
+    let report =
+        train_encrypted(&engine, &data, &config, &mut judge, spec.softmax_method()).unwrap();
+    let w = judge
+        .decrypt_weights::<CkksEngine>(&report.weights)
+        .unwrap();
     accuracy(&w, &test).unwrap()
 }
 

@@ -36,8 +36,15 @@ use serde::{Deserialize, Serialize};
 
 /// First bytes of every frame.
 pub const MAGIC: [u8; 4] = *b"HETL";
-/// Wire format version.
-pub const VERSION: u16 = 1;
+/// Wire format version. A frame whose meaning changes gets a new version,
+/// and decoders refuse every other ([`WireError::UnsupportedVersion`]):
+///
+/// * 1: the first format (Galois keys served every level up to the top);
+/// * 2: a switching-key frame's level is the highest level the key serves
+///   (Galois keys for fewer levels are shorter).
+///
+/// `tests/golden.rs` pins the exact bytes of one frame of each kind.
+pub const VERSION: u16 = 2;
 /// Default upper bound on one frame's size: 256 MiB.
 pub const DEFAULT_MAX_FRAME_BYTES: usize = 256 << 20;
 

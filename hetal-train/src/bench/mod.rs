@@ -6,6 +6,8 @@ pub mod boot;
 pub mod core;
 pub mod eval;
 pub mod protocol;
+pub mod range;
+pub mod train;
 
 use std::time::Instant;
 
@@ -29,7 +31,7 @@ pub fn emit(record: serde_json::Value) {
 }
 
 /// Names of the benchmark suites `run_suite` accepts.
-pub const SUITES: &[&str] = &["core", "eval", "algo", "boot", "protocol"];
+pub const SUITES: &[&str] = &["core", "eval", "algo", "boot", "range", "train", "protocol"];
 
 /// Runs the named suite. Returns an error message for an unknown suite.
 pub fn run_suite(name: &str) -> Result<(), String> {
@@ -38,6 +40,8 @@ pub fn run_suite(name: &str) -> Result<(), String> {
         "algo" => algo::run(),
         "eval" => eval::run(),
         "boot" => boot::run(),
+        "range" => range::run(),
+        "train" => train::run(),
         "protocol" => protocol::run(),
         other => Err(format!(
             "unknown benchmark suite `{other}` (known: {})",

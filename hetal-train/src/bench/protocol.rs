@@ -22,7 +22,7 @@ use crate::protocol::Status;
 use crate::train::{encrypt_dataset, train_encrypted, KeyOwner};
 
 const JOB: &str = "preset = \"INSECURE-n10\"\nclasses = 10\nfeatures = 64\nbatch_size = 32\n\
-learning_rate = 1.0\nmax_epochs = 1\npatience = 3\nsoftmax = \"hong\"\n";
+learning_rate = 0.5\nmax_epochs = 1\npatience = 3\nsoftmax = \"hetal-lean\"\n";
 const TRAIN: usize = 128;
 const VALIDATION: usize = 64;
 
@@ -133,7 +133,7 @@ fn run_in(dir: &Path) -> Result<(), String> {
     let protocol_s = start.elapsed().as_secs_f64();
     // The same epoch in one process holding every key (key generation excluded).
     eprintln!("protocol: the same epoch in process");
-    let steps = geo.rotation_steps();
+    let steps = geo.rotation_steps(&spec).map_err(err)?;
     let engine = CkksEngine::bootstrappable(
         spec.preset(),
         geo.slots,

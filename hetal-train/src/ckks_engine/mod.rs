@@ -20,6 +20,7 @@ mod roles;
 #[cfg(test)]
 mod tests;
 
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use hetal_nostd::decrypt::decrypt;
@@ -71,6 +72,7 @@ pub struct CkksEngine {
     log_slots: u32,
     boot: Option<Bootstrapper>,
     plain_cache: PlainCache,
+    range_audit: AtomicBool,
 }
 
 impl std::fmt::Debug for CkksEngine {
@@ -120,6 +122,7 @@ impl CkksEngine {
             log_slots,
             boot: None,
             plain_cache: PlainCache::default(),
+            range_audit: AtomicBool::new(false),
         })
     }
 

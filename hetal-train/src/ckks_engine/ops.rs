@@ -249,6 +249,10 @@ impl Engine for CkksEngine {
         self.bootstrap_with_gain(a, 1.0)
     }
 
+    fn bootstrap_range(&self) -> f64 {
+        crate::engine::BOOTSTRAP_RANGE
+    }
+
     /// Both ciphertexts (real slot values) in one bootstrap, as the real and
     /// imaginary parts of `a + i·b`; the halves of `z ± z̄` are free because
     /// the bootstrap's output is halved at no cost.

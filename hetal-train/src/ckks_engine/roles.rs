@@ -316,6 +316,7 @@ impl CkksEngine {
             log_slots,
             boot: None,
             plain_cache: PlainCache::default(),
+            range_audit: std::sync::atomic::AtomicBool::new(false),
         })
     }
 

@@ -125,8 +125,11 @@ enum Command {
         /// Suite name.
         suite: String,
     },
-    /// Encrypt a tile of the digits data set with the public key, send it
-    /// through the wire format, decrypt it and report precision and sizes.
+    /// The main job on an embedded default: train a classifier head on the
+    /// digits data set on real CKKS ciphertexts (key generation, encryption,
+    /// training with bootstrapping, early stopping through the key owner,
+    /// decryption), beside the f64 reference trainer; a public-key
+    /// encryption round trip first.
     Demo {
         /// Parameter preset (see `hetal presets`).
         #[arg(long, default_value = "prod-n16")]
@@ -134,8 +137,12 @@ enum Command {
         /// Allow an INSECURE test preset.
         #[arg(long)]
         insecure: bool,
-        /// Epoch cap of the simulated (clear, NOT encrypted) training stage; 0 skips it.
-        #[arg(long, default_value_t = 10)]
+        /// Epoch cap of the encrypted training; 0 skips it.
+        #[arg(long, default_value_t = crate::demo::encrypted::MAX_EPOCHS)]
+        epochs: usize,
+        /// Epoch cap of an extra training run on the clear slot simulator
+        /// (NOT encrypted); 0 (the default) skips it.
+        #[arg(long, default_value_t = 0)]
         simulate_epochs: usize,
     },
     /// List the parameter presets.
@@ -241,13 +248,18 @@ fn run(command: Command) -> Result<(), CliError> {
         Command::Demo {
             preset,
             insecure,
+            epochs,
             simulate_epochs,
         } => {
             let lit = presets::by_name(&preset).ok_or_else(|| {
                 CliError::Message(format!("unknown preset `{preset}` (see `hetal presets`)"))
             })?;
-            crate::demo::run(lit, insecure, simulate_epochs)
-                .map_err(|e| CliError::Message(e.to_string()))
+            let options = crate::demo::DemoOptions {
+                allow_insecure: insecure,
+                epochs,
+                simulate_epochs,
+            };
+            crate::demo::run(lit, options).map_err(|e| CliError::Message(e.to_string()))
         }
         Command::Presets => {
             for lit in presets::ALL {

@@ -14,15 +14,9 @@ use hetal_nostd::ring::Context;
 use super::CliError;
 use crate::ckks::Evaluator;
 use crate::ckks_engine::evaluation_key_sizes;
-use crate::engine::{ClearConfig, ClearEngine, OpCounts};
 use crate::job::geometry::Geometry;
 use crate::job::JobSpec;
-use crate::linalg::{encrypt_matrix, Layout, Matrix};
-use crate::train::{initial_state, step, EncryptedBatch};
-
-/// Iterations of the dry run; the counts of the last ones are averaged
-/// (the first starts from fresh top-level weights and is not typical).
-const DRY_ITERATIONS: usize = 4;
+use crate::linalg::Layout;
 
 /// A bootstrap is assumed to cost this many key switches at the top user
 /// level (an assumption of the estimate, printed with it).
@@ -30,58 +24,6 @@ const KEY_SWITCHES_PER_BOOTSTRAP: f64 = 150.0;
 
 fn mib(bytes: f64) -> String {
     format!("{:.1} MiB", bytes / f64::from(1 << 20))
-}
-
-/// Operation counts of one typical iteration, from a ClearEngine dry run.
-fn dry_run(spec: &JobSpec, geo: &Geometry) -> Result<OpCounts, CliError> {
-    let params = &geo.params;
-    let engine = ClearEngine::new(ClearConfig {
-        slots: geo.slots,
-        max_level: params.max_level(),
-        bootstrap_level: params.user_top_level(),
-        noise: None,
-        rotation_keys: None,
-        counting_only: true,
-        bootstrap_bound: None,
-    })?;
-    let rows = spec.batch_size;
-    let level = geo.data_level();
-    let batch = EncryptedBatch {
-        x: encrypt_matrix(
-            &engine,
-            &Matrix::zeros(rows, spec.features + 1),
-            geo.shape,
-            Layout::Plain,
-            level,
-        )
-        .map_err(crate::train::TrainError::from)?,
-        y: encrypt_matrix(
-            &engine,
-            &Matrix::zeros(rows, spec.classes),
-            geo.shape,
-            Layout::Horizontal { period: geo.period },
-            level,
-        )
-        .map_err(crate::train::TrainError::from)?,
-    };
-    let config = spec.train_config();
-    let method = spec.softmax_method();
-    let mut state = initial_state(&engine, spec.classes, spec.features + 1, geo.shape)?;
-    state = step(&engine, state, &batch, &config, method)?;
-    let before = engine.counts();
-    for _ in 1..DRY_ITERATIONS {
-        state = step(&engine, state, &batch, &config, method)?;
-    }
-    drop(state);
-    let c = engine.counts().since(&before);
-    let k = (DRY_ITERATIONS - 1) as u64;
-    Ok(OpCounts {
-        cmult: c.cmult / k,
-        mult: c.mult / k,
-        rot: c.rot / k,
-        conj: c.conj / k,
-        bootstrap: c.bootstrap.div_ceil(k),
-    })
 }
 
 /// Median seconds of a rotation and of a multiplication at the top user
@@ -140,7 +82,7 @@ pub fn plan(job: &Path) -> Result<(), CliError> {
     let (count, bytes) = evaluation_key_sizes(
         spec.preset(),
         geo.slots,
-        &geo.rotation_steps(),
+        &geo.rotation_steps(&spec)?,
         &geo.bootstrap_config(),
     )?;
     println!(
@@ -163,10 +105,16 @@ pub fn plan(job: &Path) -> Result<(), CliError> {
         mib(((tiles_x + tiles_y) * ct) as f64),
         mib(ct as f64)
     );
-    let ops = dry_run(&spec, &geo)?;
+    let dry = geo.plan(&spec)?;
+    let ops = dry.iteration;
     println!(
-        "per iteration (ClearEngine dry run, iterations 2..={DRY_ITERATIONS}): {} bootstraps, {} Mult, {} CMult, {} Rot, {} Conj",
-        ops.bootstrap, ops.mult, ops.cmult, ops.rot, ops.conj
+        "per iteration (ClearEngine dry run of a steady-state iteration): {} bootstraps, {} Mult, {} CMult, {} Rot, {} Conj; {} distinct rotations",
+        ops.bootstrap,
+        ops.mult,
+        ops.cmult,
+        ops.rot,
+        ops.conj,
+        dry.rotations.len()
     );
     let (rot, mul) = calibrate(&geo)?;
     let ks = (ops.rot + ops.conj) as f64 * rot + ops.mult as f64 * mul;

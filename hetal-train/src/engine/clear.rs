@@ -27,8 +27,10 @@ pub struct ClearConfig {
     /// (for operation counts at sizes where computing would be slow).
     pub counting_only: bool,
     /// Largest slot magnitude (real or imaginary part) a bootstrap accepts,
-    /// as CKKS bootstrapping's EvalMod only works on a bounded range; `None`
-    /// accepts any.
+    /// as CKKS bootstrapping's EvalMod only works on a bounded range (by
+    /// default [`super::BOOTSTRAP_RANGE`], where the CKKS bootstrap is
+    /// precise, so that a simulated run fails where CKKS would lose
+    /// precision); `None` accepts any.
     pub bootstrap_bound: Option<f64>,
 }
 
@@ -43,7 +45,7 @@ impl ClearConfig {
             noise: None,
             rotation_keys: None,
             counting_only: false,
-            bootstrap_bound: None,
+            bootstrap_bound: Some(super::BOOTSTRAP_RANGE),
         }
     }
 
@@ -190,6 +192,39 @@ impl ClearEngine {
             .lock()
             .map(|set| set.clone())
             .unwrap_or_default()
+    }
+
+    /// A bootstrap's output (level, noise) after the range check, uncounted.
+    fn refresh(&self, a: &ClearCt) -> EngineResult<ClearCt> {
+        if a.pending_rescale {
+            return Err(EngineError::NeedsRescale);
+        }
+        let peak = a
+            .values
+            .iter()
+            .map(|v| v.re.abs().max(v.im.abs()))
+            .fold(0.0, f64::max);
+        if let Some(bound) = self.config.bootstrap_bound {
+            if peak > bound {
+                return Err(EngineError::BootstrapRange { peak, bound });
+            }
+        }
+        let mut out = ClearCt {
+            level: self.config.bootstrap_level,
+            ..a.clone()
+        };
+        let peak = out.values.iter().map(|v| v.abs()).fold(0.0, f64::max);
+        self.counters
+            .bootstrap_peak
+            .fetch_max(peak.to_bits(), Ordering::Relaxed);
+        if let (Some(src), Some(cfg)) = (&self.noise, &self.config.noise) {
+            let sigma = cfg.bootstrap_absolute * peak.max(1.0);
+            let n = out.values.len();
+            for (v, g) in out.values.iter_mut().zip(src.gaussians(n)) {
+                *v = *v + g.scale(sigma);
+            }
+        }
+        Ok(out)
     }
 
     fn check_len(&self, len: usize) -> EngineResult<()> {
@@ -495,36 +530,21 @@ impl Engine for ClearEngine {
     }
 
     fn bootstrap(&self, a: &ClearCt) -> EngineResult<ClearCt> {
-        if a.pending_rescale {
-            return Err(EngineError::NeedsRescale);
-        }
-        let peak = a
-            .values
-            .iter()
-            .map(|v| v.re.abs().max(v.im.abs()))
-            .fold(0.0, f64::max);
-        if let Some(bound) = self.config.bootstrap_bound {
-            if peak > bound {
-                return Err(EngineError::BootstrapRange { peak, bound });
-            }
-        }
+        let out = self.refresh(a)?;
         self.counters.bootstrap.fetch_add(1, Ordering::Relaxed);
-        let mut out = ClearCt {
-            level: self.config.bootstrap_level,
-            ..a.clone()
-        };
-        let peak = out.values.iter().map(|v| v.abs()).fold(0.0, f64::max);
-        self.counters
-            .bootstrap_peak
-            .fetch_max(peak.to_bits(), Ordering::Relaxed);
-        if let (Some(src), Some(cfg)) = (&self.noise, &self.config.noise) {
-            let sigma = cfg.bootstrap_absolute * peak.max(1.0);
-            let n = out.values.len();
-            for (v, g) in out.values.iter_mut().zip(src.gaussians(n)) {
-                *v = *v + g.scale(sigma);
-            }
-        }
         Ok(out)
+    }
+
+    /// Both in one bootstrap, as CKKS does (one count); each input's real
+    /// and imaginary parts must lie within the bound.
+    fn bootstrap_pair(&self, a: &ClearCt, b: &ClearCt) -> EngineResult<(ClearCt, ClearCt)> {
+        let out = (self.refresh(a)?, self.refresh(b)?);
+        self.counters.bootstrap.fetch_add(1, Ordering::Relaxed);
+        Ok(out)
+    }
+
+    fn bootstrap_range(&self) -> f64 {
+        self.config.bootstrap_bound.unwrap_or(f64::INFINITY)
     }
 }
 

@@ -130,6 +130,10 @@ pub trait Engine: Sync {
     fn drop_level(&self, a: &Self::Ct, level: usize) -> EngineResult<Self::Ct>;
     /// Refreshes a ciphertext to [`Engine::bootstrap_level`].
     fn bootstrap(&self, a: &Self::Ct) -> EngineResult<Self::Ct>;
+    /// Largest slot magnitude (real and imaginary part each) a bootstrap
+    /// refreshes precisely ([`BOOTSTRAP_RANGE`] unless configured otherwise).
+    /// Algorithms keep every value they may bootstrap within it.
+    fn bootstrap_range(&self) -> f64;
 
     /// The target `ct` sits on.
     fn target_of(&self, ct: &Self::Ct) -> Self::Target;
@@ -226,6 +230,60 @@ pub(crate) fn check_above(level: usize, out: usize) -> EngineResult<()> {
 /// Real values as complex slot values.
 pub fn to_complex(values: &[f64]) -> Vec<Complex> {
     values.iter().map(|&x| Complex::real(x)).collect()
+}
+
+/// The input range in which the production bootstrap is precise: slots with
+/// real and imaginary parts in `[-2, 2]`. Measured on `prod-n16` (README,
+/// "Bootstrapping"): the error grows as the cube of the input's magnitude
+/// (EvalMod's sine against the identity), about 21 bits at `|x| = 2`, 24
+/// at `|x| = 1`, 15 at `|x| = 8`.
+pub const BOOTSTRAP_RANGE: f64 = 2.0;
+
+/// Gives `a` at least `a.1` and `b` at least `b.1` levels. When both fall
+/// short, one [`Engine::bootstrap_pair`] refreshes both (so both must hold
+/// real slot values; on CKKS two ciphertexts cost one bootstrap); when one
+/// does, it is bootstrapped alone.
+pub fn ensure_levels_pair<E: Engine + ?Sized>(
+    engine: &E,
+    a: (&E::Ct, usize),
+    b: (&E::Ct, usize),
+) -> EngineResult<(E::Ct, E::Ct)> {
+    let (short_a, short_b) = (engine.level(a.0) < a.1, engine.level(b.0) < b.1);
+    if !(short_a && short_b) {
+        return Ok((
+            ensure_levels(engine, a.0, a.1)?,
+            ensure_levels(engine, b.0, b.1)?,
+        ));
+    }
+    let needed = a.1.max(b.1);
+    if engine.bootstrap_level() < needed {
+        return Err(EngineError::LevelExhausted {
+            needed,
+            level: engine.bootstrap_level(),
+        });
+    }
+    engine.bootstrap_pair(a.0, b.0)
+}
+
+/// Gives `a.0` at least `a.1` levels; when it falls short, `companion` is
+/// refreshed along in the same [`Engine::bootstrap_pair`] (both must hold
+/// real slot values), so that a value used later beside `a` is fresh too at
+/// no extra bootstrap on CKKS.
+pub fn ensure_levels_with<E: Engine + ?Sized>(
+    engine: &E,
+    a: (&E::Ct, usize),
+    companion: &E::Ct,
+) -> EngineResult<(E::Ct, E::Ct)> {
+    if engine.level(a.0) >= a.1 {
+        return Ok((a.0.clone(), companion.clone()));
+    }
+    if engine.bootstrap_level() < a.1 {
+        return Err(EngineError::LevelExhausted {
+            needed: a.1,
+            level: engine.bootstrap_level(),
+        });
+    }
+    engine.bootstrap_pair(a.0, companion)
 }
 
 /// Bootstraps `ct` when it has fewer than `needed` levels left: the general

@@ -7,6 +7,7 @@ use hetal_nostd::params::Params;
 use super::{JobError, JobSpec};
 use crate::ckks_engine::BootstrapConfig;
 use crate::linalg::{padded_classes, BlockMatrix, Layout, Matrix, TileShape};
+use crate::train::{plan_job, JobPlan, JobShape};
 
 /// A job's derived layout.
 #[derive(Clone, Debug, PartialEq)]
@@ -45,13 +46,36 @@ impl Geometry {
         })
     }
 
-    /// Rotation steps besides bootstrapping's: `±2^i` below the slot count
-    /// (enough for every rotation HETAL's algorithms make, composed).
-    pub fn rotation_steps(&self) -> Vec<i64> {
-        let log_slots = self.slots.trailing_zeros();
-        (0..log_slots)
-            .flat_map(|i| [1i64 << i, -(1i64 << i)])
-            .collect()
+    /// Rotation steps besides bootstrapping's: exactly those the job's
+    /// training and validation make, from a dry run
+    /// ([`crate::train::plan_job`]); the key owner and the server derive
+    /// the same list.
+    pub fn rotation_steps(&self, spec: &JobSpec) -> Result<Vec<i64>, JobError> {
+        Ok(self
+            .plan(spec)?
+            .rotations
+            .iter()
+            .map(|&r| r as i64)
+            .collect())
+    }
+
+    /// The dry run of the job (rotations and operation counts).
+    pub fn plan(&self, spec: &JobSpec) -> Result<JobPlan, JobError> {
+        let shape = JobShape {
+            slots: self.slots,
+            max_level: self.params.max_level(),
+            bootstrap_level: self.params.user_top_level(),
+            data_level: self.data_level(),
+            features: spec.features,
+            classes: spec.classes,
+        };
+        plan_job(&shape, &spec.train_config(), spec.softmax_method()).map_err(|e| {
+            JobError::Invalid {
+                path: "job".into(),
+                key: "batch_size",
+                problem: e.to_string(),
+            }
+        })
     }
 
     /// Bootstrapping settings.

@@ -130,7 +130,7 @@ pub fn keygen(
     progress("evaluation keys (relinearisation, rotations, bootstrapping)");
     let eval = owner.evaluation_keys(
         geo.slots,
-        &geo.rotation_steps(),
+        &geo.rotation_steps(spec)?,
         &geo.bootstrap_config(),
         &mut rng,
     )?;

@@ -13,10 +13,13 @@
 //! softmax = "hetal"          # "hetal", "hetal-precise", "hetal-lean", or the baselines
 //!                            # "hong" and "jin-pairwise" (default "hetal")
 //! seed = 1                   # seed of the per-epoch batch order (default 1)
+//! weight_refresh = "packed"  # "packed" or "per-tile" bootstraps of the weights (default "packed")
+//! weight_scale = 8.0         # the trainer keeps weights divided by this bound on their
+//!                            # magnitude, inside bootstrapping's precise range (default 8.0)
 //! ```
 //!
-//! Unknown keys are errors. `momentum` and `seed` are additions to the
-//! issue's list of keys.
+//! Unknown keys are errors. `momentum`, `seed`, `weight_refresh` and
+//! `weight_scale` are additions to the issue's list of keys.
 
 use hetal_nostd::params::{presets, ParamsLiteral};
 use serde::{Deserialize, Serialize};
@@ -91,6 +94,16 @@ pub enum SoftmaxName {
     JinPairwise,
 }
 
+/// Weight refresh strategies of the job file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RefreshName {
+    /// Bootstrap the weights packed into few ciphertexts.
+    Packed,
+    /// Bootstrap every weight tile (the paper's way).
+    PerTile,
+}
+
 /// A parsed job file (see the module documentation for keys and defaults).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -125,10 +138,22 @@ pub struct JobSpec {
     /// Seed of the batch order.
     #[serde(default = "defaults::seed")]
     pub seed: u64,
+    /// Weight refresh strategy.
+    #[serde(default = "defaults::weight_refresh")]
+    pub weight_refresh: RefreshName,
+    /// Bound on the weights' magnitude the trainer divides by.
+    #[serde(default = "defaults::weight_scale")]
+    pub weight_scale: f64,
 }
 
 mod defaults {
-    use super::{OptimizerName, SoftmaxName};
+    use super::{OptimizerName, RefreshName, SoftmaxName};
+    pub fn weight_refresh() -> RefreshName {
+        RefreshName::Packed
+    }
+    pub fn weight_scale() -> f64 {
+        8.0
+    }
     pub fn batch_size() -> usize {
         1024
     }
@@ -223,6 +248,9 @@ impl JobSpec {
         if !(0.0..1.0).contains(&self.momentum) {
             return Err(bad("momentum", "must be in [0, 1)"));
         }
+        if !(self.weight_scale.is_finite() && self.weight_scale >= 1.0) {
+            return Err(bad("weight_scale", "must be a finite number ≥ 1"));
+        }
         Ok(())
     }
 
@@ -260,7 +288,11 @@ impl JobSpec {
                 OptimizerName::Sgd => Optimizer::Sgd,
             },
             seed: self.seed,
-            weight_refresh: WeightRefresh::PerTile,
+            weight_refresh: match self.weight_refresh {
+                RefreshName::Packed => WeightRefresh::Packed,
+                RefreshName::PerTile => WeightRefresh::PerTile,
+            },
+            weight_scale: self.weight_scale,
         }
     }
 

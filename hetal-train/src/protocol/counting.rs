@@ -87,6 +87,9 @@ impl<E: Engine> Engine for Counting<'_, E> {
         self.bootstraps.fetch_add(1, Ordering::Relaxed);
         self.inner.bootstrap(a)
     }
+    fn bootstrap_range(&self) -> f64 {
+        self.inner.bootstrap_range()
+    }
     fn target_of(&self, ct: &Self::Ct) -> Self::Target {
         self.inner.target_of(ct)
     }

@@ -224,7 +224,12 @@ pub fn train(req: &TrainRequest<'_>, ui: &mut dyn Progress) -> Result<TrainOutco
                     if meta.epoch != epoch {
                         continue;
                     }
-                    let loss = validation_loss(req.keys, &mats, &req.validation.labels)?;
+                    let loss = validation_loss(
+                        req.keys,
+                        &mats,
+                        &req.validation.labels,
+                        spec.weight_scale,
+                    )?;
                     session.losses.truncate(epoch - 1);
                     session.losses.push(loss);
                     session.save(req.out)?;
@@ -251,7 +256,10 @@ pub fn train(req: &TrainRequest<'_>, ui: &mut dyn Progress) -> Result<TrainOutco
                 let (meta, mats) =
                     matrices_from_bytes(&engine, &geo.params, Content::Weights, &bytes)?;
                 let w = mats.first().ok_or(OwnerError::Shape)?;
-                let weights = decrypt_matrix(req.keys, w)?;
+                let scaled = decrypt_matrix(req.keys, w)?;
+                let weights = Matrix::from_fn(scaled.rows(), scaled.cols(), |r, c| {
+                    spec.weight_scale * scaled.row(r)[c]
+                });
                 if weights.rows() != spec.classes || weights.cols() != spec.features + 1 {
                     return Err(OwnerError::Shape);
                 }
@@ -272,12 +280,14 @@ pub fn train(req: &TrainRequest<'_>, ui: &mut dyn Progress) -> Result<TrainOutco
     }
 }
 
-/// Decrypts validation logits (one matrix per batch) and computes the
-/// cross-entropy loss against `labels`.
+/// Decrypts validation logits (one matrix per batch), multiplies them by
+/// the job's weight scale ([`crate::train::TrainConfig::weight_scale`]) and
+/// computes the cross-entropy loss against `labels`.
 pub fn validation_loss(
     keys: &OwnerKeys,
     logits: &[crate::linalg::BlockMatrix<crate::ckks_engine::CkksCt>],
     labels: &[usize],
+    weight_scale: f64,
 ) -> Result<f64, OwnerError> {
     let parts = logits
         .iter()
@@ -286,7 +296,7 @@ pub fn validation_loss(
     let cols = parts.first().map_or(0, |m| m.cols());
     let data: Vec<f64> = parts
         .iter()
-        .flat_map(|m| m.data().iter().copied())
+        .flat_map(|m| m.data().iter().map(|&z| weight_scale * z))
         .collect();
     let rows = parts.iter().map(|m| m.rows()).sum();
     let all = Matrix::new(rows, cols, data)?;

@@ -103,7 +103,7 @@ pub fn server_engine(job: &JobHandle, geo: &Geometry) -> Result<CkksEngine, RunE
     Ok(CkksEngine::server(
         job.spec.preset(),
         geo.slots,
-        &geo.rotation_steps(),
+        &geo.rotation_steps(&job.spec)?,
         &geo.bootstrap_config(),
         &keys,
     )?)

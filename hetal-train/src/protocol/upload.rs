@@ -238,7 +238,7 @@ impl UploadSink {
                 evaluation_key_count(
                     self.spec.preset(),
                     self.geo.slots,
-                    &self.geo.rotation_steps(),
+                    &self.geo.rotation_steps(&self.spec)?,
                     &self.geo.bootstrap_config(),
                 )?
             }

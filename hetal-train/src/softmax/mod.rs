@@ -11,7 +11,7 @@ mod methods;
 pub mod poly;
 mod rows;
 
-pub use methods::{softmax, SoftmaxMethod};
+pub use methods::{softmax, softmax_scaled, SoftmaxMethod};
 
 use crate::linalg::Matrix;
 use crate::reproducible::Xorshift;

@@ -12,7 +12,7 @@ use crate::linalg::{
 };
 
 /// The initial state: zero weights `classes × cols` (vertical layout),
-/// encrypted at the top level, as [`super::train_encrypted`] starts.
+/// encrypted at the bootstrap level, as [`super::train_encrypted`] starts.
 pub fn initial_state<E: Engine>(
     engine: &E,
     classes: usize,
@@ -26,7 +26,7 @@ pub fn initial_state<E: Engine>(
         Layout::Vertical {
             period: padded_classes(classes),
         },
-        engine.max_level(),
+        engine.bootstrap_level(),
     )?;
     Ok(State::new(w0))
 }
@@ -73,6 +73,7 @@ mod tests {
             optimizer: Optimizer::Nesterov { momentum: 0.9 },
             seed: 3,
             weight_refresh: WeightRefresh::PerTile,
+            weight_scale: 1.0,
         };
         let engine = ClearEngine::new(ClearConfig::exact(1024, 12)).unwrap();
         let enc = encrypt_dataset(&engine, &train, &val, &config, 9).unwrap();

@@ -15,7 +15,7 @@ use hetal_train::protocol::Status;
 
 /// The job of these tests: INSECURE-n10, 4 classes, 16 features, 2 epochs.
 pub const JOB: &str = "preset = \"INSECURE-n10\"\nclasses = 4\nfeatures = 16\nbatch_size = 16\n\
-learning_rate = 1.0\nmax_epochs = 2\npatience = 3\nsoftmax = \"hong\"\n";
+learning_rate = 0.5\nmax_epochs = 2\npatience = 3\nsoftmax = \"hetal-lean\"\n";
 
 /// Training samples (4 batches of 16).
 pub const TRAIN: usize = 64;

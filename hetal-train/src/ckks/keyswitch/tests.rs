@@ -15,10 +15,7 @@ fn view(x: &[Vec<u64>]) -> Vec<&[u64]> {
 /// inputs at `q - 1`; the SIMD kernel must decline inputs of 2^50 or more.
 #[test]
 fn inner_product_kernels_agree() {
-    let mut rng = {
-        let mut x = Xorshift::new(7);
-        move || x.next_u64()
-    };
+    let mut rng = Xorshift::new(7);
     let n = 64;
     #[cfg(target_arch = "x86_64")]
     let simd = avx512::Avx512::detect().filter(|k| k.ifma);
@@ -45,7 +42,7 @@ fn inner_product_kernels_agree() {
                                 if top && (j + k) % 2 == 0 {
                                     q - 1
                                 } else {
-                                    rng() % q
+                                    rng.next_u64() % q
                                 }
                             })
                             .collect()
@@ -89,10 +86,7 @@ fn inner_product_kernels_agree() {
 /// (`y_c` up to `1.5·s_c` for sources `s_c < 2^62`).
 #[test]
 fn conversion_kernels_are_exact() {
-    let mut rng = {
-        let mut x = Xorshift::new(5);
-        move || x.next_u64()
-    };
+    let mut rng = Xorshift::new(5);
     let n = 64;
     #[cfg(target_arch = "x86_64")]
     let simd = avx512::Avx512::detect();
@@ -106,7 +100,7 @@ fn conversion_kernels_are_exact() {
     }
     let mut moduli: Vec<u64> = [40u32, 42, 56, 60, 61, 62]
         .iter()
-        .map(|&bits| ((1 << (bits - 1)) + (rng() >> (65 - bits))) | 1)
+        .map(|&bits| ((1 << (bits - 1)) + (rng.next_u64() >> (65 - bits))) | 1)
         .collect();
     // Both sides of the SIMD kernel's switch at 2^61, and the largest modulus.
     moduli.extend([(1 << 61) - 1, (1 << 61) + 1, (1 << 62) - 1]);
@@ -114,15 +108,15 @@ fn conversion_kernels_are_exact() {
         let t = Modulus::new(t).unwrap();
         let bits = t.bits();
         for sources in 1..=8 {
-            let hat: Vec<u64> = (0..sources).map(|_| rng() % t.value()).collect();
+            let hat: Vec<u64> = (0..sources).map(|_| rng.next_u64() % t.value()).collect();
             let hat_shoup: Vec<u64> = hat.iter().map(|&h| t.shoup(h)).collect();
-            let offset = rng() % t.value();
+            let offset = rng.next_u64() % t.value();
             let tops = 3 * ((1u64 << 62) - 1) / 2;
             let y: Vec<u64> = (0..n * sources)
                 .map(|k| match k % 4 {
                     0 => tops,
-                    1 => tops - (rng() >> 40),
-                    _ => rng() % tops,
+                    1 => tops - (rng.next_u64() >> 40),
+                    _ => rng.next_u64() % tops,
                 })
                 .collect();
             let expect: Vec<u64> = (0..n)

@@ -11,6 +11,7 @@ mod tests;
 
 pub use circuit::{BootstrapCircuit, StageTargets};
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use hetal_nostd::encapsulation::EncapsulationKeys;
@@ -25,7 +26,7 @@ use super::plain_cache::PlainCache;
 use super::{engine_error, CkksCt, CkksEngine, CkksTarget, EncryptKey, PublicEvalKeys};
 use crate::circuits::{CircuitError, EvalMod};
 use crate::ckks::Evaluator;
-use crate::engine::{Engine, EngineError, EngineResult};
+use crate::engine::{Decryptor, Engine, EngineError, EngineResult};
 use crate::error::ConfigError;
 use plan::KeyPlan;
 
@@ -140,6 +141,7 @@ impl CkksEngine {
             rng: Mutex::new(rng),
             log_slots: plan.log_slots,
             plain_cache: PlainCache::default(),
+            range_audit: std::sync::atomic::AtomicBool::new(false),
             boot: Some(Bootstrapper {
                 circuit: plan.circuit,
                 raised_scale,
@@ -166,6 +168,32 @@ impl CkksEngine {
     }
 
     /// Bootstraps `a` with its output multiplied by `gain` (free).
+    /// Turns the range audit on or off. With it on, this engine (which holds
+    /// the secret key: a key owner's or a test's engine, never a server's)
+    /// decrypts every bootstrap input and fails with
+    /// [`EngineError::BootstrapRange`] when a slot lies outside
+    /// [`Engine::bootstrap_range`], instead of silently returning imprecise
+    /// values. It costs one decryption per bootstrap.
+    pub fn set_range_audit(&self, on: bool) {
+        self.range_audit.store(on, Ordering::Relaxed);
+    }
+
+    fn audit_range(&self, a: &CkksCt) -> EngineResult<()> {
+        if !self.range_audit.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let values = super::CkksDecryptor(self).decrypt(a)?;
+        let peak = values
+            .iter()
+            .map(|z| z.re.abs().max(z.im.abs()))
+            .fold(0.0, f64::max);
+        let bound = self.bootstrap_range();
+        if peak > bound {
+            return Err(EngineError::BootstrapRange { peak, bound });
+        }
+        Ok(())
+    }
+
     pub(super) fn bootstrap_with_gain(&self, a: &CkksCt, gain: f64) -> EngineResult<CkksCt> {
         let boot = self.boot.as_ref().ok_or(EngineError::Unavailable(
             "this engine was built without bootstrapping keys (use CkksEngine::bootstrappable)",
@@ -182,6 +210,7 @@ impl CkksEngine {
                 needed_bits: MIN_HEADROOM.log2(),
             });
         }
+        self.audit_range(a)?;
         let ev = &self.ev;
         let bottom = ev.drop_level(&a.ct, 0).map_err(engine_error)?;
         let sparse = ev.to_sparse(&bottom).map_err(engine_error)?;

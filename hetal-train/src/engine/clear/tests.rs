@@ -11,6 +11,37 @@ fn ramp() -> Vec<f64> {
 }
 
 #[test]
+fn bootstraps_refuse_inputs_outside_the_precise_range_by_default() {
+    let e = engine();
+    assert_eq!(e.bootstrap_range(), crate::engine::BOOTSTRAP_RANGE);
+    let inside = e.encrypt_real(&[2.0, -2.0, 0.5], 0).unwrap();
+    assert_eq!(e.level(&e.bootstrap(&inside).unwrap()), 3);
+    let outside = e.encrypt_real(&[0.0, 2.01], 0).unwrap();
+    assert!(matches!(
+        e.bootstrap(&outside),
+        Err(EngineError::BootstrapRange { .. })
+    ));
+    let imaginary = e.encrypt(&[Complex::new(0.0, -3.0)], 0).unwrap();
+    assert!(e.bootstrap_pair(&inside, &imaginary).is_err());
+    assert_eq!(
+        e.counts().bootstrap,
+        1,
+        "refused bootstraps are not counted"
+    );
+}
+
+#[test]
+fn a_pair_of_bootstraps_counts_once() {
+    let e = engine();
+    let a = e.encrypt_real(&[0.5; 8], 0).unwrap();
+    let b = e.encrypt_real(&[-0.25; 8], 1).unwrap();
+    let (ra, rb) = e.bootstrap_pair(&a, &b).unwrap();
+    assert_eq!((e.level(&ra), e.level(&rb)), (3, 3));
+    assert_eq!(ClearDecryptor.decrypt_real(&rb).unwrap()[7], -0.25);
+    assert_eq!(e.counts().bootstrap, 1);
+}
+
+#[test]
 fn rotation_is_cyclic_left_and_counted() {
     let e = engine();
     let ct = e.encrypt_real(&ramp(), 3).unwrap();
@@ -29,7 +60,11 @@ fn rotation_is_cyclic_left_and_counted() {
 
 #[test]
 fn multiplications_consume_levels_and_refuse_at_level_zero() {
-    let e = engine();
+    let e = ClearEngine::new(ClearConfig {
+        bootstrap_bound: None,
+        ..ClearConfig::exact(8, 3)
+    })
+    .unwrap();
     let a = e.encrypt_real(&ramp(), 2).unwrap();
     let b = e.encrypt_real(&ramp(), 3).unwrap();
     let ab = e.mul(&a, &b).unwrap();
