@@ -147,6 +147,19 @@ pub enum ConfigError {
         /// Degree asked for.
         degree: usize,
     },
+    /// A key the evaluation-key set must hold is missing.
+    #[error("the evaluation keys lack the {0} key")]
+    MissingKey(&'static str),
+    /// A Galois key the plan needs is missing or serves too few levels.
+    #[error("the Galois key for element {element} must serve level {needed_level} (found: {have_level:?})")]
+    MissingGaloisKey {
+        /// Galois element.
+        element: u64,
+        /// Level the plan needs.
+        needed_level: usize,
+        /// Level of the key given, if any.
+        have_level: Option<usize>,
+    },
     /// A failure probability above the bound.
     #[error("bootstrapping failure probability: {0}")]
     FailureProbability(#[source] ParamsError),

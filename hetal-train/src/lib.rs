@@ -22,20 +22,31 @@
 //! 7. [`softmax`] — HETAL's softmax approximation and its variants;
 //! 8. [`data`] — datasets;
 //! 9. [`train`] — NAG training with early stopping, the reference trainer;
-//! 10. `demo`, `bench` — the `hetal` binary's commands (hidden from the
-//!     documentation: not a library API).
+//! 10. [`io`] — the key owner's and producers' files: NumPy/CSV inputs,
+//!     the model directory, atomic writes;
+//! 11. [`job`] — the job file and what it implies, frame files (key sets,
+//!     encrypted data, checkpoints), the key owner's key files;
+//! 12. [`protocol`] — the three roles over HTTP: server, store, training
+//!     thread, the key owner's client;
+//! 13. `demo`, `bench` — commands of the `hetal` binary (hidden from the
+//!     documentation: not a library API);
+//! 14. [`cli`] — the `hetal` command line.
 
 #[doc(hidden)]
 pub mod bench;
 pub mod circuits;
 pub mod ckks;
 pub mod ckks_engine;
+pub mod cli;
 pub mod data;
 #[doc(hidden)]
 pub mod demo;
 pub mod engine;
 pub mod error;
+pub mod io;
+pub mod job;
 pub mod linalg;
+pub mod protocol;
 pub mod reproducible;
 pub mod softmax;
 pub mod train;

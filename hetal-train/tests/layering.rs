@@ -6,7 +6,7 @@
 mod layering;
 
 /// Lowest first, as in the crate documentation.
-const LAYERS: [&str; 12] = [
+const LAYERS: [&str; 16] = [
     "reproducible",
     "ckks",
     "error",
@@ -17,8 +17,12 @@ const LAYERS: [&str; 12] = [
     "softmax",
     "data",
     "train",
+    "io",
+    "job",
+    "protocol",
     "demo",
     "bench",
+    "cli",
 ];
 
 #[test]

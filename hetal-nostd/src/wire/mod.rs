@@ -17,10 +17,14 @@ pub use owned::*;
 #[cfg(feature = "alloc")]
 mod evk;
 #[cfg(feature = "alloc")]
+mod secret;
+#[cfg(feature = "alloc")]
 pub use evk::{
     decode_base_switching_key, decode_switching_key, encode_base_switching_key,
     encode_switching_key,
 };
+#[cfg(feature = "alloc")]
+pub use secret::{decode_secret_key, encode_secret_key, frame_kind};
 
 pub use bytes::{Bytes, PackedWords};
 
@@ -60,6 +64,9 @@ pub enum Kind {
     SwitchingKey = 5,
     /// Bootstrapping's dense-to-sparse key over q0 and p0.
     BaseSwitchingKey = 6,
+    /// The secret key (ternary coefficients). Only ever written to the key
+    /// owner's own disk; a server refuses it.
+    SecretKey = 7,
 }
 
 /// Common header of every frame.

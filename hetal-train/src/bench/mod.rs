@@ -5,6 +5,7 @@ pub mod algo;
 pub mod boot;
 pub mod core;
 pub mod eval;
+pub mod protocol;
 pub mod range;
 pub mod train;
 
@@ -88,7 +89,7 @@ pub fn cpu_model() -> String {
 }
 
 /// Names of the benchmark suites `run_suite` accepts.
-pub const SUITES: &[&str] = &["core", "eval", "algo", "boot", "range", "train"];
+pub const SUITES: &[&str] = &["core", "eval", "algo", "boot", "range", "train", "protocol"];
 
 /// Runs the named suite. Returns an error message for an unknown suite.
 pub fn run_suite(name: &str) -> Result<(), String> {
@@ -99,6 +100,7 @@ pub fn run_suite(name: &str) -> Result<(), String> {
         "boot" => boot::run(),
         "range" => range::run(),
         "train" => train::run(),
+        "protocol" => protocol::run(),
         other => Err(format!(
             "unknown benchmark suite `{other}` (known: {})",
             SUITES.join(", ")

@@ -1,7 +1,9 @@
 //! [`CkksEngine`]: the [`Engine`] trait on real CKKS ciphertexts, through the
-//! evaluator of [`crate::ckks`]. The engine also holds the key owner's
-//! secret key so that it can encrypt (and, through [`CkksDecryptor`],
-//! decrypt); server code written against [`Engine`] cannot decrypt.
+//! evaluator of [`crate::ckks`]. An engine encrypts with the key owner's
+//! secret key (tests and benchmarks; [`CkksDecryptor`] then decrypts), with
+//! the public key (a producer) or trivially (a server, which holds no
+//! secret: see [`roles`]); server code written against [`Engine`] cannot
+//! decrypt.
 //!
 //! This module sits above [`crate::circuits`]: it runs the bootstrapping
 //! circuit, gathered with its configuration, keys and stage targets in
@@ -14,6 +16,7 @@
 pub mod bootstrap;
 mod ops;
 mod plain_cache;
+mod roles;
 #[cfg(test)]
 mod tests;
 
@@ -33,6 +36,10 @@ use crate::engine::{Complex, Decryptor, Engine, EngineError, EngineResult};
 use bootstrap::Bootstrapper;
 pub use bootstrap::{BootstrapCircuit, BootstrapConfig, KeySizes, StageTargets};
 use plain_cache::PlainCache;
+pub use roles::{
+    evaluation_key_count, evaluation_key_sizes, EncryptKey, EvalKeysBuilder, KeyError, OwnerKeys,
+    PublicEvalKeys,
+};
 
 /// A CKKS ciphertext plus whether it awaits a rescale.
 #[derive(Clone, Debug)]
@@ -60,7 +67,7 @@ pub struct CkksTarget {
 /// The CKKS engine (see the module documentation).
 pub struct CkksEngine {
     ev: Evaluator,
-    sk: SecretKey,
+    key: EncryptKey,
     rng: Mutex<Csprng>,
     log_slots: u32,
     boot: Option<Bootstrapper>,
@@ -110,7 +117,7 @@ impl CkksEngine {
         let ev = Evaluator::new(ctx, &keys).map_err(engine_error)?;
         Ok(CkksEngine {
             ev,
-            sk,
+            key: EncryptKey::Secret(sk),
             rng: Mutex::new(rng),
             log_slots,
             boot: None,
@@ -176,6 +183,11 @@ pub struct CkksDecryptor<'a>(pub &'a CkksEngine);
 impl Decryptor<CkksEngine> for CkksDecryptor<'_> {
     fn decrypt(&self, ct: &CkksCt) -> EngineResult<Vec<Complex>> {
         let e = self.0;
-        Ok(decrypt(e.ev.context(), &e.sk, &ct.ct)?)
+        let EncryptKey::Secret(sk) = &e.key else {
+            return Err(EngineError::Unavailable(
+                "this engine holds no secret key (decrypt with the key owner's keys)",
+            ));
+        };
+        Ok(decrypt(e.ev.context(), sk, &ct.ct)?)
     }
 }

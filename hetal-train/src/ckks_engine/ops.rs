@@ -1,8 +1,8 @@
 //! The [`Engine`] operations of [`CkksEngine`].
 
-use hetal_nostd::encrypt::encrypt;
+use hetal_nostd::encrypt::{encrypt, Key};
 
-use super::{engine_error, CkksCt, CkksEngine, CkksTarget};
+use super::{engine_error, CkksCt, CkksEngine, CkksTarget, EncryptKey};
 use crate::ckks::{EvalError, Factor};
 use crate::engine::{check_above, Coefficient, Complex, Engine, EngineError, EngineResult};
 
@@ -40,12 +40,17 @@ impl Engine for CkksEngine {
             });
         }
         let ctx = self.ev.context();
+        let key = match &self.key {
+            EncryptKey::Secret(sk) => Key::Secret(sk),
+            EncryptKey::Public(pk) => Key::Public(pk),
+            EncryptKey::Trivial => return self.encrypt_trivial(values, level),
+        };
         let ct = {
             let mut rng = self
                 .rng
                 .lock()
                 .map_err(|_| EngineError::Poisoned("random generator"))?;
-            encrypt(ctx, &self.sk, values, self.slots(), level, &mut rng)?
+            encrypt(ctx, key, values, self.slots(), level, &mut rng)?
         };
         Self::wrap(self.ev.expand(&ct), false)
     }

@@ -5,11 +5,14 @@
 //! * [`key_owner`]: early stopping as a key-owner role: it alone decrypts
 //!   validation logits, computes the loss and answers continue / stop.
 //! * [`encrypted`]: the server-side trainer on engine ciphertexts.
+//! * [`epochs`]: the pieces of its epoch loop, for servers that run the
+//!   loop themselves (checkpoints, remote key owners).
 //! * [`plan`]: the rotations and operation counts a job needs, from a dry run.
 //! * [`reference`](mod@reference): the same training in f64 (exact softmax), the accuracy yardstick.
 
 pub mod config;
 pub mod encrypted;
+pub mod epochs;
 pub mod key_owner;
 pub mod loss;
 pub mod plan;
@@ -20,6 +23,7 @@ pub use encrypted::{
     encrypt_dataset, step, step_observed, train_encrypted, train_encrypted_observed,
     EncryptedBatch, EncryptedData, Phase, Progress, State, TrainReport,
 };
+pub use epochs::{initial_state, validation_logits};
 pub use key_owner::{KeyOwner, Patience, ValidationJudge, Verdict};
 pub use loss::{accuracy, cross_entropy};
 pub use plan::{plan_job, JobPlan, JobShape};

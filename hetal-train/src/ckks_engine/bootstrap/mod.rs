@@ -5,31 +5,30 @@
 //! slot circuit ([`BootstrapCircuit`], generic over [`Engine`]).
 
 mod circuit;
+pub(super) mod plan;
 #[cfg(test)]
 mod tests;
 
 pub use circuit::{BootstrapCircuit, StageTargets};
 
-use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use hetal_nostd::encapsulation::EncapsulationKeys;
-use hetal_nostd::evk::{galois_key_at, relin_key, EvaluationKeys};
+use hetal_nostd::evk::EvaluationKeys;
 use hetal_nostd::keys::SecretKey;
-use hetal_nostd::math::galois::{galois_element_conjugate, galois_element_for_rotation};
-use hetal_nostd::params::bootstrap::check_failure_probability;
 use hetal_nostd::params::{LevelRole, ParamsLiteral};
 use hetal_nostd::ring::sampling::Csprng;
 use hetal_nostd::ring::Context;
 use hetal_nostd::wire::{encode_base_switching_key, encode_switching_key};
 
 use super::plain_cache::PlainCache;
-use super::{engine_error, CkksCt, CkksEngine, CkksTarget};
+use super::{engine_error, CkksCt, CkksEngine, CkksTarget, EncryptKey, PublicEvalKeys};
 use crate::circuits::{CircuitError, EvalMod};
 use crate::ckks::Evaluator;
 use crate::engine::{Decryptor, Engine, EngineError, EngineResult};
 use crate::error::ConfigError;
+use plan::KeyPlan;
 
 /// Bootstrapping settings: the sparse secret's Hamming weight and EvalMod.
 #[derive(Clone, Debug, PartialEq)]
@@ -144,100 +143,57 @@ impl CkksEngine {
         config: &BootstrapConfig,
         mut rng: Csprng,
     ) -> EngineResult<Self> {
-        let params = lit.build()?;
-        let log_slots = hetal_nostd::encoding::log_slots_for(slots, params.log_n())?;
-        config.check(params.n())?;
-        let log2_failure = check_failure_probability(
-            config.hamming_weight as u32,
-            config.eval_mod.k,
-            slots,
-            MAX_LOG2_FAILURE,
-        )
-        .map_err(ConfigError::FailureProbability)?;
-        let count = |role| {
-            params
-                .segments()
-                .iter()
-                .filter(|s| s.role == role)
-                .map(|s| s.count as usize)
-                .sum::<usize>()
-        };
-        let (cts, em, stc) = (
-            count(LevelRole::CoeffsToSlots),
-            count(LevelRole::EvalMod),
-            count(LevelRole::SlotsToCoeffs),
-        );
-        if cts == 0 || stc == 0 || config.eval_mod.depth() > em {
-            return Err(EngineError::Unavailable(
-                "the chain has too few bootstrapping levels for this configuration \
-                 (BootstrapConfig::for_chain picks one that fits)",
-            ));
-        }
-        let q0 = params.q()[0] as f64;
-        let circuit = BootstrapCircuit::new(
-            slots,
-            cts,
-            stc,
-            config.eval_mod.clone(),
-            q0 / params.scale(),
-        )
-        .map_err(circuit_error)?;
-        // Rotations of CoeffsToSlots, of the trace and the caller's serve the
-        // top level; those only SlotsToCoeffs uses serve its levels only.
-        let log_n = params.log_n();
-        let (cts_steps, stc_steps) = circuit.stage_rotations();
-        let mut levels: BTreeMap<u64, usize> = BTreeMap::new();
-        let stc_top = params.user_top_level() + stc;
-        for &r in &stc_steps {
-            levels.insert(galois_element_for_rotation(log_n, r as i64), stc_top);
-        }
-        let top_steps = cts_steps
-            .iter()
-            .map(|&r| r as i64)
-            .chain((log_slots..log_n - 1).map(|i| 1i64 << i))
-            .chain(extra_steps.iter().copied());
-        for step in top_steps {
-            levels.insert(galois_element_for_rotation(log_n, step), params.max_level());
-        }
-        levels.insert(galois_element_conjugate(log_n), params.max_level());
-        levels.remove(&1);
-        let ctx = Arc::new(Context::new(params)?);
+        let plan = KeyPlan::new(lit, slots, extra_steps, config)?;
+        let ctx = plan.context()?;
         let sk = SecretKey::generate(&ctx, &mut rng);
-        let keys = EvaluationKeys {
-            relin: Some(relin_key(&ctx, &sk, &mut rng)),
-            galois: levels
-                .into_iter()
-                .map(|(g, level)| galois_key_at(&ctx, &sk, g, level, &mut rng))
-                .collect(),
-        };
-        let encapsulation = EncapsulationKeys::generate(&ctx, &sk, config.hamming_weight, &mut rng);
-        let key_sizes = key_sizes(&ctx, &keys, &encapsulation)?;
-        let mut ev = Evaluator::new(ctx.clone(), &keys).map_err(engine_error)?;
-        ev.set_encapsulation(&encapsulation).map_err(engine_error)?;
+        let keys = plan.generate(&ctx, &sk, &mut rng);
+        let engine = Self::assemble(plan, ctx, &keys, EncryptKey::Secret(sk), rng)?;
         // The evaluator holds its own prepared copies: free the generated
         // keys before the setup bootstrap, which peaks in memory.
-        drop((keys, encapsulation));
-        let raised_scale = q0 * (ctx.n() / (2 * slots)) as f64;
-        let targets = stage_targets(ctx.params(), cts, stc);
+        drop(keys);
+        engine.warm_up()
+    }
+
+    /// Builds a bootstrappable engine from `plan`'s evaluation keys (checked
+    /// complete); [`CkksEngine::warm_up`] then makes it ready.
+    pub(super) fn assemble(
+        plan: KeyPlan,
+        ctx: Arc<Context>,
+        keys: &PublicEvalKeys,
+        key: EncryptKey,
+        rng: Csprng,
+    ) -> EngineResult<Self> {
+        plan.check(&keys.keys)?;
+        let key_sizes = key_sizes(&ctx, &keys.keys, &keys.encapsulation)?;
+        let mut ev = Evaluator::new(ctx.clone(), &keys.keys).map_err(engine_error)?;
+        ev.set_encapsulation(&keys.encapsulation)
+            .map_err(engine_error)?;
+        let q0 = ctx.params().q()[0] as f64;
+        let raised_scale = q0 * (ctx.n() / (2 * plan.slots)) as f64;
+        let targets = stage_targets(ctx.params(), plan.cts, plan.stc);
         let engine = CkksEngine {
             ev,
-            sk,
+            key,
             rng: Mutex::new(rng),
-            log_slots,
+            log_slots: plan.log_slots,
             plain_cache: PlainCache::default(),
             range_audit: std::sync::atomic::AtomicBool::new(false),
             boot: Some(Bootstrapper {
-                circuit,
+                circuit: plan.circuit,
                 raised_scale,
                 targets,
                 key_sizes,
-                log2_failure,
+                log2_failure: plan.log2_failure,
             }),
         };
-        // Setup: one bootstrap of zeros encodes and keeps every diagonal
-        // plaintext of the transforms (and checks the plan end to end).
-        engine.bootstrap(&engine.encrypt(&[], 0)?)?;
         Ok(engine)
+    }
+
+    /// Setup: one bootstrap of zeros encodes and keeps every diagonal
+    /// plaintext of the transforms (and checks the plan end to end).
+    pub(super) fn warm_up(self) -> EngineResult<Self> {
+        self.bootstrap(&self.encrypt(&[], 0)?)?;
+        Ok(self)
     }
 
     /// Sizes of every evaluation key a bootstrappable engine holds, and log2

@@ -1,0 +1,204 @@
+//! The three roles as separate processes over loopback (INSECURE-n10):
+//! the whole journey, a server killed mid-epoch, a key owner that drops
+//! out and returns.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use hetal_nostd::ring::sampling::Csprng;
+use hetal_train::ckks_engine::{BootstrapConfig, CkksDecryptor, CkksEngine};
+use hetal_train::job::geometry::Geometry;
+use hetal_train::job::keyfiles::contains_secret_frame;
+use hetal_train::job::JobSpec;
+use hetal_train::protocol::JobState;
+use hetal_train::train::{accuracy, encrypt_dataset, train_encrypted, KeyOwner};
+
+/// Accuracy of the in-process trainer (one process holds every key) on
+/// the same data and settings.
+fn in_process_accuracy(dir: &Path) -> f64 {
+    let spec = JobSpec::read(&dir.join("JOB.toml")).unwrap();
+    let geo = Geometry::of(&spec).unwrap();
+    let load = |x: &str, y: &str| {
+        hetal_train::io::read_labelled(&dir.join(x), &dir.join(y), 16, 4).unwrap()
+    };
+    let (train, val, test) = (
+        load("X.npy", "y.npy"),
+        load("Xv.npy", "yv.npy"),
+        load("Xt.npy", "yt.npy"),
+    );
+    let engine = CkksEngine::bootstrappable(
+        spec.preset(),
+        geo.slots,
+        &geo.rotation_steps(&spec).unwrap(),
+        &BootstrapConfig::default(),
+        Csprng::from_entropy([21; 32]),
+    )
+    .unwrap();
+    let config = spec.train_config();
+    let data = encrypt_dataset(&engine, &train, &val, &config, geo.data_level()).unwrap();
+    let mut judge = KeyOwner::new(CkksDecryptor(&engine), val.labels.clone(), spec.patience)
+        .with_scale(config.weight_scale);
+    let report =
+        train_encrypted(&engine, &data, &config, &mut judge, spec.softmax_method()).unwrap();
+    let w = judge
+        .decrypt_weights::<CkksEngine>(&report.weights)
+        .unwrap();
+    accuracy(&w, &test).unwrap()
+}
+
+#[test]
+fn the_whole_journey_in_separate_processes() {
+    let dir = workdir("journey");
+    write_data(&dir);
+    // Insecure presets are refused without --insecure.
+    let (success, _, err) = run(&dir, &["keygen", "--job", "JOB.toml", "--out", "OWNER"]);
+    assert!(!success && err.contains("INSECURE"), "{err}");
+    let plan = ok(&dir, &["plan", "--job", "JOB.toml"]);
+    assert!(
+        plan.contains("evaluation keys: ") && plan.contains("bootstraps"),
+        "{plan}"
+    );
+    prepare(&dir);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("OWNER/secret.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let (_server, url) = serve(&dir, "127.0.0.1:0", "serve.log");
+    let mut args = train_args(&url, "MODEL");
+    args.extend(["--plot".into(), "loss.svg".into()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = ok(&dir, &args);
+    eprintln!("{out}");
+    assert!(out.contains("best epoch"), "{out}");
+    let svg = std::fs::read_to_string(dir.join("loss.svg")).unwrap();
+    assert!(svg.contains("<polyline"));
+    let json = ok(
+        &dir,
+        &[
+            "predict",
+            "--model",
+            "MODEL",
+            "--features",
+            "Xt.npy",
+            "--labels",
+            "yt.npy",
+            "--json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    let served = v["accuracy"].as_f64().unwrap();
+    assert_eq!(v["samples"].as_u64(), Some(128));
+    let text = ok(
+        &dir,
+        &[
+            "predict",
+            "--model",
+            "MODEL",
+            "--features",
+            "Xt.npy",
+            "--labels",
+            "yt.npy",
+        ],
+    );
+    assert!(text.contains("confusion matrix"), "{text}");
+    // The store never holds a secret-key frame; the owner's file does.
+    assert!(
+        contains_secret_frame(std::fs::File::open(dir.join("OWNER/secret.key")).unwrap()).unwrap()
+    );
+    let stored = files_under(&dir.join("STORE"));
+    assert!(stored.iter().any(|p| p.ends_with("eval.keys")));
+    for p in &stored {
+        assert!(
+            !contains_secret_frame(std::fs::File::open(p).unwrap()).unwrap(),
+            "{p:?}"
+        );
+    }
+    let local = in_process_accuracy(&dir);
+    eprintln!("accuracy: served {served:.4}, in-process {local:.4} (128 test samples)");
+    assert!(
+        (served - local).abs() <= 2.0 / 128.0 + 1e-12,
+        "served {served} vs in-process {local}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_server_killed_mid_epoch_resumes_to_bit_identical_weights() {
+    let dir = workdir("kill");
+    write_data(&dir);
+    prepare(&dir);
+    // Uninterrupted run.
+    {
+        let (_server, url) = serve(&dir, "127.0.0.1:0", "serve-a.log");
+        let args = train_args(&url, "MODEL-A");
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        ok(&dir, &args);
+    }
+    std::fs::rename(dir.join("STORE"), dir.join("STORE-A")).unwrap();
+    // Interrupted run: SIGKILL during epoch 2, restart on the same store and port.
+    let (mut server, url) = serve(&dir, "127.0.0.1:0", "serve-b.log");
+    let listen = url.trim_start_matches("http://").to_string();
+    let mut client_proc = train_in_background(&dir, &url, "MODEL-B", "train-b.log");
+    let (client, job) = session_client(&dir, "MODEL-B");
+    let per_epoch = TRAIN / 16;
+    let s = wait_for(&client, &job, 600, |s| {
+        s.state == JobState::Training && s.iteration > per_epoch && s.iteration < 2 * per_epoch
+    });
+    eprintln!("killing the server at {s:?}");
+    server.kill();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let (_server2, _) = serve(&dir, &listen, "serve-c.log");
+    wait_success(&mut client_proc, 600, &dir.join("train-b.log"));
+    let log = std::fs::read_to_string(dir.join("serve-c.log")).unwrap();
+    assert!(log.contains("resuming from its checkpoint"), "{log}");
+    let weights = |store: &str| {
+        let jobs = dir.join(store).join("jobs");
+        let d = std::fs::read_dir(&jobs)
+            .unwrap()
+            .flatten()
+            .next()
+            .unwrap()
+            .path();
+        std::fs::read(d.join("weights")).unwrap()
+    };
+    assert!(
+        weights("STORE-A") == weights("STORE"),
+        "encrypted weights differ"
+    );
+    let a = std::fs::read(dir.join("MODEL-A/weights.npy")).unwrap();
+    let b = std::fs::read(dir.join("MODEL-B/weights.npy")).unwrap();
+    assert!(a == b, "decrypted weights differ");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_key_owner_that_drops_out_and_returns_completes_the_job() {
+    let dir = workdir("dropout");
+    write_data(&dir);
+    prepare(&dir);
+    let (_server, url) = serve(&dir, "127.0.0.1:0", "serve.log");
+    let mut first = train_in_background(&dir, &url, "MODEL", "train-1.log");
+    let (client, job) = session_client(&dir, "MODEL");
+    wait_for(&client, &job, 600, |s| s.state == JobState::AwaitingVerdict);
+    first.kill();
+    // The job waits for its key owner.
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let s = client.status(&job).unwrap();
+    assert_eq!(s.state, JobState::AwaitingVerdict);
+    assert_eq!(s.pending_epoch, Some(1));
+    let mut second = train_in_background(&dir, &url, "MODEL", "train-2.log");
+    wait_success(&mut second, 600, &dir.join("train-2.log"));
+    let log = std::fs::read_to_string(dir.join("train-2.log")).unwrap();
+    assert!(log.contains("resuming job"), "{log}");
+    let s = client.status(&job).unwrap();
+    assert_eq!((s.state, s.epoch), (JobState::Done, 2));
+    assert!(dir.join("MODEL/weights.npy").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
