@@ -31,6 +31,7 @@ use hetal_nostd::wire::{
 use thiserror::Error;
 
 use super::bootstrap::plan::KeyPlan;
+use super::bootstrap::KeySizes;
 use super::{engine_error, BootstrapConfig, CkksCt, CkksEngine, PlainCache};
 use crate::engine::{Complex, Decryptor, Engine, EngineError, EngineResult};
 
@@ -253,16 +254,22 @@ impl Decryptor<CkksEngine> for OwnerKeys {
     }
 }
 
-/// Number of evaluation keys [`OwnerKeys::evaluation_keys`] makes and their
-/// bytes as seeded wire frames (headers aside).
+/// Number of evaluation keys [`OwnerKeys::evaluation_keys`] (or
+/// [`CkksEngine::bootstrappable`]) makes, their bytes as seeded wire frames
+/// (headers aside) and in memory once expanded, computed from the plan
+/// before any key exists.
 pub fn evaluation_key_sizes(
     lit: &ParamsLiteral<'_>,
     slots: usize,
     extra_steps: &[i64],
     config: &BootstrapConfig,
-) -> EngineResult<(usize, usize)> {
+) -> EngineResult<KeySizes> {
     let plan = KeyPlan::new(lit, slots, extra_steps, config)?;
-    Ok((plan.key_count(), plan.frame_bytes()))
+    Ok(KeySizes {
+        count: plan.key_count(),
+        seeded: plan.frame_bytes(),
+        expanded: plan.expanded_bytes(),
+    })
 }
 
 /// Number of evaluation keys [`OwnerKeys::evaluation_keys`] makes.

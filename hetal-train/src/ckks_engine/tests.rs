@@ -135,3 +135,27 @@ fn composed_rotations_report_the_evaluator_error() {
     let own = a.encrypt_real(&[0.5; 16], 3).unwrap();
     assert!(a.rotate(&own, 3).is_ok());
 }
+
+#[test]
+fn key_sizes_are_known_before_the_keys_exist() {
+    let steps = [3i64, 5, -7, 96];
+    let config = BootstrapConfig::for_chain(&INSECURE_N10);
+    let predicted = evaluation_key_sizes(&INSECURE_N10, 512, &steps, &config).unwrap();
+    let engine = CkksEngine::bootstrappable(
+        &INSECURE_N10,
+        512,
+        &steps,
+        &config,
+        Csprng::from_entropy([5; 32]),
+    )
+    .unwrap();
+    let (made, _) = engine.bootstrap_key_info().unwrap();
+    assert_eq!(predicted.count, made.count);
+    assert_eq!(predicted.expanded, made.expanded);
+    // Frames add a header of a few dozen bytes each to the packed data.
+    assert!(predicted.seeded <= made.seeded);
+    assert!(
+        made.seeded - predicted.seeded <= 128 * made.count,
+        "{predicted:?} vs {made:?}"
+    );
+}

@@ -79,15 +79,17 @@ pub fn plan(job: &Path) -> Result<(), CliError> {
         spec.batch_size
     );
     println!("tile shape {} x {}", geo.shape.s0, geo.shape.s1);
-    let (count, bytes) = evaluation_key_sizes(
+    let sizes = evaluation_key_sizes(
         spec.preset(),
         geo.slots,
         &geo.rotation_steps(&spec)?,
         &geo.bootstrap_config(),
     )?;
     println!(
-        "evaluation keys: {count} keys, {} as sent (seeded)",
-        mib(bytes as f64)
+        "evaluation keys: {} keys, {} as sent (seeded), {} in memory (expanded)",
+        sizes.count,
+        mib(sizes.seeded as f64),
+        mib(sizes.expanded as f64)
     );
     let level = geo.data_level();
     let ct = 2 * packed_len_for(p.n(), &p.q()[..=level]);

@@ -13,7 +13,7 @@ use hetal_nostd::params::ParamsLiteral;
 use hetal_nostd::ring::sampling::Csprng;
 
 use super::DemoError;
-use crate::ckks_engine::{BootstrapConfig, CkksDecryptor, CkksEngine};
+use crate::ckks_engine::{evaluation_key_sizes, BootstrapConfig, CkksDecryptor, CkksEngine};
 use crate::data::{self, Split};
 use crate::engine::Engine;
 use crate::linalg::BlockMatrix;
@@ -152,24 +152,24 @@ pub fn run(preset: &ParamsLiteral<'_>, max_epochs: usize) -> Result<EncryptedRun
     let t = Instant::now();
     eprintln!("[hetal demo] key owner: generating keys (secret, relinearisation, the job's rotations, bootstrapping) ...");
     let steps: Vec<i64> = plan.rotations.iter().map(|&r| r as i64).collect();
+    let boot_config = BootstrapConfig::for_chain(preset);
+    let sizes = evaluation_key_sizes(preset, slots, &steps, &boot_config)?;
+    eprintln!(
+        "    {} evaluation keys to generate: {:.2} GB as sent (seeded), {:.2} GB in memory",
+        sizes.count,
+        sizes.seeded as f64 / 1e9,
+        sizes.expanded as f64 / 1e9
+    );
     let rng = Csprng::from_os().map_err(|e| DemoError::Entropy(e.to_string()))?;
-    let engine = CkksEngine::bootstrappable(
-        preset,
-        slots,
-        &steps,
-        &BootstrapConfig::for_chain(preset),
-        rng,
-    )?;
+    let engine = CkksEngine::bootstrappable(preset, slots, &steps, &boot_config, rng)?;
     let keygen = t.elapsed();
-    if let Some((sizes, log2_failure)) = engine.bootstrap_key_info() {
+    if let Some((made, log2_failure)) = engine.bootstrap_key_info() {
         eprintln!(
-            "    {} evaluation keys: {:.2} GB as sent (seeded), {:.2} GB in memory; bootstrap \
-             failure probability 2^{:.0} ({})",
-            sizes.count,
-            sizes.seeded as f64 / 1e9,
-            sizes.expanded as f64 / 1e9,
-            log2_failure,
-            minutes(keygen)
+            "    made {} keys ({:.2} GB as sent) in {}; bootstrap failure probability 2^{:.0}",
+            made.count,
+            made.seeded as f64 / 1e9,
+            minutes(keygen),
+            log2_failure
         );
     }
 

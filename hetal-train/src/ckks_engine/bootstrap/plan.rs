@@ -188,4 +188,17 @@ impl KeyPlan {
         let galois: usize = self.levels.values().map(|&l| switching(l)).sum();
         galois + 2 * switching(top) + packed_len_for(n, &[params.q()[0], params.p()[0]])
     }
+
+    /// Bytes of the plan's keys in memory once every `a` is expanded (8 bytes
+    /// per residue, `b` and `a` of every digit), as an evaluator holds them.
+    pub(crate) fn expanded_bytes(&self) -> usize {
+        let params = &self.params;
+        let residues = |level: usize| {
+            (level + 1).div_ceil(params.digit_size()) * (level + 1 + params.p().len())
+        };
+        let top = params.max_level();
+        let limbs: usize =
+            self.levels.values().map(|&l| residues(l)).sum::<usize>() + 2 * residues(top) + 2;
+        2 * limbs * params.n() * 8
+    }
 }
