@@ -7,6 +7,8 @@ pub mod ckks;
 pub mod data;
 pub mod demo;
 pub mod engine;
+#[cfg(feature = "extract")]
+pub mod extract;
 pub mod linalg;
 pub mod softmax;
 pub mod train;

@@ -33,6 +33,13 @@ enum Command {
     },
     /// List the parameter presets.
     Presets,
+    /// Client side: turn raw data into features and labels with a frozen
+    /// pre-trained model (prints a JSON summary on stdout).
+    #[cfg(feature = "extract")]
+    Extract {
+        #[command(subcommand)]
+        job: hetal_train::extract::cli::ExtractCommand,
+    },
 }
 
 fn main() {
@@ -58,6 +65,14 @@ fn main() {
                 std::process::exit(1);
             }
         }
+        #[cfg(feature = "extract")]
+        Command::Extract { job } => match job.execute() {
+            Ok(summary) => println!("{summary}"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                std::process::exit(1);
+            }
+        },
         Command::Presets => {
             for lit in presets::ALL {
                 match lit.build() {
