@@ -233,12 +233,13 @@ mod tests {
         assert_eq!(&bytes[..6], b"\x93NUMPY");
         let header = String::from_utf8_lossy(&bytes[10..bytes.len() - 24]);
         assert!(header.contains("'descr': '<f4'"), "{header}");
-        assert!(header.contains("'shape': (2, 3)"), "{header}");
-        let tail: Vec<f32> = bytes[bytes.len() - 24..]
-            .chunks(4)
-            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-            .collect();
-        assert_eq!(tail, [1.0, 2.0, 3.0, 4.0, 5.0, -6.5]);
+        let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
+        assert_eq!(npy.shape(), &[2, 3]);
+        assert_eq!(npy.order(), npyz::Order::C);
+        assert_eq!(
+            npy.into_vec::<f32>().unwrap(),
+            [1.0, 2.0, 3.0, 4.0, 5.0, -6.5]
+        );
         // No temporary file is left behind.
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
         std::fs::remove_dir_all(dir).unwrap();

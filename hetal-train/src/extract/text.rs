@@ -194,6 +194,12 @@ impl SentenceEncoder {
         };
         let max_seq_length = st.max_seq_length.unwrap_or(limit).min(limit);
 
+        if !matches!(kind.model_type.as_deref(), Some("bert" | "mpnet")) {
+            return Err(unsupported(
+                config_path,
+                format!("model_type {:?} (supported: bert, mpnet)", kind.model_type),
+            ));
+        }
         let device = Device::Cpu;
         let weights_path = dir.join("model.safetensors");
         let weights = std::fs::read(&weights_path).map_err(|source| match source.kind() {
@@ -214,15 +220,10 @@ impl SentenceEncoder {
                 let config: BertConfig = read_json(dir, "config.json")?;
                 Backbone::Bert(BertModel::load(vb, &config).map_err(mismatch)?)
             }
-            Some("mpnet") => {
+            // MPNet, the only other type let through above.
+            _ => {
                 let config: MpNetConfig = read_json(dir, "config.json")?;
                 Backbone::MpNet(MpNetModel::load(vb, &config).map_err(mismatch)?)
-            }
-            other => {
-                return Err(unsupported(
-                    config_path,
-                    format!("model_type {other:?} (supported: bert, mpnet)"),
-                ))
             }
         };
 
