@@ -1,6 +1,8 @@
 //! Benchmark suites behind `hetal bench <suite>`: each prints one JSON object
 //! per line on stdout; human-readable progress goes to stderr.
 
+#[cfg(feature = "extract")]
+pub mod accuracy;
 pub mod algo;
 pub mod boot;
 pub mod core;
@@ -28,7 +30,7 @@ pub fn emit(record: serde_json::Value) {
 }
 
 /// Names of the benchmark suites `run_suite` accepts.
-pub const SUITES: &[&str] = &["core", "eval", "algo", "boot"];
+pub const SUITES: &[&str] = &["core", "eval", "algo", "boot", "accuracy"];
 
 /// Runs the named suite. Returns an error message for an unknown suite.
 pub fn run_suite(name: &str) -> Result<(), String> {
@@ -37,6 +39,8 @@ pub fn run_suite(name: &str) -> Result<(), String> {
         "algo" => algo::run(),
         "eval" => eval::run(),
         "boot" => boot::run(),
+        #[cfg(feature = "extract")]
+        "accuracy" => accuracy::run(),
         other => Err(format!(
             "unknown benchmark suite `{other}` (known: {})",
             SUITES.join(", ")

@@ -165,7 +165,7 @@ impl MpNetModel {
         if c.hidden_act != "gelu" {
             candle_core::bail!("MPNet activation `{}` is not supported", c.hidden_act);
         }
-        if c.num_attention_heads == 0 || c.hidden_size % c.num_attention_heads != 0 {
+        if c.num_attention_heads == 0 || !c.hidden_size.is_multiple_of(c.num_attention_heads) {
             candle_core::bail!("hidden size not divisible by the head count");
         }
         let vb = if vb.contains_tensor("mpnet.embeddings.word_embeddings.weight") {

@@ -75,6 +75,44 @@ pub fn write_labels(path: &Path, labels: &[i64]) -> Result<(), ExtractError> {
     })
 }
 
+/// Reads a two-dimensional `<f4` or `<f8` C-order matrix: `(rows, cols, values)`.
+pub fn read_matrix(path: &Path) -> Result<(usize, usize, Vec<f64>), ExtractError> {
+    let npy_err = |source| ExtractError::Npy {
+        path: path.to_path_buf(),
+        source,
+    };
+    let bad = |what: String| ExtractError::BadArray {
+        path: path.to_path_buf(),
+        what,
+    };
+    let file = File::open(path).map_err(|e| ExtractError::io(path, e))?;
+    let npy = npyz::NpyFile::new(std::io::BufReader::new(file)).map_err(npy_err)?;
+    let (rows, cols) = match npy.shape()[..] {
+        [r, c] if npy.order() == npyz::Order::C => (r as usize, c as usize),
+        _ => {
+            return Err(bad(format!(
+                "expected a C-order matrix, not shape {:?}",
+                npy.shape()
+            )))
+        }
+    };
+    let type_str = match npy.dtype() {
+        npyz::DType::Plain(t) => t.to_string(),
+        other => format!("{other:?}"),
+    };
+    let values = match type_str.as_str() {
+        "<f4" => npy
+            .into_vec::<f32>()
+            .map_err(npy_err)?
+            .into_iter()
+            .map(f64::from)
+            .collect(),
+        "<f8" => npy.into_vec::<f64>().map_err(npy_err)?,
+        other => return Err(bad(format!("features are f32 or f64, not {other}"))),
+    };
+    Ok((rows, cols, values))
+}
+
 /// A stack of images from an `.npy` file, as intensities in [0, 255].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImageStack {
@@ -242,6 +280,23 @@ mod tests {
         );
         // No temporary file is left behind.
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn matrix_round_trip() {
+        let dir = scratch("read-matrix");
+        let path = dir.join("x.npy");
+        write_matrix(&path, 2, 2, &[1.5, -2.0, 0.25, 8.0]).unwrap();
+        assert_eq!(
+            read_matrix(&path).unwrap(),
+            (2, 2, vec![1.5, -2.0, 0.25, 8.0])
+        );
+        write_labels(&path, &[1, 2]).unwrap();
+        assert!(matches!(
+            read_matrix(&path),
+            Err(ExtractError::BadArray { .. })
+        ));
         std::fs::remove_dir_all(dir).unwrap();
     }
 

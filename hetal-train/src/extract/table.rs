@@ -17,6 +17,8 @@ pub struct TextTable {
 ///
 /// Fields may be quoted (RFC 4180); rows with a different number of fields
 /// than the header are an error. A file with no data rows is an error.
+/// Bytes that are not UTF-8 (common in scraped text) become U+FFFD, as
+/// Python's `errors="replace"` does.
 pub fn read_text_csv(
     path: &Path,
     text_column: &str,
@@ -31,10 +33,10 @@ pub fn read_text_csv(
         .from_path(path)
         .map_err(csv_err)?;
     let header: Vec<String> = reader
-        .headers()
+        .byte_headers()
         .map_err(csv_err)?
         .iter()
-        .map(str::to_string)
+        .map(|h| String::from_utf8_lossy(h).into_owned())
         .collect();
     let column = |name: &str| {
         header
@@ -51,11 +53,17 @@ pub fn read_text_csv(
         texts: Vec::new(),
         labels: Vec::new(),
     };
-    for record in reader.records() {
+    for record in reader.byte_records() {
         let record = record.map_err(csv_err)?;
         // The reader checks each row's length against the header.
-        table.texts.push(record[text_at].to_string());
-        table.labels.push(record[label_at].trim().to_string());
+        table
+            .texts
+            .push(String::from_utf8_lossy(&record[text_at]).into_owned());
+        table.labels.push(
+            String::from_utf8_lossy(&record[label_at])
+                .trim()
+                .to_string(),
+        );
     }
     if table.texts.is_empty() {
         return Err(ExtractError::EmptyInput {
@@ -85,6 +93,16 @@ mod tests {
         let t = read_text_csv(&path, "text", "label").unwrap();
         assert_eq!(t.texts, ["great, really", "said \"no\"\nline two"]);
         assert_eq!(t.labels, ["pos", "neg"]);
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced() {
+        let path =
+            std::env::temp_dir().join(format!("hetal-csv-{}-latin1.csv", std::process::id()));
+        std::fs::write(&path, b"text,label\ncaf\xe9 ok,1\n").unwrap();
+        let t = read_text_csv(&path, "text", "label").unwrap();
+        assert_eq!(t.texts, ["caf\u{fffd} ok"]);
         std::fs::remove_file(path).unwrap();
     }
 
