@@ -1,5 +1,5 @@
-//! The training layout of one batch, as DESIGN.md §5 describes it for
-//! HETAL's block matrices, specialised to the embedded samples.
+//! The training layout of one batch: HETAL's block matrices (the tiles of
+//! `hetal-train`'s `linalg`), specialised to the embedded samples.
 //!
 //! A ciphertext holds one tile of shape `TILE_ROWS x ROW_WIDTH`
 //! (256 x 128 = 2^15 slots), row-major: slot `r * ROW_WIDTH + c` is entry

@@ -12,6 +12,7 @@ use zeroize::Zeroize;
 
 /// Why decryption was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DecryptError {
     /// The ciphertext or key belongs to another parameter set.
     WrongParams,

@@ -5,10 +5,9 @@ mod common;
 
 use common::*;
 use hetal_nostd::decrypt::decrypt;
-use hetal_nostd::encoding::Complex;
 use hetal_nostd::encrypt::{encrypt, EncryptionKey};
+use hetal_nostd::math::pack;
 use hetal_nostd::params::presets;
-use hetal_nostd::ring::sampling::Csprng;
 use hetal_nostd::wire::*;
 
 fn lcg(s: &mut u64) -> u64 {
@@ -67,45 +66,6 @@ fn public_key_and_params_round_trip() {
         ParamsFrame::decode(&id, &other, &Limits::default()),
         Err(WireError::WrongParams)
     );
-}
-
-/// Streams a ciphertext limb by limb into frames (the device's path).
-fn limb_frames(
-    s: &Setup,
-    key: EncryptionKey<'_>,
-    values: &[Complex],
-    level: usize,
-) -> Vec<Vec<u8>> {
-    let params = s.ctx.params();
-    let mut bufs = StreamBuffers::new(params, params.max_slots());
-    let mut rng = Csprng::from_entropy([8; 32]);
-    let mut enc = bufs.encryptor(params, key, values, level, &mut rng);
-    let (scale, log_slots, seed) = (enc.scale(), enc.log_slots() as u8, enc.c1_seed().copied());
-    let mut frames = Vec::new();
-    while let Some(limb) = enc.next_limb() {
-        let limb = limb.unwrap();
-        let primes = &params.q()[limb.index..=limb.index];
-        let frame = LimbFrame {
-            header: Header::new(Kind::Limb, params, level),
-            stream: 7,
-            index: limb.index as u8,
-            scale,
-            log_slots,
-            seed,
-            c0: PackedWords {
-                words: limb.c0,
-                primes,
-                n: params.n(),
-            },
-            c1: limb.c1.map(|c| PackedWords {
-                words: c,
-                primes,
-                n: params.n(),
-            }),
-        };
-        frames.push(postcard::to_allocvec(&frame).unwrap());
-    }
-    frames
 }
 
 #[test]

@@ -1,14 +1,56 @@
 //! `hetal-train`: the server side of hetal (evaluator, HETAL algorithms,
 //! training) and the `hetal` command-line tool.
+//!
+//! # Layers
+//!
+//! Modules depend on lower layers only (`tests/layering.rs` checks every
+//! `crate::` path outside test code against this order, lowest first):
+//!
+//! 0. [`reproducible`] — a seeded generator for test data and benchmark inputs;
+//! 1. [`ckks`] — the CKKS evaluator on `hetal-nostd`'s ring (key switching,
+//!    rescale, rotations, hoisting, ModRaise and the encapsulation switches);
+//! 2. [`error`] — the engine's and the circuits' error types (each can be
+//!    the other's source);
+//! 3. [`engine`] — the [`Engine`] trait (slot-vector homomorphic computer),
+//!    the clear simulator [`ClearEngine`] and its noise model;
+//! 4. [`circuits`] — circuits over the trait (polynomials, linear transforms,
+//!    the homomorphic DFT, EvalMod);
+//! 5. [`ckks_engine`] — [`CkksEngine`], the trait on real ciphertexts, with
+//!    bootstrapping gathered in [`ckks_engine::bootstrap`] (settings, keys,
+//!    stage targets, the bootstrapping circuit);
+//! 6. [`linalg`] — block matrices, DiagABT / DiagATB;
+//! 7. [`softmax`] — HETAL's softmax approximation and its variants;
+//! 8. [`data`] — datasets;
+//! 9. [`train`] — NAG training with early stopping, the reference trainer;
+//! 10. `extract` — client-side feature extraction (`hetal extract`, cargo
+//!     feature `extract`, on by default): pre-trained text and image models,
+//!     `.npy`/CSV/image readers; it needs no other module;
+//! 11. `demo`, `bench` — the `hetal` binary's commands (hidden from the
+//!     documentation: not a library API).
 
+#[doc(hidden)]
 pub mod bench;
 pub mod circuits;
 pub mod ckks;
+pub mod ckks_engine;
 pub mod data;
+#[doc(hidden)]
 pub mod demo;
 pub mod engine;
+pub mod error;
 #[cfg(feature = "extract")]
 pub mod extract;
 pub mod linalg;
+pub mod reproducible;
 pub mod softmax;
 pub mod train;
+
+pub use ckks_engine::{BootstrapConfig, CkksDecryptor, CkksEngine};
+pub use data::Dataset;
+pub use engine::{
+    ClearConfig, ClearDecryptor, ClearEngine, Complex, Decryptor, Engine, EngineError, EngineResult,
+};
+pub use linalg::Matrix;
+pub use train::{
+    encrypt_dataset, train_encrypted, train_reference, KeyOwner, Patience, TrainConfig, TrainError,
+};

@@ -1,1 +1,1 @@
-//! Shared helpers for hetal's cross-crate tests (the tests live in `tests/tests/`).
+//! hetal's cross-crate tests live in `tests/tests/`; this library target is empty.

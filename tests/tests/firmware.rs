@@ -313,9 +313,9 @@ fn firmware_encrypts_at_n16_and_host_decrypts() {
     }
 
     // Hostile or damaged input is refused with an error.
-    let limb_bytes = hetal_nostd::wire::pack::packed_len(
+    let limb_bytes = hetal_nostd::math::pack::packed_len(
         params.n(),
-        hetal_nostd::wire::pack::bits_of(params.q()[0]),
+        hetal_nostd::math::pack::bits_of(params.q()[0]),
     );
     let first = frames[0];
     for cut in [0, 1, 40, 60, first.len() / 2, first.len() - 1] {

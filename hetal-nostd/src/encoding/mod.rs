@@ -6,69 +6,17 @@
 //! gets Re(w_k) and coefficient k·gap + N/2 gets Im(w_k), each multiplied by
 //! the scale and rounded. Everything here works on caller buffers.
 
+mod complex;
 pub mod fft;
+
+pub use complex::Complex;
 
 use crate::math::zq::Modulus;
 use core::fmt;
 
-/// A complex number of two `f64`.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Complex {
-    /// Real part.
-    pub re: f64,
-    /// Imaginary part.
-    pub im: f64,
-}
-
-impl core::ops::Add for Complex {
-    type Output = Complex;
-    fn add(self, o: Self) -> Self {
-        Complex::new(self.re + o.re, self.im + o.im)
-    }
-}
-
-impl core::ops::Sub for Complex {
-    type Output = Complex;
-    fn sub(self, o: Self) -> Self {
-        Complex::new(self.re - o.re, self.im - o.im)
-    }
-}
-
-impl core::ops::Mul for Complex {
-    type Output = Complex;
-    fn mul(self, o: Self) -> Self {
-        Complex::new(
-            self.re * o.re - self.im * o.im,
-            self.re * o.im + self.im * o.re,
-        )
-    }
-}
-
-impl Complex {
-    /// `re + i·im`.
-    pub const fn new(re: f64, im: f64) -> Self {
-        Complex { re, im }
-    }
-    /// A real number.
-    pub const fn real(re: f64) -> Self {
-        Complex { re, im: 0.0 }
-    }
-    /// Product with a real number.
-    pub fn scale(self, s: f64) -> Self {
-        Complex::new(self.re * s, self.im * s)
-    }
-    /// Complex conjugate.
-    pub fn conj(self) -> Self {
-        Complex::new(self.re, -self.im)
-    }
-    /// Modulus |z|.
-    pub fn abs(self) -> f64 {
-        libm::hypot(self.re, self.im)
-    }
-}
-
 /// Why a vector could not be encoded.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum EncodeError {
     /// More values than slots, or a slot count that is not a power of two ≤ N/2.
     BadSlotCount {

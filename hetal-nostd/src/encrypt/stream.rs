@@ -11,16 +11,17 @@
 
 use crate::encoding::{encode_into, packed_to_residues, Complex, EncodeError};
 use crate::math::ntt::NttTable;
+use crate::math::pack::PackedLimbs;
 use crate::math::zq::Modulus;
 use crate::math::MathError;
 use crate::params::{Params, ParamsDigest};
 use crate::ring::sampling::{Csprng, Seed, UniformExpander};
-use crate::wire::pack::PackedLimbs;
 use core::fmt;
 use zeroize::Zeroize;
 
 /// Why encryption failed.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum EncryptError {
     /// The message could not be encoded.
     Encode(EncodeError),

@@ -1,15 +1,21 @@
 //! Number theory: arithmetic modulo word-size primes, prime generation and the negacyclic NTT.
 //!
 //! * [`zq`]: [`zq::Modulus`], Barrett and Shoup arithmetic modulo an odd `q < 2^62`;
+//! * [`montgomery`]: Montgomery products (`R = 2^64`) for operands kept in
+//!   Montgomery form;
 //! * [`primes`]: deterministic primality testing and NTT-friendly prime search;
 //! * [`ntt`]: the negacyclic number-theoretic transform over `Z_q[X]/(X^N + 1)`;
 //! * [`galois`]: the Galois automorphisms `X -> X^g` in both domains;
+//! * [`pack`]: bit packing of residues (`bitlen(q)` bits per value), shared by
+//!   the streaming encryptor and the wire format;
 //! * `lanes` (x86_64 with `std`): AVX-512 helpers shared by the SIMD kernels.
 
 pub mod galois;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 pub mod lanes;
+pub mod montgomery;
 pub mod ntt;
+pub mod pack;
 pub mod primes;
 pub mod zq;
 
@@ -17,6 +23,7 @@ use core::fmt;
 
 /// Errors reported by the constructors of this module.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MathError {
     /// The modulus is even, smaller than 3 or not below `2^62`.
     ModulusOutOfRange(u64),

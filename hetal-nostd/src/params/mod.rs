@@ -92,6 +92,7 @@ pub struct ParamsLiteral<'a> {
 
 /// Why a parameter literal was rejected.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum ParamsError {
     /// log N outside [`MIN_LOG_N`]..=[`MAX_LOG_N`].
     LogNOutOfRange(u32),

@@ -1,4 +1,4 @@
-//! The ring Z_Q[X]/(X^N + 1) in RNS form: samplers, RNS polynomials and the
+//! The ring `Z_Q[X]/(X^N + 1)` in RNS form: samplers, RNS polynomials and the
 //! context holding a parameter set's NTT tables.
 
 pub mod sampling;

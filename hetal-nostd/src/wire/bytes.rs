@@ -1,6 +1,6 @@
 //! Byte strings for postcard: borrowed on decode, produced on the fly on encode.
 
-use super::pack::{bits_of, packed_len_for, Packer};
+use crate::math::pack::{bits_of, packed_len_for, Packer};
 use core::fmt;
 use serde::de::{Deserialize, Deserializer, Error as _, Visitor};
 use serde::ser::{Serialize, SerializeTuple, Serializer};

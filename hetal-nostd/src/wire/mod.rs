@@ -9,7 +9,6 @@
 //! trailing bytes. Every failure is a [`WireError`].
 
 mod bytes;
-pub mod pack;
 
 #[cfg(feature = "alloc")]
 mod owned;
@@ -25,16 +24,23 @@ pub use evk::{
 
 pub use bytes::{Bytes, PackedWords};
 
+use crate::math::pack::{self, PackedLimbs};
 use crate::params::{Params, ParamsDigest};
 use crate::ring::sampling::Seed;
 use core::fmt;
-use pack::PackedLimbs;
 use serde::{Deserialize, Serialize};
 
 /// First bytes of every frame.
 pub const MAGIC: [u8; 4] = *b"HETL";
-/// Wire format version.
-pub const VERSION: u16 = 1;
+/// Wire format version. A frame whose meaning changes gets a new version,
+/// and decoders refuse every other ([`WireError::UnsupportedVersion`]):
+///
+/// * 1: the first format (Galois keys served every level up to the top);
+/// * 2: a switching-key frame's level is the highest level the key serves
+///   (Galois keys for fewer levels are shorter).
+///
+/// `tests/golden.rs` pins the exact bytes of one frame of each kind.
+pub const VERSION: u16 = 2;
 /// Default upper bound on one frame's size: 256 MiB.
 pub const DEFAULT_MAX_FRAME_BYTES: usize = 256 << 20;
 
@@ -112,6 +118,7 @@ impl Header {
 
 /// Why bytes were rejected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum WireError {
     /// The input is larger than the limit.
     TooLarge {

@@ -19,7 +19,7 @@ fn to_vec<T: Serialize>(value: &T) -> Vec<u8> {
     postcard::to_allocvec(value).unwrap_or_default()
 }
 
-fn unpack_all(limbs: &super::pack::PackedLimbs<'_>, n: usize) -> RnsPoly {
+fn unpack_all(limbs: &crate::math::pack::PackedLimbs<'_>, n: usize) -> RnsPoly {
     let mut poly = RnsPoly::zero(n, limbs.limbs());
     for i in 0..limbs.limbs() {
         limbs.unpack_limb(i, poly.limb_mut(i));

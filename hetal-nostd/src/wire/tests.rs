@@ -1,28 +1,6 @@
-use super::pack::*;
 use super::*;
+use crate::math::pack::{bits_of, Packer};
 use std::vec::Vec;
-
-#[test]
-fn pack_unpack_round_trip_all_widths() {
-    let mut s = 99u64;
-    for bits in [1u32, 7, 8, 20, 40, 41, 60, 61, 62] {
-        let mask = u64::MAX >> (64 - bits);
-        let values: Vec<u64> = (0..1001)
-            .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1);
-                s & mask
-            })
-            .collect();
-        let bytes: Vec<u8> = Packer::new(values.iter().copied(), bits).collect();
-        assert_eq!(bytes.len(), packed_len(values.len(), bits));
-        let back: Vec<u64> = Unpacker::new(&bytes, bits, values.len()).collect();
-        assert_eq!(back, values, "bits {bits}");
-        // Truncated input yields fewer values, never a panic.
-        assert!(
-            Unpacker::new(&bytes[..bytes.len() / 2], bits, values.len()).count() < values.len()
-        );
-    }
-}
 
 #[test]
 fn packed_words_serialize_exactly_as_a_byte_string() {

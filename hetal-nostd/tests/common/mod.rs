@@ -9,6 +9,7 @@ use hetal_nostd::params::Params;
 use hetal_nostd::params::ParamsLiteral;
 use hetal_nostd::ring::sampling::Csprng;
 use hetal_nostd::ring::Context;
+use hetal_nostd::wire::{Header, Kind, LimbFrame, PackedWords};
 
 /// A context plus keys from a fixed seed.
 pub struct Setup {
@@ -103,4 +104,43 @@ impl StreamBuffers {
         )
         .unwrap()
     }
+}
+
+/// Streams a ciphertext limb by limb into frames (the device's path).
+pub fn limb_frames(
+    s: &Setup,
+    key: EncryptionKey<'_>,
+    values: &[Complex],
+    level: usize,
+) -> Vec<Vec<u8>> {
+    let params = s.ctx.params();
+    let mut bufs = StreamBuffers::new(params, params.max_slots());
+    let mut rng = Csprng::from_entropy([8; 32]);
+    let mut enc = bufs.encryptor(params, key, values, level, &mut rng);
+    let (scale, log_slots, seed) = (enc.scale(), enc.log_slots() as u8, enc.c1_seed().copied());
+    let mut frames = Vec::new();
+    while let Some(limb) = enc.next_limb() {
+        let limb = limb.unwrap();
+        let primes = &params.q()[limb.index..=limb.index];
+        let frame = LimbFrame {
+            header: Header::new(Kind::Limb, params, level),
+            stream: 7,
+            index: limb.index as u8,
+            scale,
+            log_slots,
+            seed,
+            c0: PackedWords {
+                words: limb.c0,
+                primes,
+                n: params.n(),
+            },
+            c1: limb.c1.map(|c| PackedWords {
+                words: c,
+                primes,
+                n: params.n(),
+            }),
+        };
+        frames.push(postcard::to_allocvec(&frame).unwrap());
+    }
+    frames
 }

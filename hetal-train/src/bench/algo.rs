@@ -272,6 +272,7 @@ fn paper_config(batch: usize) -> TrainConfig {
         optimizer: Optimizer::Nesterov { momentum: 0.9 },
         seed: 0,
         weight_refresh: WeightRefresh::PerTile,
+        weight_scale: 1.0,
     }
 }
 
@@ -360,6 +361,7 @@ fn train_clear() -> Result<(), TrainError> {
         optimizer: Optimizer::Nesterov { momentum: 0.9 },
         seed: 3,
         weight_refresh: WeightRefresh::PerTile,
+        weight_scale: 1.0,
     };
     let reference = train_reference(&split.train, &split.validation, &base)?;
     let acc_reference = accuracy(&reference.weights, &split.test)?;

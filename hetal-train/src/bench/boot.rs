@@ -14,7 +14,8 @@ use std::time::Instant;
 use serde_json::json;
 
 use crate::bench::emit;
-use crate::engine::{BootstrapConfig, CkksDecryptor, CkksEngine, Complex, Decryptor, Engine};
+use crate::ckks_engine::{BootstrapConfig, CkksDecryptor, CkksEngine};
+use crate::engine::{Complex, Decryptor, Engine};
 use hetal_nostd::params::presets::{self, PROD_N16};
 use hetal_nostd::ring::sampling::Csprng;
 

@@ -2,7 +2,7 @@
 //! full chain), on 1 and 2 threads: multiply + relinearise + rescale (the
 //! fused [`Evaluator::mul_rescale`]), one rotation, 8 hoisted rotations
 //! against 8 plain ones, a plaintext multiply (a plaintext encoded and
-//! prepared with Shoup constants beforehand, no rescale) and a rescale.
+//! prepared in Montgomery form beforehand, no rescale) and a rescale.
 //!
 //! The environment variable `HETAL_EVAL_RUNS` overrides the number of timed
 //! runs per record (default 5; 3 for the 8-rotation records).

@@ -7,6 +7,8 @@ pub mod algo;
 pub mod boot;
 pub mod core;
 pub mod eval;
+pub mod range;
+pub mod train;
 
 use std::time::Instant;
 
@@ -30,7 +32,7 @@ pub fn emit(record: serde_json::Value) {
 }
 
 /// Names of the benchmark suites `run_suite` accepts.
-pub const SUITES: &[&str] = &["core", "eval", "algo", "boot", "accuracy"];
+pub const SUITES: &[&str] = &["core", "eval", "algo", "boot", "range", "train", "accuracy"];
 
 /// Runs the named suite. Returns an error message for an unknown suite.
 pub fn run_suite(name: &str) -> Result<(), String> {
@@ -39,6 +41,8 @@ pub fn run_suite(name: &str) -> Result<(), String> {
         "algo" => algo::run(),
         "eval" => eval::run(),
         "boot" => boot::run(),
+        "range" => range::run(),
+        "train" => train::run(),
         #[cfg(feature = "extract")]
         "accuracy" => accuracy::run(),
         other => Err(format!(

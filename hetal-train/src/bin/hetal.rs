@@ -18,8 +18,11 @@ enum Command {
         /// Suite name.
         suite: String,
     },
-    /// Encrypt a tile of the digits data set with the public key, send it
-    /// through the wire format, decrypt it and report precision and sizes.
+    /// The main job on an embedded default: train a classifier head on the
+    /// digits data set on real CKKS ciphertexts (key generation, encryption,
+    /// training with bootstrapping, early stopping through the key owner,
+    /// decryption), beside the f64 reference trainer; a public-key
+    /// encryption round trip first.
     Demo {
         /// Parameter preset (see `hetal presets`).
         #[arg(long, default_value = "prod-n16")]
@@ -27,8 +30,12 @@ enum Command {
         /// Allow an INSECURE test preset.
         #[arg(long)]
         insecure: bool,
-        /// Epoch cap of the simulated (clear, NOT encrypted) training stage; 0 skips it.
-        #[arg(long, default_value_t = 10)]
+        /// Epoch cap of the encrypted training; 0 skips it.
+        #[arg(long, default_value_t = hetal_train::demo::encrypted::MAX_EPOCHS)]
+        epochs: usize,
+        /// Epoch cap of an extra training run on the clear slot simulator
+        /// (NOT encrypted); 0 (the default) skips it.
+        #[arg(long, default_value_t = 0)]
         simulate_epochs: usize,
     },
     /// List the parameter presets.
@@ -54,13 +61,19 @@ fn main() {
         Command::Demo {
             preset,
             insecure,
+            epochs,
             simulate_epochs,
         } => {
             let Some(lit) = presets::by_name(&preset) else {
                 eprintln!("error: unknown preset `{preset}` (see `hetal presets`)");
                 std::process::exit(2);
             };
-            if let Err(e) = hetal_train::demo::run(lit, insecure, simulate_epochs) {
+            let options = hetal_train::demo::DemoOptions {
+                allow_insecure: insecure,
+                epochs,
+                simulate_epochs,
+            };
+            if let Err(e) = hetal_train::demo::run(lit, options) {
                 eprintln!("error: {e}");
                 std::process::exit(1);
             }

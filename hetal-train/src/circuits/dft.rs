@@ -129,7 +129,7 @@ pub fn homomorphic_dft(
 mod tests {
     use super::*;
     use crate::engine::{ClearConfig, ClearDecryptor, ClearEngine, Decryptor, Engine};
-    use hetal_nostd::encoding::{fft, Complex as NComplex};
+    use hetal_nostd::encoding::fft;
 
     fn bit_reversed(v: &[Complex]) -> Vec<Complex> {
         let bits = v.len().trailing_zeros();
@@ -145,9 +145,9 @@ mod tests {
     }
 
     fn encoder_decode(w: &[Complex]) -> Vec<Complex> {
-        let mut v: Vec<NComplex> = w.iter().map(|c| NComplex::new(c.re, c.im)).collect();
+        let mut v = w.to_vec();
         fft::coeffs_to_slots(&mut v);
-        v.iter().map(|c| Complex::new(c.re, c.im)).collect()
+        v
     }
 
     fn run(ts: &[LinearTransform], v: &[Complex]) -> (Vec<Complex>, usize) {
@@ -183,13 +183,9 @@ mod tests {
             for levels in 1..=3.min(n.trailing_zeros() as usize) {
                 let (got, used) = run(&homomorphic_dft(n, levels, true).unwrap(), &z);
                 assert_eq!(used, levels);
-                let mut w: Vec<NComplex> = z.iter().map(|c| NComplex::new(c.re, c.im)).collect();
+                let mut w = z.to_vec();
                 fft::slots_to_coeffs(&mut w);
-                let want = bit_reversed(
-                    &w.iter()
-                        .map(|c| Complex::new(c.re, c.im))
-                        .collect::<Vec<_>>(),
-                );
+                let want = bit_reversed(&w);
                 for (g, x) in got.iter().zip(&want) {
                     assert!((*g - *x).abs() < 1e-9, "n {n} levels {levels}");
                 }

@@ -2,7 +2,7 @@
 //! giant-step rotations (the building block of CoeffsToSlots and
 //! SlotsToCoeffs).
 //!
-//! With diag_k[j] = A[j][(j + k) mod n] and rot(v, k)[j] = v[(j + k) mod n],
+//! With `diag_k[j] = A[j][(j + k) mod n]` and `rot(v, k)[j] = v[(j + k) mod n]`,
 //! A·v = Σ_k diag_k ⊙ rot(v, k). Writing k = g·a + b (0 ≤ b < g):
 //! A·v = Σ_a rot( Σ_b rot(diag_{ga+b}, −ga) ⊙ rot(v, b), ga ),
 //! so only the distinct baby steps b and giant steps ga are rotations of

@@ -19,40 +19,7 @@
 //! joins operands of identical level and scale (on CKKS, whatever the primes).
 
 use crate::engine::{Coefficient, Complex, Engine, EngineError};
-use thiserror::Error;
-
-/// Why a circuit could not be evaluated.
-#[derive(Debug, Error, PartialEq)]
-pub enum CircuitError {
-    /// The interval is empty, reversed or not finite.
-    #[error("invalid interval [{a}, {b}]: need finite a < b")]
-    BadInterval {
-        /// Lower end.
-        a: f64,
-        /// Upper end.
-        b: f64,
-    },
-    /// A vector or matrix has the wrong size.
-    #[error("size mismatch: expected {expected}, got {got}")]
-    SizeMismatch {
-        /// Size expected.
-        expected: usize,
-        /// Size given.
-        got: usize,
-    },
-    /// An EvalMod amplitude that is not a positive finite number.
-    #[error("invalid amplitude {0}: need a positive finite number")]
-    BadAmplitude(f64),
-    /// The polynomial has no coefficients.
-    #[error("the polynomial has no coefficients")]
-    Empty,
-    /// An engine operation failed (typically: not enough levels).
-    #[error(transparent)]
-    Engine(#[from] EngineError),
-}
-
-/// Result of a circuit.
-pub type CircuitResult<T> = Result<T, CircuitError>;
+pub use crate::error::{CircuitError, CircuitResult};
 
 /// A polynomial in the Chebyshev basis of an interval.
 #[derive(Clone, Debug, PartialEq)]

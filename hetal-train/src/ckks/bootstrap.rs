@@ -1,5 +1,5 @@
 //! The ciphertext-level steps of bootstrapping around the slot circuit of
-//! [`crate::circuits::bootstrap`]: sparse-secret encapsulation (`s → s'` at
+//! [`crate::ckks_engine::bootstrap`]: sparse-secret encapsulation (`s → s'` at
 //! level 0, `s' → s` at the top), ModRaise, and the trace that confines a
 //! raised ciphertext with sparse slots to its slot subring.
 

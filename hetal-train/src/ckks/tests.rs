@@ -1,5 +1,9 @@
+//! Evaluator operations against decryption of the same operations in the clear.
+
 use super::*;
+use crate::reproducible::Xorshift;
 use hetal_nostd::decrypt::decrypt;
+use hetal_nostd::encoding::Complex;
 use hetal_nostd::encrypt::encrypt;
 use hetal_nostd::evk::{relin_key, rotation_key};
 use hetal_nostd::keys::SecretKey;
@@ -39,14 +43,10 @@ impl Setup {
 }
 
 fn values(count: usize, seed: u64) -> Vec<Complex> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut next = || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        (x >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
-    };
-    (0..count).map(|_| Complex::new(next(), next())).collect()
+    let mut rng = Xorshift::new(seed);
+    (0..count)
+        .map(|_| Complex::new(rng.symmetric(), rng.symmetric()))
+        .collect()
 }
 
 fn max_err(a: &[Complex], b: &[Complex]) -> f64 {

@@ -6,6 +6,7 @@ use crate::linalg::Matrix;
 
 /// Errors while reading a data set.
 #[derive(Clone, Debug, Error, PartialEq)]
+#[non_exhaustive]
 pub enum DataError {
     /// A line that does not parse.
     #[error("line {line}: {reason}")]

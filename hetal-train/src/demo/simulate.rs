@@ -53,6 +53,7 @@ pub fn run(max_epochs: usize) -> Result<(), TrainError> {
         optimizer: Optimizer::Nesterov { momentum: 0.9 },
         seed: 3,
         weight_refresh: WeightRefresh::PerTile,
+        weight_scale: 1.0,
     };
     eprintln!(
         "    digits: {} train / {} validation / {} test, batch {}, Nesterov, lr 1, patience 3",

@@ -27,8 +27,10 @@ pub struct ClearConfig {
     /// (for operation counts at sizes where computing would be slow).
     pub counting_only: bool,
     /// Largest slot magnitude (real or imaginary part) a bootstrap accepts,
-    /// as CKKS bootstrapping's EvalMod only works on a bounded range; `None`
-    /// accepts any.
+    /// as CKKS bootstrapping's EvalMod only works on a bounded range (by
+    /// default [`super::BOOTSTRAP_RANGE`], where the CKKS bootstrap is
+    /// precise, so that a simulated run fails where CKKS would lose
+    /// precision); `None` accepts any.
     pub bootstrap_bound: Option<f64>,
 }
 
@@ -43,7 +45,7 @@ impl ClearConfig {
             noise: None,
             rotation_keys: None,
             counting_only: false,
-            bootstrap_bound: None,
+            bootstrap_bound: Some(super::BOOTSTRAP_RANGE),
         }
     }
 
@@ -190,6 +192,39 @@ impl ClearEngine {
             .lock()
             .map(|set| set.clone())
             .unwrap_or_default()
+    }
+
+    /// A bootstrap's output (level, noise) after the range check, uncounted.
+    fn refresh(&self, a: &ClearCt) -> EngineResult<ClearCt> {
+        if a.pending_rescale {
+            return Err(EngineError::NeedsRescale);
+        }
+        let peak = a
+            .values
+            .iter()
+            .map(|v| v.re.abs().max(v.im.abs()))
+            .fold(0.0, f64::max);
+        if let Some(bound) = self.config.bootstrap_bound {
+            if peak > bound {
+                return Err(EngineError::BootstrapRange { peak, bound });
+            }
+        }
+        let mut out = ClearCt {
+            level: self.config.bootstrap_level,
+            ..a.clone()
+        };
+        let peak = out.values.iter().map(|v| v.abs()).fold(0.0, f64::max);
+        self.counters
+            .bootstrap_peak
+            .fetch_max(peak.to_bits(), Ordering::Relaxed);
+        if let (Some(src), Some(cfg)) = (&self.noise, &self.config.noise) {
+            let sigma = cfg.bootstrap_absolute * peak.max(1.0);
+            let n = out.values.len();
+            for (v, g) in out.values.iter_mut().zip(src.gaussians(n)) {
+                *v = *v + g.scale(sigma);
+            }
+        }
+        Ok(out)
     }
 
     fn check_len(&self, len: usize) -> EngineResult<()> {
@@ -495,170 +530,23 @@ impl Engine for ClearEngine {
     }
 
     fn bootstrap(&self, a: &ClearCt) -> EngineResult<ClearCt> {
-        if a.pending_rescale {
-            return Err(EngineError::NeedsRescale);
-        }
-        let peak = a
-            .values
-            .iter()
-            .map(|v| v.re.abs().max(v.im.abs()))
-            .fold(0.0, f64::max);
-        if let Some(bound) = self.config.bootstrap_bound {
-            if peak > bound {
-                return Err(EngineError::BootstrapRange(format!(
-                    "a slot holds {peak:.3e}, above the bound {bound:.3e}"
-                )));
-            }
-        }
+        let out = self.refresh(a)?;
         self.counters.bootstrap.fetch_add(1, Ordering::Relaxed);
-        let mut out = ClearCt {
-            level: self.config.bootstrap_level,
-            ..a.clone()
-        };
-        let peak = out.values.iter().map(|v| v.abs()).fold(0.0, f64::max);
-        self.counters
-            .bootstrap_peak
-            .fetch_max(peak.to_bits(), Ordering::Relaxed);
-        if let (Some(src), Some(cfg)) = (&self.noise, &self.config.noise) {
-            let sigma = cfg.bootstrap_absolute * peak.max(1.0);
-            let n = out.values.len();
-            for (v, g) in out.values.iter_mut().zip(src.gaussians(n)) {
-                *v = *v + g.scale(sigma);
-            }
-        }
         Ok(out)
+    }
+
+    /// Both in one bootstrap, as CKKS does (one count); each input's real
+    /// and imaginary parts must lie within the bound.
+    fn bootstrap_pair(&self, a: &ClearCt, b: &ClearCt) -> EngineResult<(ClearCt, ClearCt)> {
+        let out = (self.refresh(a)?, self.refresh(b)?);
+        self.counters.bootstrap.fetch_add(1, Ordering::Relaxed);
+        Ok(out)
+    }
+
+    fn bootstrap_range(&self) -> f64 {
+        self.config.bootstrap_bound.unwrap_or(f64::INFINITY)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn engine() -> ClearEngine {
-        ClearEngine::new(ClearConfig::exact(8, 3)).unwrap()
-    }
-
-    fn ramp() -> Vec<f64> {
-        (0..8).map(|j| j as f64).collect()
-    }
-
-    #[test]
-    fn rotation_is_cyclic_left_and_counted() {
-        let e = engine();
-        let ct = e.encrypt_real(&ramp(), 3).unwrap();
-        let r = ClearDecryptor
-            .decrypt_real(&e.rotate(&ct, 3).unwrap())
-            .unwrap();
-        assert_eq!(r, vec![3.0, 4.0, 5.0, 6.0, 7.0, 0.0, 1.0, 2.0]);
-        let l = ClearDecryptor
-            .decrypt_real(&e.rotate(&ct, -1).unwrap())
-            .unwrap();
-        assert_eq!(l[0], 7.0);
-        e.rotate(&ct, 8).unwrap();
-        assert_eq!(e.counts().rot, 2);
-        assert_eq!(e.rotations_used(), BTreeSet::from([3, 7]));
-    }
-
-    #[test]
-    fn multiplications_consume_levels_and_refuse_at_level_zero() {
-        let e = engine();
-        let a = e.encrypt_real(&ramp(), 2).unwrap();
-        let b = e.encrypt_real(&ramp(), 3).unwrap();
-        let ab = e.mul(&a, &b).unwrap();
-        assert_eq!(e.level(&ab), 1);
-        assert_eq!(ab.depth(), 1);
-        let half = e.mul_real(&ab, 0.5).unwrap();
-        assert_eq!(e.level(&half), 0);
-        assert_eq!(ClearDecryptor.decrypt_real(&half).unwrap()[3], 4.5, "3·3/2");
-        assert_eq!(
-            e.mul(&half, &b),
-            Err(EngineError::LevelExhausted {
-                needed: 1,
-                level: 0
-            })
-        );
-        let twice = e.mul_const(&half, Complex::new(2.0, 0.0)).unwrap();
-        let by_i = e.mul_const(&twice, Complex::I).unwrap();
-        assert_eq!(e.level(&by_i), 0, "integer and i constants are free");
-        assert_eq!(
-            ClearDecryptor.decrypt(&by_i).unwrap()[3],
-            Complex::new(0.0, 9.0)
-        );
-        let counts = e.counts();
-        assert_eq!((counts.mult, counts.cmult), (1, 1));
-        let boot = e.bootstrap(&by_i).unwrap();
-        assert_eq!(e.level(&boot), 3);
-        assert_eq!(e.max_bootstrap_input(), 49.0, "|7·7·i|");
-        assert_eq!(e.counts().bootstrap, 1);
-    }
-
-    #[test]
-    fn lazy_products_add_before_one_rescale() {
-        let e = engine();
-        let a = e.encrypt_real(&ramp(), 3).unwrap();
-        let p = e.mul_lazy(&a, &a).unwrap();
-        let q = e
-            .mul_plain_lazy(&a, &crate::engine::to_complex(&ramp()))
-            .unwrap();
-        let s = e.add(&p, &q).unwrap();
-        assert_eq!(e.add(&s, &a), Err(EngineError::ScaleMismatch));
-        assert_eq!(e.mul(&s, &a), Err(EngineError::NeedsRescale));
-        let r = e.rescale(&s).unwrap();
-        assert_eq!(e.level(&r), 2);
-        assert_eq!(e.rescale(&r), Err(EngineError::NothingToRescale));
-        assert_eq!(ClearDecryptor.decrypt_real(&r).unwrap()[5], 50.0);
-    }
-
-    #[test]
-    fn bad_inputs_are_typed_errors() {
-        let e = engine();
-        assert!(matches!(
-            e.encrypt_real(&[0.0; 9], 0),
-            Err(EngineError::SizeMismatch { len: 9, slots: 8 })
-        ));
-        assert!(matches!(
-            e.encrypt_real(&[0.0; 8], 4),
-            Err(EngineError::InvalidLevel {
-                requested: 4,
-                max: 3
-            })
-        ));
-        let a = e.encrypt_real(&ramp(), 1).unwrap();
-        assert!(e.mul_plain_real(&a, &[1.0; 4]).is_err());
-        assert!(e.drop_level(&a, 2).is_err());
-        assert_eq!(e.level(&e.drop_level(&a, 0).unwrap()), 0);
-        assert!(ClearEngine::new(ClearConfig::exact(12, 3)).is_err());
-        let mut cfg = ClearConfig::exact(8, 3);
-        cfg.rotation_keys = Some(BTreeSet::from([1]));
-        let limited = ClearEngine::new(cfg).unwrap();
-        let c = limited.encrypt_real(&ramp(), 1).unwrap();
-        assert!(limited.rotate(&c, 1).is_ok());
-        assert_eq!(limited.rotate(&c, 2), Err(EngineError::MissingRotation(2)));
-        let wide = ClearEngine::new(ClearConfig::exact(16, 3)).unwrap();
-        let foreign = wide.encrypt_real(&[1.0; 16], 1).unwrap();
-        assert!(matches!(
-            e.rotate(&foreign, 1),
-            Err(EngineError::SizeMismatch { .. })
-        ));
-        assert!(matches!(
-            e.add(&a, &foreign),
-            Err(EngineError::SizeMismatch { .. })
-        ));
-    }
-
-    #[test]
-    fn noise_is_ckks_sized_and_seeded() {
-        let mut cfg = ClearConfig::exact(1024, 3);
-        cfg.noise = Some(NoiseConfig::ckks_like(11));
-        let noisy = |cfg: &ClearConfig| {
-            let e = ClearEngine::new(cfg.clone()).unwrap();
-            let ct = e.encrypt_real(&vec![0.5; 1024], 3).unwrap();
-            let out = e.bootstrap(&e.mul(&ct, &ct).unwrap()).unwrap();
-            ClearDecryptor.decrypt_real(&out).unwrap()
-        };
-        let first = noisy(&cfg);
-        assert_eq!(first, noisy(&cfg), "same seed, same noise");
-        let max_err = first.iter().map(|v| (v - 0.25).abs()).fold(0.0, f64::max);
-        assert!(max_err > 0.0 && max_err < 2f64.powi(-16), "error {max_err}");
-    }
-}
+mod tests;

@@ -1,6 +1,7 @@
 //! The engine seam: HETAL's algorithms are written once over [`Engine`], a
 //! slot-vector homomorphic computer, and run on any implementation (the
-//! clear-slot [`ClearEngine`] here, the CKKS engine later).
+//! clear-slot [`ClearEngine`] here, [`CkksEngine`](crate::ckks_engine::CkksEngine)
+//! on real CKKS ciphertexts in [`crate::ckks_engine`], above the circuits).
 //!
 //! # Level conventions (every implementation must follow them)
 //!
@@ -49,77 +50,15 @@
 //! the separate [`Decryptor`] trait, so that server-side code written against
 //! [`Engine`] cannot decrypt.
 
-mod ckks;
 mod clear;
-mod complex;
 mod noise;
 
-pub use ckks::{BootstrapConfig, CkksCt, CkksDecryptor, CkksEngine, CkksTarget, KeySizes};
 pub use clear::{ClearConfig, ClearCt, ClearDecryptor, ClearEngine, OpCounts};
-pub use complex::Complex;
+/// Slot values: `hetal-nostd`'s complex number, used by every layer.
+pub use hetal_nostd::encoding::Complex;
 pub use noise::NoiseConfig;
 
-use thiserror::Error;
-
-/// Errors of homomorphic operations.
-#[derive(Clone, Debug, Error, PartialEq)]
-pub enum EngineError {
-    /// The operation needs a level the ciphertext no longer has.
-    #[error("level exhausted: the operation needs {needed} level(s), the ciphertext is at level {level}")]
-    LevelExhausted {
-        /// Levels the operation consumes.
-        needed: usize,
-        /// Level of the operand.
-        level: usize,
-    },
-    /// A slot vector of the wrong length.
-    #[error("size mismatch: {len} values for {slots} slots")]
-    SizeMismatch {
-        /// Length given.
-        len: usize,
-        /// Slots of the engine.
-        slots: usize,
-    },
-    /// A level outside `0..=max_level`, or above the ciphertext's own level
-    /// for a level drop.
-    #[error("invalid level {requested} (allowed at most {max})")]
-    InvalidLevel {
-        /// Level asked for.
-        requested: usize,
-        /// Highest level allowed here.
-        max: usize,
-    },
-    /// No rotation key for this rotation amount.
-    #[error("missing rotation key for a left rotation by {0}")]
-    MissingRotation(usize),
-    /// One operand awaits a rescale and the other does not.
-    #[error("scale mismatch: one operand awaits a rescale")]
-    ScaleMismatch,
-    /// A product awaiting a rescale was used where a rescaled ciphertext is needed.
-    #[error("the ciphertext awaits a rescale")]
-    NeedsRescale,
-    /// Rescale of a ciphertext that does not await one.
-    #[error("nothing to rescale")]
-    NothingToRescale,
-    /// A bootstrap input outside the range bootstrapping can refresh.
-    #[error("bootstrapping input out of range: {0}")]
-    BootstrapRange(String),
-    /// Settings that cannot work (named in the message).
-    #[error("invalid configuration: {0}")]
-    InvalidConfig(String),
-    /// A linear combination without terms.
-    #[error("a linear combination needs at least one term")]
-    NoTerms,
-    /// An operation this engine does not provide (yet).
-    #[error("not available: {0}")]
-    Unavailable(&'static str),
-    /// An error of the CKKS backend (parameters, keys, encoding).
-    #[error("CKKS backend: {0}")]
-    Backend(String),
-    /// Decryption of a ciphertext from an engine that only counts operations.
-    #[error("the engine counts operations without tracking values")]
-    ValuesNotTracked,
-}
+pub use crate::error::{EngineError, EngineResult};
 
 /// A factor of [`Engine::linear_combination`].
 #[derive(Clone, Copy, Debug)]
@@ -139,9 +78,6 @@ impl Coefficient<'_> {
         matches!(self, Coefficient::Const(k) if k.is_gaussian_integer())
     }
 }
-
-/// Result of an engine operation.
-pub type EngineResult<T> = Result<T, EngineError>;
 
 /// A slot-vector homomorphic computer (the server side plus encryption).
 ///
@@ -194,6 +130,10 @@ pub trait Engine: Sync {
     fn drop_level(&self, a: &Self::Ct, level: usize) -> EngineResult<Self::Ct>;
     /// Refreshes a ciphertext to [`Engine::bootstrap_level`].
     fn bootstrap(&self, a: &Self::Ct) -> EngineResult<Self::Ct>;
+    /// Largest slot magnitude (real and imaginary part each) a bootstrap
+    /// refreshes precisely ([`BOOTSTRAP_RANGE`] unless configured otherwise).
+    /// Algorithms keep every value they may bootstrap within it.
+    fn bootstrap_range(&self) -> f64;
 
     /// The target `ct` sits on.
     fn target_of(&self, ct: &Self::Ct) -> Self::Target;
@@ -290,6 +230,60 @@ pub(crate) fn check_above(level: usize, out: usize) -> EngineResult<()> {
 /// Real values as complex slot values.
 pub fn to_complex(values: &[f64]) -> Vec<Complex> {
     values.iter().map(|&x| Complex::real(x)).collect()
+}
+
+/// The input range in which the production bootstrap is precise: slots with
+/// real and imaginary parts in `[-2, 2]`. Measured on `prod-n16` (README,
+/// "Bootstrapping"): the error grows as the cube of the input's magnitude
+/// (EvalMod's sine against the identity), about 21 bits at `|x| = 2`, 24
+/// at `|x| = 1`, 15 at `|x| = 8`.
+pub const BOOTSTRAP_RANGE: f64 = 2.0;
+
+/// Gives `a` at least `a.1` and `b` at least `b.1` levels. When both fall
+/// short, one [`Engine::bootstrap_pair`] refreshes both (so both must hold
+/// real slot values; on CKKS two ciphertexts cost one bootstrap); when one
+/// does, it is bootstrapped alone.
+pub fn ensure_levels_pair<E: Engine + ?Sized>(
+    engine: &E,
+    a: (&E::Ct, usize),
+    b: (&E::Ct, usize),
+) -> EngineResult<(E::Ct, E::Ct)> {
+    let (short_a, short_b) = (engine.level(a.0) < a.1, engine.level(b.0) < b.1);
+    if !(short_a && short_b) {
+        return Ok((
+            ensure_levels(engine, a.0, a.1)?,
+            ensure_levels(engine, b.0, b.1)?,
+        ));
+    }
+    let needed = a.1.max(b.1);
+    if engine.bootstrap_level() < needed {
+        return Err(EngineError::LevelExhausted {
+            needed,
+            level: engine.bootstrap_level(),
+        });
+    }
+    engine.bootstrap_pair(a.0, b.0)
+}
+
+/// Gives `a.0` at least `a.1` levels; when it falls short, `companion` is
+/// refreshed along in the same [`Engine::bootstrap_pair`] (both must hold
+/// real slot values), so that a value used later beside `a` is fresh too at
+/// no extra bootstrap on CKKS.
+pub fn ensure_levels_with<E: Engine + ?Sized>(
+    engine: &E,
+    a: (&E::Ct, usize),
+    companion: &E::Ct,
+) -> EngineResult<(E::Ct, E::Ct)> {
+    if engine.level(a.0) >= a.1 {
+        return Ok((a.0.clone(), companion.clone()));
+    }
+    if engine.bootstrap_level() < a.1 {
+        return Err(EngineError::LevelExhausted {
+            needed: a.1,
+            level: engine.bootstrap_level(),
+        });
+    }
+    engine.bootstrap_pair(a.0, companion)
 }
 
 /// Bootstraps `ct` when it has fewer than `needed` levels left: the general

@@ -23,6 +23,7 @@ use thiserror::Error;
 
 /// Errors of the linear-algebra layer.
 #[derive(Clone, Debug, Error, PartialEq)]
+#[non_exhaustive]
 pub enum LinalgError {
     /// An engine operation failed.
     #[error(transparent)]

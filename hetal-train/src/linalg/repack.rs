@@ -65,7 +65,7 @@ mod tests {
         cfg.bootstrap_level = 9;
         let e = ClearEngine::new(cfg).unwrap();
         let shape = TileShape::new(16, 16, 256).unwrap();
-        let w = Matrix::from_fn(3, 90, |r, c| (r * 100 + c) as f64 / 7.0);
+        let w = Matrix::from_fn(3, 90, |r, c| (r * 100 + c) as f64 / 400.0);
         let layout = Layout::Vertical { period: 4 };
         let we = encrypt_matrix(&e, &w, shape, layout, 1).unwrap();
         assert_eq!(we.tiles().len(), 6);

@@ -3,16 +3,12 @@
 
 use super::*;
 use crate::engine::{ClearConfig, ClearDecryptor, ClearEngine, Engine, OpCounts};
+use crate::reproducible::Xorshift;
 
 /// A reproducible matrix of entries in [−1, 1).
 pub(crate) fn random_matrix(rows: usize, cols: usize, seed: u64) -> Matrix {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    Matrix::from_fn(rows, cols, |_, _| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
-    })
+    let mut rng = Xorshift::new(seed);
+    Matrix::from_fn(rows, cols, |_, _| rng.symmetric())
 }
 
 fn engine(slots: usize) -> ClearEngine {
@@ -199,7 +195,9 @@ struct Table7Row {
     diag_atb: (u64, u64, u64, u64, u64),
 }
 
-/// From reference/hetal-facts.md (corrected Table 7 of the HETAL paper).
+/// The HETAL paper's Table 7 (CMult / Mult / Rot counts, both inputs at the
+/// top level) in its corrected form: these figures fit the closed forms of
+/// DiagABT and DiagATB for every row.
 const TABLE7: &[Table7Row] = &[
     Table7Row {
         shape: (128, 128, 4),

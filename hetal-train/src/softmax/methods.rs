@@ -2,7 +2,9 @@
 
 use super::poly;
 use super::rows::Rows;
-use crate::engine::{ensure_levels, Engine, EngineResult};
+use crate::engine::{
+    ensure_levels, ensure_levels_pair, ensure_levels_with, Complex, Engine, EngineResult,
+};
 use crate::linalg::{rot_left, BlockMatrix, Layout, LinalgError, LinalgResult};
 
 /// A softmax approximation.
@@ -32,6 +34,8 @@ const EXT_R: f64 = 8.0;
 const EXT_STEPS: i32 = 5;
 /// `R_max = (r/2)·2^5 = 128`.
 const R_MAX: f64 = 128.0;
+/// Squarings after the degree-8 exponential: exp(y) = p(y/8)^8.
+const EXP_SQUARINGS: usize = 3;
 /// Goldschmidt scale and steps of Algorithm 1.
 const HETAL_INV: (f64, usize) = (100.0, 16);
 /// Goldschmidt steps of the lean variant (scale `2c'`).
@@ -172,6 +176,19 @@ pub fn softmax<E: Engine>(
     logits: &BlockMatrix<E::Ct>,
     method: SoftmaxMethod,
 ) -> LinalgResult<BlockMatrix<E::Ct>> {
+    softmax_scaled(engine, logits, method, 1.0)
+}
+
+/// [`softmax`] of `logit_scale ·` the encrypted values: the trainer keeps
+/// logits divided by the weights' scale, and the HETAL methods fold the
+/// factor into their first constant product (no level). The other methods
+/// multiply by it first (one level unless it is 1).
+pub fn softmax_scaled<E: Engine>(
+    engine: &E,
+    logits: &BlockMatrix<E::Ct>,
+    method: SoftmaxMethod,
+    logit_scale: f64,
+) -> LinalgResult<BlockMatrix<E::Ct>> {
     let Layout::Horizontal { period } = logits.layout() else {
         return Err(LinalgError::LayoutMismatch {
             expected: Layout::Horizontal { period: 0 },
@@ -183,17 +200,24 @@ pub fn softmax<E: Engine>(
         period,
         classes: logits.cols(),
     };
+    let plain = |z: &E::Ct| -> EngineResult<E::Ct> {
+        if logit_scale == 1.0 {
+            Ok(z.clone())
+        } else {
+            engine.mul_real(&ensure_levels(engine, z, 1)?, logit_scale)
+        }
+    };
     logits.try_map(|z| {
         let p = match method {
-            SoftmaxMethod::Hetal => hetal(engine, z, &rows, false, HETAL_INV),
-            SoftmaxMethod::HetalPrecise => hetal(engine, z, &rows, true, HETAL_INV),
+            SoftmaxMethod::Hetal => hetal(engine, z, &rows, false, HETAL_INV, logit_scale),
+            SoftmaxMethod::HetalPrecise => hetal(engine, z, &rows, true, HETAL_INV, logit_scale),
             SoftmaxMethod::HetalLean => {
                 let inverse = (2.0 * period as f64, LEAN_INV_STEPS);
-                hetal(engine, z, &rows, false, inverse)
+                hetal(engine, z, &rows, false, inverse, logit_scale)
             }
-            SoftmaxMethod::LeeGumbel => lee_gumbel(engine, z, &rows),
-            SoftmaxMethod::Hong => hong(engine, z, &rows),
-            SoftmaxMethod::JinPairwise => return jin_pairwise(engine, z, &rows),
+            SoftmaxMethod::LeeGumbel => plain(z).and_then(|z| lee_gumbel(engine, &z, &rows)),
+            SoftmaxMethod::Hong => plain(z).and_then(|z| hong(engine, &z, &rows)),
+            SoftmaxMethod::JinPairwise => return jin_pairwise(engine, &plain(z)?, &rows),
         };
         p.map_err(LinalgError::from)
     })
@@ -222,7 +246,9 @@ fn square_times<E: Engine>(engine: &E, x: &E::Ct, times: usize) -> EngineResult<
 
 /// From exponentials `e` (any values at padded classes) to probabilities:
 /// mask padded classes with `1/R` folded in, row sum, broadcast, Goldschmidt
-/// inverse of `z/R` (`steps` steps), product.
+/// inverse of `z/R` (`steps` steps), product. The inverse is carried
+/// divided by `R` (so every value a bootstrap sees stays in `[0, 2]`), and
+/// the final product takes `R` back as a free integer factor.
 fn normalise<E: Engine>(
     engine: &E,
     e: &E::Ct,
@@ -232,54 +258,118 @@ fn normalise<E: Engine>(
 ) -> EngineResult<E::Ct> {
     let masked = engine.mul_plain(&ensure_levels(engine, e, 1)?, &rows.real_classes(1.0 / r))?;
     let sums = rows.window_sum(engine, &masked)?;
-    let scaled = rows.broadcast(engine, &ensure_levels(engine, &sums, 1)?, 1.0)?;
-    let minus = engine.neg(&scaled)?;
-    let mut w = engine.add_real(&minus, 2.0)?;
-    let mut t = engine.add_real(&minus, 1.0)?;
+    // h = z/(2R) in (0, 1): t = 1 − z/R = 1 − 2h (an integer factor, free)
+    // and w = (2 − z/R)/R = (1 − h)·(2/R), whose constant costs w no level
+    // since its first product waits for t² anyway. Both stay in [−1, 1].
+    let h = rows.broadcast(engine, &ensure_levels(engine, &sums, 1)?, 0.5)?;
+    let minus_two_h = engine.mul_const(&h, Complex::real(-2.0))?;
+    let (mut t, one_minus_h) = ensure_levels_pair(
+        engine,
+        (&engine.add_real(&minus_two_h, 1.0)?, 2),
+        (&engine.add_real(&engine.neg(&h)?, 1.0)?, 2),
+    )?;
+    let mut w = engine.mul_real(&one_minus_h, 2.0 / r)?;
     for _ in 0..steps {
-        t = square(engine, &t)?;
-        w = mul(engine, &w, &engine.add_real(&t, 1.0)?)?;
+        (t, w) = ensure_levels_pair(engine, (&t, 2), (&w, 1))?;
+        t = engine.mul(&t, &t)?;
+        w = engine.mul(&w, &engine.add_real(&t, 1.0)?)?;
     }
-    mul(engine, &masked, &w)
+    let (masked, w) = ensure_levels_pair(engine, (&masked, 1), (&w, 1))?;
+    // Every scale R in use is an integer, so this product is free.
+    let whole = engine.mul_const(&masked, Complex::real(r))?;
+    engine.mul(&whole, &w)
 }
 
-/// Algorithm 1; `inverse` is the Goldschmidt scale `R` and step count.
+/// Largest `|y − c·y³|` over `|y| ≤ bound`.
+fn cubic_bound(bound: f64, c: f64) -> f64 {
+    let f = |y: f64| (y - c * y * y * y).abs();
+    let critical = (1.0 / (3.0 * c)).sqrt();
+    if bound <= critical {
+        f(bound)
+    } else {
+        f(critical).max(f(bound))
+    }
+}
+
+/// Algorithm 1; `inverse` is the Goldschmidt scale `R` and step count,
+/// `logit_scale` multiplies the encrypted values. Every intermediate value is
+/// carried divided by a known bound on its magnitude, so that any bootstrap
+/// the general rule inserts sees values in `[−1, 1]`: the normalised logits
+/// and the max-search state in `[−1/2, 1/2]`, the shifted logits `y` and
+/// each domain-extension step divided by its own range (folded into the
+/// polynomial's coefficients), the exponentials in `[0, 1]`.
 fn hetal<E: Engine>(
     engine: &E,
     z: &E::Ct,
     rows: &Rows,
     precise: bool,
     inverse: (f64, usize),
+    logit_scale: f64,
 ) -> EngineResult<E::Ct> {
     // Normalise to [-1/2, 1/2]; padded classes sit at -1/2.
     let z1 = ensure_levels(engine, z, 1)?;
-    let mut u = engine.mul_real(&z1, 1.0 / (2.0 * R_MAX))?;
-    u = engine.add_plain(&u, &rows.padded_classes(-0.5))?;
+    let u0 = engine.mul_real(&z1, logit_scale / (2.0 * R_MAX))?;
+    let u0 = engine.add_plain(&u0, &rows.padded_classes(-0.5))?;
+    // A low u0 is refreshed before the first round (not inside it), so that
+    // it is still high when the shift y = u0 − max needs it.
+    let u0 = ensure_levels(engine, &u0, poly::depth(7))?;
+    let mut u = u0.clone();
     let mut shift = 1;
     while shift < rows.period {
+        // u ← v + s·d with d = u − v, v = u rotated and s the comparison
+        // (1 + f(g(g(d))))/2: ten levels, so at least one refresh a round.
+        // Each refresh of the running value takes the other operand of the
+        // round's last step along in the same bootstrap, so that the new u
+        // lands high and the next round needs fewer.
         let v = engine.rotate(&u, shift as isize)?;
-        // One refresh of the difference serves the comparison and the product.
-        let d = ensure_levels(engine, &engine.sub(&u, &v)?, poly::depth(7))?;
-        let mut s = poly::eval(engine, &d, &G)?;
-        s = poly::eval(engine, &s, &G)?;
-        s = poly::eval(engine, &s, &F_STEP)?;
-        u = engine.add(&v, &mul(engine, &s, &d)?)?;
+        let d = engine.sub(&u, &v)?;
+        let (mut d, v) = ensure_levels_with(engine, (&d, poly::depth(7)), &v)?;
+        let mut s = d.clone();
+        for coeffs in [&G, &G, &F_STEP] {
+            (s, d) = ensure_levels_with(engine, (&s, poly::depth(7)), &d)?;
+            s = poly::eval(engine, &s, coeffs)?;
+        }
+        let (s, d) = ensure_levels_with(engine, (&s, 1), &d)?;
+        u = engine.add(&v, &engine.mul(&s, &d)?)?;
         shift *= 2;
     }
-    let m = rows.broadcast(engine, &ensure_levels(engine, &u, 1)?, 2.0 * R_MAX)?;
-    let mut y = engine.sub(z, &m)?;
+    // Row max m (normalised), y = (z − max)/(2·R_max) in [-1, 0] (padded
+    // classes too, at -1/2 − m).
+    let (u, u0) = ensure_levels_with(engine, (&u, 1), &u0)?;
+    let m = rows.broadcast(engine, &u, 1.0)?;
+    let mut y = engine.sub(&u0, &m)?;
+    let mut range = 2.0 * R_MAX;
     for i in (0..EXT_STEPS).rev() {
         let c = 4.0 / 27.0 / (EXT_R * EXT_R * 4f64.powi(i));
-        y = poly::eval(engine, &y, &[0.0, 1.0, 0.0, -c])?;
+        let next = cubic_bound(range, c);
+        let coeffs = [0.0, range / next, 0.0, -c * range.powi(3) / next];
+        y = poly::eval(engine, &y, &coeffs)?;
+        range = next;
     }
     if precise {
         let c =
             4.0 / 27.0 * (2f64.powi(2 * EXT_STEPS) - 1.0) / (2f64.powi(2 * EXT_STEPS - 2) * 3.0);
         let r2 = EXT_R * EXT_R;
-        y = poly::eval(engine, &y, &[0.0, 1.0, 0.0, c / r2, 0.0, -c / (r2 * r2)])?;
+        let (k3, k5) = (c / r2, -c / (r2 * r2));
+        let next = (range + k3 * range.powi(3)).abs().max(range);
+        let coeffs = [
+            0.0,
+            range / next,
+            0.0,
+            k3 * range.powi(3) / next,
+            0.0,
+            k5 * range.powi(5) / next,
+        ];
+        y = poly::eval(engine, &y, &coeffs)?;
+        range = next;
     }
-    let e = poly::eval(engine, &y, &rescaled(&EXP8, 1.0 / 8.0))?;
-    let e = square_times(engine, &e, 3)?;
+    let p = poly::eval(engine, &y, &rescaled(&EXP8, range / 8.0))?;
+    // The approximate max may fall short of the true one by δ, so the
+    // exponentials reach e^δ. p = e^(y/8) stays below 2 for δ < 5.5 (worse
+    // than the four rounds' worst case), so the refresh happens here: the
+    // squarings, the mask and the broadcast then need no bootstrap.
+    let p = ensure_levels(engine, &p, EXP_SQUARINGS + 2)?;
+    let e = square_times(engine, &p, EXP_SQUARINGS)?;
     normalise(engine, &e, rows, inverse.0, inverse.1)
 }
 

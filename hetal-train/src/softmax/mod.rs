@@ -11,9 +11,10 @@ mod methods;
 pub mod poly;
 mod rows;
 
-pub use methods::{softmax, SoftmaxMethod};
+pub use methods::{softmax, softmax_scaled, SoftmaxMethod};
 
 use crate::linalg::Matrix;
+use crate::reproducible::Xorshift;
 
 /// Exact softmax of a row (f64), the yardstick of the approximations.
 pub fn exact(row: &[f64]) -> Vec<f64> {
@@ -25,7 +26,7 @@ pub fn exact(row: &[f64]) -> Vec<f64> {
 
 /// Logits drawn as in the paper's softmax benchmark: rows in equal shares
 /// uniform on [-4, 4], [-8, 8], [-32, 32], [-128, 128], up to `[-range, range]`
-/// (a seeded xorshift generator).
+/// (a seeded [`Xorshift`] stream).
 pub fn sample_logits(rows: usize, classes: usize, range: f64, seed: u64) -> Matrix {
     let ranges: Vec<f64> = [4.0, 8.0, 32.0, 128.0]
         .into_iter()
@@ -36,16 +37,10 @@ pub fn sample_logits(rows: usize, classes: usize, range: f64, seed: u64) -> Matr
     } else {
         ranges
     };
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut unit = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut rng = Xorshift::new(seed);
     Matrix::from_fn(rows, classes, |r, _| {
         let bound = ranges[r % ranges.len()];
-        (2.0 * unit() - 1.0) * bound
+        (2.0 * rng.unit() - 1.0) * bound
     })
 }
 

@@ -44,6 +44,22 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Weight refresh strategy.
     pub weight_refresh: WeightRefresh,
+    /// The encrypted trainer keeps weights, momentum and logits divided by
+    /// this factor (an upper bound on the weights' magnitude), so that every
+    /// value it bootstraps lies in the engine's precise range; the learning
+    /// rate and the softmax's first constant take it back at no level. The
+    /// key owner multiplies decrypted logits and weights by it. The f64
+    /// reference trainer ignores it.
+    pub weight_scale: f64,
+}
+
+/// The batch size that fills a tile: one tile of a horizontally laid out
+/// matrix holds `slots / c'` rows (`c'`: classes padded to a power of two),
+/// and an iteration costs about the same however many of them are used, so
+/// the whole training set goes in one batch where it fits.
+pub fn filling_batch(samples: usize, classes: usize, slots: usize) -> usize {
+    let rows = slots / crate::linalg::padded_classes(classes).max(1);
+    samples.min(rows).max(1)
 }
 
 impl TrainConfig {
@@ -78,6 +94,7 @@ mod tests {
             optimizer: Optimizer::Sgd,
             seed: 5,
             weight_refresh: WeightRefresh::PerTile,
+            weight_scale: 1.0,
         };
         let b = cfg.batches(10);
         assert_eq!(b, vec![0..4, 4..8, 8..10]);

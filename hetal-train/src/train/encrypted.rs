@@ -6,15 +6,19 @@ use std::collections::VecDeque;
 
 use super::{Optimizer, TrainConfig, TrainError, ValidationJudge, Verdict, WeightRefresh};
 use crate::data::Dataset;
-use crate::engine::{ensure_levels, Engine};
+use crate::engine::{ensure_levels, ensure_levels_pair, Engine};
 use crate::linalg::{
     bootstrap_vertical_packed, diag_abt, diag_atb_scaled, encrypt_matrix, padded_classes,
     BlockMatrix, Layout, LinalgError, Matrix, TileShape,
 };
-use crate::softmax::{softmax, SoftmaxMethod};
+use crate::softmax::{softmax_scaled, SoftmaxMethod};
 
 /// Levels DiagABT consumes (its inputs must have them).
-const ABT_DEPTH: usize = 3;
+pub(super) const ABT_DEPTH: usize = 3;
+/// Levels the weights need before a training step: DiagABT's, plus the
+/// softmax's first constant product, so that the logits (whose range is not
+/// bounded by the bootstrap's) are never bootstrapped.
+pub(super) const FORWARD_DEPTH: usize = ABT_DEPTH + 1;
 /// Levels DiagATB's PRotUp variant consumes below the error matrix.
 const ATB_DEPTH: usize = 3;
 
@@ -105,12 +109,36 @@ pub fn encrypt_dataset<E: Engine>(
     })
 }
 
-fn ensure_all<E: Engine>(
+/// Gives every tile of `m` at least `needed` levels; the tiles that fall
+/// short are refreshed two by two ([`Engine::bootstrap_pair`]: one bootstrap
+/// per pair on CKKS).
+pub(super) fn ensure_all<E: Engine>(
     engine: &E,
     m: &BlockMatrix<E::Ct>,
     needed: usize,
 ) -> Result<BlockMatrix<E::Ct>, TrainError> {
-    Ok(m.try_map(|t| ensure_levels(engine, t, needed))?)
+    let mut tiles = m.tiles().to_vec();
+    let short: Vec<usize> = (0..tiles.len())
+        .filter(|&i| engine.level(&tiles[i]) < needed)
+        .collect();
+    for pair in short.chunks(2) {
+        match *pair {
+            [a, b] => {
+                let (x, y) = ensure_levels_pair(engine, (&tiles[a], needed), (&tiles[b], needed))?;
+                tiles[a] = x;
+                tiles[b] = y;
+            }
+            [a] => tiles[a] = ensure_levels(engine, &tiles[a], needed)?,
+            _ => {}
+        }
+    }
+    Ok(BlockMatrix::from_tiles(
+        m.rows(),
+        m.cols(),
+        m.shape(),
+        m.layout(),
+        tiles,
+    )?)
 }
 
 /// Optimiser state: the encrypted weights `w` and, for Nesterov, the
@@ -172,7 +200,7 @@ pub fn step_observed<E: Engine>(
     done(Phase::WeightRefresh);
     let logits = diag_abt(engine, &batch.x, &w)?;
     done(Phase::Forward);
-    let p = softmax(engine, &logits, method)?;
+    let p = softmax_scaled(engine, &logits, method, config.weight_scale)?;
     done(Phase::Softmax);
     let d = p.try_zip(&batch.y, |a, b| Ok(engine.sub(a, b)?))?;
     // The packed refresh masks the next weights once, so they must keep a
@@ -184,7 +212,7 @@ pub fn step_observed<E: Engine>(
     };
     let d = ensure_all(engine, &d, ATB_DEPTH + spare)?;
     done(Phase::Error);
-    let scale = config.learning_rate / batch.x.rows() as f64;
+    let scale = config.learning_rate / (batch.x.rows() as f64 * config.weight_scale);
     let g = diag_atb_scaled(engine, &d, &batch.x, scale)?;
     done(Phase::Gradient);
     let v_new = w.try_zip(&g, |a, b| Ok(engine.sub(a, b)?))?;
@@ -201,8 +229,8 @@ fn refresh_weights<E: Engine>(
 ) -> Result<BlockMatrix<E::Ct>, TrainError> {
     let lowest = w.tiles().iter().map(|t| engine.level(t)).min().unwrap_or(0);
     match refresh {
-        WeightRefresh::PerTile => ensure_all(engine, w, ABT_DEPTH),
-        WeightRefresh::Packed if lowest < ABT_DEPTH => {
+        WeightRefresh::PerTile => ensure_all(engine, w, FORWARD_DEPTH),
+        WeightRefresh::Packed if lowest < FORWARD_DEPTH => {
             let cuttable = ensure_all(engine, w, 1)?;
             Ok(bootstrap_vertical_packed(engine, &cuttable)?)
         }
@@ -231,15 +259,40 @@ fn update<E: Engine>(
     }
 }
 
+/// Where a training run stands, reported after every iteration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    /// Current epoch (from 1).
+    pub epoch: usize,
+    /// Iterations done so far in the run.
+    pub iterations: usize,
+    /// Iterations in one epoch.
+    pub per_epoch: usize,
+    /// Epoch cap.
+    pub max_epochs: usize,
+}
+
 /// Trains on encrypted data. After each epoch the encrypted validation
 /// logits go to `judge` (the key owner); the weights of the epoch it names
-/// best are returned. Weights start at zero (encrypted at the top level).
+/// best are returned. Weights start at zero (encrypted at the bootstrap level).
 pub fn train_encrypted<E: Engine, J: ValidationJudge<E>>(
     engine: &E,
     data: &EncryptedData<E::Ct>,
     config: &TrainConfig,
     judge: &mut J,
     method: SoftmaxMethod,
+) -> Result<TrainReport<E::Ct>, TrainError> {
+    train_encrypted_observed(engine, data, config, judge, method, &mut |_| {})
+}
+
+/// [`train_encrypted`], calling `progress` after every iteration.
+pub fn train_encrypted_observed<E: Engine, J: ValidationJudge<E>>(
+    engine: &E,
+    data: &EncryptedData<E::Ct>,
+    config: &TrainConfig,
+    judge: &mut J,
+    method: SoftmaxMethod,
+    progress: &mut dyn FnMut(Progress),
 ) -> Result<TrainReport<E::Ct>, TrainError> {
     let first = data.train.first().ok_or(TrainError::Empty)?;
     let period = padded_classes(data.classes);
@@ -249,7 +302,7 @@ pub fn train_encrypted<E: Engine, J: ValidationJudge<E>>(
         &zeros,
         data.shape,
         Layout::Vertical { period },
-        engine.max_level(),
+        engine.bootstrap_level(),
     )?;
     let mut state = State::new(w0);
     let mut held: VecDeque<(usize, BlockMatrix<E::Ct>)> = VecDeque::new();
@@ -259,6 +312,12 @@ pub fn train_encrypted<E: Engine, J: ValidationJudge<E>>(
         for b in config.epoch_order(data.train.len(), epoch) {
             state = step(engine, state, &data.train[b], config, method)?;
             iterations += 1;
+            progress(Progress {
+                epoch,
+                iterations,
+                per_epoch: data.train.len(),
+                max_epochs: config.max_epochs,
+            });
         }
         epochs = epoch;
         let w = ensure_all(engine, &state.w, ABT_DEPTH)?;

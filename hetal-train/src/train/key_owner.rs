@@ -81,6 +81,7 @@ pub struct KeyOwner<D> {
     decryptor: D,
     labels: Vec<usize>,
     patience: Patience,
+    scale: f64,
 }
 
 impl<D> KeyOwner<D> {
@@ -90,7 +91,26 @@ impl<D> KeyOwner<D> {
             decryptor,
             labels,
             patience: Patience::new(patience),
+            scale: 1.0,
         }
+    }
+
+    /// Sets the factor by which encrypted logits and weights are divided
+    /// ([`super::TrainConfig::weight_scale`]); decrypted values are multiplied by it.
+    pub fn with_scale(mut self, scale: f64) -> Self {
+        self.scale = scale;
+        self
+    }
+
+    /// Decrypts the weights the server returns (multiplied back by the scale).
+    pub fn decrypt_weights<E: Engine>(&self, w: &BlockMatrix<E::Ct>) -> Result<Matrix, TrainError>
+    where
+        D: Decryptor<E>,
+    {
+        let m = self.decrypt::<E>(w)?;
+        Ok(Matrix::from_fn(m.rows(), m.cols(), |r, c| {
+            self.scale * m.row(r)[c]
+        }))
     }
 
     /// Validation losses so far.
@@ -116,7 +136,7 @@ impl<E: Engine, D: Decryptor<E>> ValidationJudge<E> for KeyOwner<D> {
         let cols = parts.first().map_or(0, |m| m.cols());
         let data: Vec<f64> = parts
             .iter()
-            .flat_map(|m| m.data().iter().copied())
+            .flat_map(|m| m.data().iter().map(|&z| self.scale * z))
             .collect();
         let rows = parts.iter().map(|m| m.rows()).sum();
         let all = Matrix::new(rows, cols, data)?;

@@ -5,21 +5,24 @@
 //! * [`key_owner`]: early stopping as a key-owner role: it alone decrypts
 //!   validation logits, computes the loss and answers continue / stop.
 //! * [`encrypted`]: the server-side trainer on engine ciphertexts.
+//! * [`plan`]: the rotations and operation counts a job needs, from a dry run.
 //! * [`reference`](mod@reference): the same training in f64 (exact softmax), the accuracy yardstick.
 
 pub mod config;
 pub mod encrypted;
 pub mod key_owner;
 pub mod loss;
+pub mod plan;
 pub mod reference;
 
-pub use config::{Optimizer, TrainConfig, WeightRefresh};
+pub use config::{filling_batch, Optimizer, TrainConfig, WeightRefresh};
 pub use encrypted::{
-    encrypt_dataset, step, step_observed, train_encrypted, EncryptedBatch, EncryptedData, Phase,
-    State, TrainReport,
+    encrypt_dataset, step, step_observed, train_encrypted, train_encrypted_observed,
+    EncryptedBatch, EncryptedData, Phase, Progress, State, TrainReport,
 };
 pub use key_owner::{KeyOwner, Patience, ValidationJudge, Verdict};
 pub use loss::{accuracy, cross_entropy};
+pub use plan::{plan_job, JobPlan, JobShape};
 pub use reference::{train_reference, ReferenceReport};
 
 use thiserror::Error;
@@ -30,6 +33,7 @@ use crate::linalg::LinalgError;
 
 /// Errors of training.
 #[derive(Clone, Debug, Error, PartialEq)]
+#[non_exhaustive]
 pub enum TrainError {
     /// A linear-algebra or softmax step failed.
     #[error(transparent)]

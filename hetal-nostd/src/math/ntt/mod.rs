@@ -8,8 +8,8 @@
 //! requires `q < 2^62`. The butterflies contain no data-dependent branches.
 //!
 //! The butterfly stages come in two kernels with identical outputs: the
-//! portable one ([`portable`]) and, on x86_64 with the `std` feature, an
-//! AVX-512 one ([`avx512`]) chosen at run time when the CPU supports it.
+//! portable one (`portable`) and, on x86_64 with the `std` feature, an
+//! AVX-512 one (`avx512`) chosen at run time when the CPU supports it.
 
 use super::{primes, zq::Modulus, MathError};
 

@@ -154,7 +154,7 @@ fn errors_are_typed() {
 
 #[test]
 fn ckks_evaluation_lands_exactly_and_matches_clenshaw() {
-    use crate::engine::{CkksDecryptor, CkksEngine};
+    use crate::ckks_engine::{CkksDecryptor, CkksEngine};
     use hetal_nostd::params::presets::INSECURE_N10;
     use hetal_nostd::ring::sampling::Csprng;
     let e = CkksEngine::new(&INSECURE_N10, 64, &[], Csprng::from_entropy([11; 32])).unwrap();

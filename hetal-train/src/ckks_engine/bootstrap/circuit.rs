@@ -2,10 +2,10 @@
 //! real and imaginary parts, SlotsToCoeffs. Generic over [`Engine`]; the
 //! ModRaise step itself belongs to the CKKS engine.
 
-use super::dft::homomorphic_dft;
-use super::evalmod::EvalMod;
-use super::linear::LinearTransform;
-use super::poly::{CircuitError, CircuitResult};
+use crate::circuits::dft::homomorphic_dft;
+use crate::circuits::evalmod::EvalMod;
+use crate::circuits::linear::LinearTransform;
+use crate::circuits::poly::{CircuitError, CircuitResult};
 use crate::engine::{Complex, Engine};
 use std::collections::BTreeSet;
 

@@ -1,6 +1,7 @@
-//! A small complex number type for slot values.
+//! [`Complex`]: one slot value, shared by the encoder, the evaluator and
+//! every engine.
 
-use std::ops::{Add, Mul, Neg, Sub};
+use core::ops::{Add, Mul, Neg, Sub};
 
 /// A complex number with `f64` parts (one CKKS slot value).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -19,14 +20,19 @@ impl Complex {
     /// The imaginary unit.
     pub const I: Complex = Complex { re: 0.0, im: 1.0 };
 
-    /// Builds `re + i·im`.
+    /// `re + i·im`.
     pub const fn new(re: f64, im: f64) -> Self {
         Complex { re, im }
     }
 
-    /// A real number as a complex one.
+    /// A real number.
     pub const fn real(re: f64) -> Self {
         Complex { re, im: 0.0 }
+    }
+
+    /// Product with a real number.
+    pub fn scale(self, s: f64) -> Self {
+        Complex::new(self.re * s, self.im * s)
     }
 
     /// Complex conjugate.
@@ -34,20 +40,16 @@ impl Complex {
         Complex::new(self.re, -self.im)
     }
 
-    /// Modulus.
+    /// Modulus |z|.
     pub fn abs(self) -> f64 {
-        self.re.hypot(self.im)
+        libm::hypot(self.re, self.im)
     }
 
-    /// Multiplies by a real number.
-    pub fn scale(self, k: f64) -> Self {
-        Complex::new(self.re * k, self.im * k)
-    }
-
-    /// True when both parts are integers (a Gaussian integer): multiplying a
-    /// ciphertext by such a constant needs no rescale.
+    /// True when both parts are finite integers (a Gaussian integer):
+    /// multiplying a ciphertext by such a constant needs no rescale.
     pub fn is_gaussian_integer(self) -> bool {
-        self.re.fract() == 0.0 && self.im.fract() == 0.0
+        let int = |x: f64| x - libm::trunc(x) == 0.0;
+        int(self.re) && int(self.im)
     }
 }
 
@@ -104,5 +106,7 @@ mod tests {
         assert_eq!(Complex::new(3.0, 4.0).abs(), 5.0);
         assert!(Complex::new(2.0, -1.0).is_gaussian_integer());
         assert!(!Complex::new(0.5, 0.0).is_gaussian_integer());
+        assert!(!Complex::new(f64::INFINITY, 0.0).is_gaussian_integer());
+        assert!(!Complex::new(0.0, f64::NAN).is_gaussian_integer());
     }
 }

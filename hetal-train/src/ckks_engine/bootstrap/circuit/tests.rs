@@ -2,20 +2,12 @@
 
 use super::*;
 use crate::engine::{ClearConfig, ClearDecryptor, ClearEngine, Decryptor};
-use hetal_nostd::encoding::{fft, Complex as NComplex};
-
-fn to_n(v: &[Complex]) -> Vec<NComplex> {
-    v.iter().map(|c| NComplex::new(c.re, c.im)).collect()
-}
-
-fn from_n(v: &[NComplex]) -> Vec<Complex> {
-    v.iter().map(|c| Complex::new(c.re, c.im)).collect()
-}
+use hetal_nostd::encoding::fft;
 
 /// Slots of the "raised" plaintext: packed coefficients of z times ratio,
 /// plus integers in (−K, K) on every real and imaginary part, re-encoded.
 fn mod_raise(z: &[Complex], ratio: f64, k: i64, seed: u64) -> Vec<Complex> {
-    let mut w = to_n(z);
+    let mut w = z.to_vec();
     fft::slots_to_coeffs(&mut w);
     let mut s = seed;
     let mut int = move || {
@@ -25,10 +17,10 @@ fn mod_raise(z: &[Complex], ratio: f64, k: i64, seed: u64) -> Vec<Complex> {
         ((s >> 33) as i64 % (2 * k - 1)) - (k - 1)
     };
     for c in w.iter_mut() {
-        *c = NComplex::new(c.re * ratio + int() as f64, c.im * ratio + int() as f64);
+        *c = Complex::new(c.re * ratio + int() as f64, c.im * ratio + int() as f64);
     }
     fft::coeffs_to_slots(&mut w);
-    from_n(&w)
+    w
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! Bootstrapping on CkksEngine at insecure small presets (the fast tier).
 
 use super::*;
-use crate::engine::{ClearConfig, ClearEngine};
+use crate::ckks_engine::CkksDecryptor;
+use crate::engine::{ClearConfig, ClearEngine, Complex, Decryptor};
 use hetal_nostd::params::presets::{INSECURE_N10, INSECURE_N11, INSECURE_N12, PROD_N16};
 
 fn precision(got: &[Complex], want: &[Complex]) -> (f64, f64) {
@@ -105,7 +106,7 @@ fn bootstrapping_errors_are_typed() {
     big.ct.scale = e.ev.context().params().q()[0] as f64 / 4.0;
     assert!(matches!(
         e.bootstrap(&big),
-        Err(EngineError::BootstrapRange(_))
+        Err(EngineError::BootstrapHeadroom { .. })
     ));
     // A Hamming weight whose failure probability is above 2^-100.
     let heavy = BootstrapConfig {
@@ -181,10 +182,13 @@ fn the_clear_engine_refuses_out_of_range_bootstrap_inputs() {
     let ok = e.encrypt_real(&[0.5, -1.0, 0.0, 0.25], 0).unwrap();
     assert!(e.bootstrap(&ok).is_ok());
     let far = e.encrypt_real(&[0.5, -1.5, 0.0, 0.25], 0).unwrap();
-    assert!(matches!(
-        e.bootstrap(&far),
-        Err(EngineError::BootstrapRange(_))
-    ));
+    assert_eq!(
+        e.bootstrap(&far).unwrap_err(),
+        EngineError::BootstrapRange {
+            peak: 1.5,
+            bound: 1.0
+        }
+    );
 }
 
 /// Long tier: N = 2^16, 2^15 slots (minutes; several GB of keys).
@@ -217,4 +221,37 @@ fn bootstrapping_at_the_production_preset() {
         bits.iter().all(|&(min, mean)| min >= 15.0 && mean >= 20.0),
         "{bits:?}"
     );
+}
+
+/// Rotations report the evaluator's real error: a key that exists but
+/// serves lower levels (SlotsToCoeffs-only keys) is `KeyLevel`; only a step
+/// with neither its own key nor every power of two it needs is
+/// `MissingRotation`.
+#[test]
+fn rotation_errors_name_the_real_cause() {
+    let e = engine(&INSECURE_N10, 64, 6);
+    let top = e.encrypt_real(&[0.25; 64], e.max_level()).unwrap();
+    let ev = e.evaluator();
+    let mut key_level = 0;
+    for shift in 1..64usize {
+        match e.rotate(&top, shift as isize) {
+            Ok(_) => {}
+            Err(EngineError::Eval(crate::ckks::EvalError::KeyLevel { level, max })) => {
+                assert!(max < level, "shift {shift}: key up to {max}, ct at {level}");
+                key_level += 1;
+            }
+            Err(EngineError::MissingRotation(s)) => {
+                assert_eq!(s, shift);
+                let bits_present = (0..6)
+                    .filter(|b| shift >> b & 1 == 1)
+                    .all(|b| ev.has_rotation(1 << b));
+                assert!(
+                    !ev.has_rotation(shift as i64) && !bits_present,
+                    "shift {shift} reported missing although its keys exist"
+                );
+            }
+            Err(other) => panic!("shift {shift}: unexpected {other}"),
+        }
+    }
+    assert!(key_level > 0, "no SlotsToCoeffs-only key was exercised");
 }

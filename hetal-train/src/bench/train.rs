@@ -1,0 +1,261 @@
+//! The `train` suite: encrypted training on CKKS, timed in bootstrap-times
+//! (machines differ, so every record carries `bootstrap_s`, the median time
+//! of one full-slot bootstrap measured in the same process on the same
+//! threads).
+//!
+//! * `train_iteration`: one training iteration (the third of three on one
+//!   batch, so that the weights start at the level the loop leaves them at)
+//!   for the shapes `digits` (the demo's plan: 988 rows, 65 columns, 10
+//!   classes) and `mnist` (1024 × 769, 10 classes), on 1 and 2 threads.
+//! * `train_ckks`: the whole digits demo run on 2 threads (`hetal demo`'s
+//!   training stage), with its accuracy beside the f64 reference's.
+//!
+//! Environment: `HETAL_TRAIN_PRESET` (default `prod-n16`), `HETAL_TRAIN_SHAPES`
+//! (comma-separated, default `digits,mnist`), `HETAL_TRAIN_THREADS` (default
+//! `1,2`), `HETAL_TRAIN_RUNS` (timed iterations per record, default 1),
+//! `HETAL_TRAIN_FULL` (`0` skips `train_ckks`), `HETAL_TRAIN_EPOCHS` (its
+//! epoch cap, default the demo's).
+
+use std::time::Instant;
+
+use serde_json::json;
+
+use crate::bench::emit;
+use crate::ckks_engine::{BootstrapConfig, CkksEngine};
+use crate::demo::encrypted::{digits_config, MAX_EPOCHS};
+use crate::engine::Engine;
+use crate::linalg::{encrypt_matrix, padded_classes, Layout, Matrix};
+use crate::softmax::SoftmaxMethod;
+use crate::train::{plan_job, step, EncryptedBatch, JobShape, State, TrainConfig};
+use hetal_nostd::params::{presets, ParamsLiteral};
+use hetal_nostd::ring::sampling::Csprng;
+
+/// Rows, features and classes of the benchmarked shapes.
+const SHAPES: [(&str, usize, usize, usize); 2] =
+    [("digits", 988, 64, 10), ("mnist", 1024, 768, 10)];
+
+fn env_list(name: &str, default: &str) -> Vec<String> {
+    std::env::var(name)
+        .unwrap_or_else(|_| default.to_string())
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Peak resident set size of this process (VmHWM), 0 where unavailable.
+fn peak_rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+fn pool(threads: usize) -> Result<rayon::ThreadPool, String> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// Median seconds of `runs` full-slot bootstraps of a fresh ciphertext.
+fn bootstrap_seconds(engine: &CkksEngine, runs: usize) -> Result<f64, String> {
+    let ct = engine
+        .encrypt_real(&[0.5; 8], 0)
+        .map_err(|e| e.to_string())?;
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs.max(1) {
+        let t = Instant::now();
+        engine.bootstrap(&ct).map_err(|e| e.to_string())?;
+        times.push(t.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times[times.len() / 2])
+}
+
+fn iteration_config(rows: usize, slots: usize) -> TrainConfig {
+    digits_config(rows, slots, 1)
+}
+
+fn train_iteration(
+    lit: &ParamsLiteral<'_>,
+    shape_name: &str,
+    (rows, features, classes): (usize, usize, usize),
+    threads: &[usize],
+    runs: usize,
+) -> Result<(), String> {
+    let params = lit.build().map_err(|e| e.to_string())?;
+    let slots = params.max_slots();
+    let config = iteration_config(rows, slots);
+    let method = SoftmaxMethod::HetalLean;
+    let job = JobShape {
+        slots,
+        max_level: params.max_level(),
+        bootstrap_level: params.user_top_level(),
+        data_level: params.user_top_level(),
+        features,
+        classes,
+    };
+    let plan = plan_job(&job, &config, method).map_err(|e| e.to_string())?;
+    eprintln!(
+        "train: {shape_name} at {}: keys for {} rotations, {} bootstraps per iteration",
+        lit.name,
+        plan.rotations.len(),
+        plan.iteration.bootstrap
+    );
+    let steps: Vec<i64> = plan.rotations.iter().map(|&r| r as i64).collect();
+    let rng = Csprng::from_os().map_err(|e| e.to_string())?;
+    let engine = CkksEngine::bootstrappable(lit, slots, &steps, &BootstrapConfig::default(), rng)
+        .map_err(|e| e.to_string())?;
+    let key_bytes = engine.bootstrap_key_info().map_or(0, |(k, _)| k.seeded);
+    let period = padded_classes(classes);
+    let level = job.data_level;
+    let x = Matrix::from_fn(rows, features + 1, |r, c| {
+        if c == features {
+            1.0
+        } else {
+            ((r * 31 + c * 17) % 17) as f64 / 16.0
+        }
+    });
+    let y = Matrix::from_fn(rows, classes, |r, c| f64::from(u8::from(r % classes == c)));
+    let batch = EncryptedBatch {
+        x: encrypt_matrix(&engine, &x, plan.shape, Layout::Plain, level)
+            .map_err(|e| e.to_string())?,
+        y: encrypt_matrix(
+            &engine,
+            &y,
+            plan.shape,
+            Layout::Horizontal { period },
+            level,
+        )
+        .map_err(|e| e.to_string())?,
+    };
+    let w0 = encrypt_matrix(
+        &engine,
+        &Matrix::zeros(classes, features + 1),
+        plan.shape,
+        Layout::Vertical { period },
+        engine.bootstrap_level(),
+    )
+    .map_err(|e| e.to_string())?;
+    for &t in threads {
+        let pool = pool(t)?;
+        let record = pool.install(|| -> Result<serde_json::Value, String> {
+            let bootstrap_s = bootstrap_seconds(&engine, 3)?;
+            let mut state = State::new(w0.clone());
+            for _ in 0..2 {
+                state = step(&engine, state, &batch, &config, method).map_err(|e| e.to_string())?;
+            }
+            let mut times = Vec::with_capacity(runs);
+            for _ in 0..runs.max(1) {
+                let t0 = Instant::now();
+                state = step(&engine, state, &batch, &config, method).map_err(|e| e.to_string())?;
+                times.push(t0.elapsed().as_secs_f64());
+                eprintln!(
+                    "train: {shape_name}, {t} thread(s): iteration {:.1} s",
+                    times[times.len() - 1]
+                );
+            }
+            times.sort_by(f64::total_cmp);
+            let median = times[times.len() / 2];
+            Ok(json!({
+                "bench": "train_iteration",
+                "params": lit.name,
+                "shape": shape_name,
+                "threads": t,
+                "runs": times.len(),
+                "median_s": median,
+                "bootstrap_s": bootstrap_s,
+                "bootstrap_times": median / bootstrap_s,
+                "boots": plan.iteration.bootstrap,
+                "rot": plan.iteration.rot,
+                "mult": plan.iteration.mult,
+                "cmult": plan.iteration.cmult,
+                "batch": rows,
+                "columns": features + 1,
+                "classes": classes,
+                "tile": [plan.shape.s0, plan.shape.s1],
+                "peak_rss_bytes": peak_rss_bytes(),
+                "key_bytes": key_bytes,
+                "variant": "packed_weights_lean_softmax",
+            }))
+        })?;
+        emit(record);
+    }
+    Ok(())
+}
+
+fn train_ckks(lit: &ParamsLiteral<'_>, epochs: usize) -> Result<(), String> {
+    let pool = pool(2)?;
+    pool.install(|| -> Result<(), String> {
+        let start = Instant::now();
+        let run = crate::demo::encrypted::run(lit, epochs).map_err(|e| e.to_string())?;
+        let total_s = start.elapsed().as_secs_f64();
+        // The bootstrap yardstick, in the same process and pool, after the run.
+        let params = lit.build().map_err(|e| e.to_string())?;
+        let rng = Csprng::from_os().map_err(|e| e.to_string())?;
+        let engine = CkksEngine::bootstrappable(
+            lit,
+            params.max_slots(),
+            &[],
+            &BootstrapConfig::default(),
+            rng,
+        )
+        .map_err(|e| e.to_string())?;
+        let bootstrap_s = bootstrap_seconds(&engine, 3)?;
+        emit(json!({
+            "bench": "train_ckks",
+            "params": lit.name,
+            "dataset": "digits",
+            "threads": 2,
+            "runs": 1,
+            "median_s": run.train_s,
+            "total_s": total_s,
+            "keygen_s": run.keygen_s,
+            "train_s": run.train_s,
+            "bootstrap_s": bootstrap_s,
+            "bootstrap_times": run.train_s / bootstrap_s,
+            "epochs": run.epochs,
+            "iterations": run.iterations,
+            "boots_per_iter": run.boots_per_iter,
+            "acc": run.acc,
+            "acc_reference": run.acc_reference,
+            "peak_rss_bytes": peak_rss_bytes(),
+        }));
+        Ok(())
+    })
+}
+
+/// Runs the suite.
+pub fn run() -> Result<(), String> {
+    let name = std::env::var("HETAL_TRAIN_PRESET").unwrap_or_else(|_| "prod-n16".into());
+    let lit = presets::by_name(&name).ok_or(format!("unknown preset `{name}`"))?;
+    let threads: Vec<usize> = env_list("HETAL_TRAIN_THREADS", "1,2")
+        .iter()
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    let runs = env_usize("HETAL_TRAIN_RUNS", 1);
+    for shape in env_list("HETAL_TRAIN_SHAPES", "digits,mnist") {
+        let &(_, rows, features, classes) = SHAPES
+            .iter()
+            .find(|s| s.0 == shape)
+            .ok_or(format!("unknown shape `{shape}` (digits, mnist)"))?;
+        train_iteration(lit, &shape, (rows, features, classes), &threads, runs)?;
+    }
+    if env_usize("HETAL_TRAIN_FULL", 1) != 0 {
+        train_ckks(lit, env_usize("HETAL_TRAIN_EPOCHS", MAX_EPOCHS))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,136 @@
+//! Linear combinations `Σ k_i·a_i + constant` landing on an exact level
+//! and scale with one rescale.
+
+use std::borrow::Cow;
+
+use hetal_nostd::encoding::Complex;
+use hetal_nostd::encrypt::Ciphertext;
+use hetal_nostd::math::montgomery::montgomery_mul;
+use hetal_nostd::ring::RnsPoly;
+use rayon::prelude::*;
+
+use super::{EvalError, EvalResult, Evaluator, Factor, PreparedPlaintext};
+
+/// A term's multiplier inside [`Evaluator::linear_combination`].
+enum Multiplier<'a> {
+    /// A constant `re + im·i` as scaled integers.
+    Const(i128, i128),
+    /// The plaintext at this index of the combination's encoded plaintexts.
+    Plain(usize),
+    /// A prepared plaintext.
+    Prepared(&'a PreparedPlaintext),
+}
+
+impl Evaluator {
+    /// `Σ k_i·a_i + constant` at `level` with scale exactly `scale`, for
+    /// constant or plaintext-vector factors `k_i`: each `a_i` (above
+    /// `level`) is dropped to `level + 1` and multiplied by `k_i` encoded at
+    /// scale `scale·q/a_i.scale` (`q = q_{level+1}`), so that every term has
+    /// scale `scale·q`; the sum plus the constant is rescaled once.
+    pub fn linear_combination(
+        &self,
+        terms: &[(&Ciphertext, Factor<'_>)],
+        constant: Complex,
+        level: usize,
+        scale: f64,
+    ) -> EvalResult<Ciphertext> {
+        let l = level + 1;
+        if l > self.ctx.params().max_level() {
+            return Err(EvalError::InvalidLevel {
+                requested: level,
+                max: self.ctx.params().max_level() - 1,
+            });
+        }
+        if !(scale.is_finite() && scale > 0.0) {
+            return Err(EvalError::BadScale(scale));
+        }
+        let target = scale * self.ctx.modulus(l).value() as f64;
+        let first = terms
+            .first()
+            .ok_or(EvalError::Malformed("linear combination without terms"))?
+            .0;
+        // Each term's multiplier at scale `target / a_i.scale`: constants as
+        // scaled integers, plaintext vectors encoded over the primes 0..=l.
+        let mut plains: Vec<RnsPoly> = Vec::new();
+        let mut muls: Vec<Multiplier> = Vec::with_capacity(terms.len());
+        let mut c1s: Vec<Cow<'_, RnsPoly>> = Vec::with_capacity(terms.len());
+        for (a, k) in terms {
+            self.check(a)?;
+            if a.level < l {
+                return Err(EvalError::LevelExhausted(a.level));
+            }
+            if a.log_slots != first.log_slots {
+                return Err(EvalError::SlotMismatch(a.log_slots, first.log_slots));
+            }
+            let f = target / a.scale;
+            muls.push(match k {
+                Factor::Const(k) => {
+                    Multiplier::Const(Self::scaled_int(k.re, f)?, Self::scaled_int(k.im, f)?)
+                }
+                Factor::Plain(p) => {
+                    plains.push(self.encode(p, a.log_slots, l, f)?);
+                    Multiplier::Plain(plains.len() - 1)
+                }
+                Factor::Prepared(pp) => {
+                    if ((pp.scale / f) - 1.0).abs() > 1e-12 {
+                        return Err(EvalError::ScaleMismatch(pp.scale, f));
+                    }
+                    if pp.limbs() <= l {
+                        return Err(EvalError::Malformed("plaintext (shape)"));
+                    }
+                    Multiplier::Prepared(pp)
+                }
+            });
+            c1s.push(self.c1(a));
+        }
+        // Σ a_i·k_i limb by limb, accumulated in place (no per-term copies).
+        let n = self.ctx.n();
+        let half = n / 2;
+        let mut c0 = RnsPoly::zero(n, l + 1);
+        let mut c1 = RnsPoly::zero(n, l + 1);
+        c0.data_mut()
+            .par_chunks_mut(n)
+            .zip(c1.data_mut().par_chunks_mut(n))
+            .enumerate()
+            .for_each(|(i, (o0, o1))| {
+                let m = self.ctx.modulus(i);
+                for (((a, _), k), a1) in terms.iter().zip(&muls).zip(&c1s) {
+                    let pair = [(&mut *o0, a.c0.limb(i)), (&mut *o1, a1.limb(i))];
+                    match *k {
+                        Multiplier::Const(re, im) => {
+                            // The constant's NTT values, once for both components.
+                            let (lo, hi) = self.const_ntt(i, re, im);
+                            let halves = [(0..half, lo, m.shoup(lo)), (half..n, hi, m.shoup(hi))];
+                            for (out, src) in pair {
+                                for (range, w, ws) in halves.clone() {
+                                    for (o, &x) in out[range.clone()].iter_mut().zip(&src[range]) {
+                                        *o = m.add(*o, m.mul_shoup(x, w, ws));
+                                    }
+                                }
+                            }
+                        }
+                        Multiplier::Plain(j) => {
+                            let w = plains[j].limb(i);
+                            for (out, src) in pair {
+                                for ((o, &x), &y) in out.iter_mut().zip(src).zip(w) {
+                                    *o = m.add(*o, m.mul(x, y));
+                                }
+                            }
+                        }
+                        Multiplier::Prepared(pp) => {
+                            let (q, qi, w) = (m.value(), self.mont[i], pp.mont.limb(i));
+                            for (out, src) in pair {
+                                for ((o, &x), &y) in out.iter_mut().zip(src).zip(w) {
+                                    *o = m.add(*o, montgomery_mul(x, y, q, qi));
+                                }
+                            }
+                        }
+                    }
+                }
+            });
+        let acc = self.make(first, l, target, c0, c1);
+        let mut out = self.rescale(&self.add_const(&acc, constant)?)?;
+        out.scale = scale;
+        Ok(out)
+    }
+}

@@ -1,0 +1,373 @@
+//! Bootstrapping on the CKKS engine, gathered in one place: the settings
+//! ([`BootstrapConfig`]), the key plan (which Galois keys serve which
+//! levels, the encapsulation keys, their sizes), the landing places of the
+//! stages and the glue that runs ModRaise on the evaluator and then the
+//! slot circuit ([`BootstrapCircuit`], generic over [`Engine`]).
+
+mod circuit;
+#[cfg(test)]
+mod tests;
+
+pub use circuit::{BootstrapCircuit, StageTargets};
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use hetal_nostd::encapsulation::EncapsulationKeys;
+use hetal_nostd::evk::{galois_key_at, relin_key, EvaluationKeys};
+use hetal_nostd::keys::SecretKey;
+use hetal_nostd::math::galois::{galois_element_conjugate, galois_element_for_rotation};
+use hetal_nostd::params::bootstrap::check_failure_probability;
+use hetal_nostd::params::{LevelRole, ParamsLiteral};
+use hetal_nostd::ring::sampling::Csprng;
+use hetal_nostd::ring::Context;
+use hetal_nostd::wire::{encode_base_switching_key, encode_switching_key};
+
+use super::plain_cache::PlainCache;
+use super::{engine_error, CkksCt, CkksEngine, CkksTarget};
+use crate::circuits::{CircuitError, EvalMod};
+use crate::ckks::Evaluator;
+use crate::engine::{Decryptor, Engine, EngineError, EngineResult};
+use crate::error::ConfigError;
+
+/// Bootstrapping settings: the sparse secret's Hamming weight and EvalMod.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BootstrapConfig {
+    /// Hamming weight h of the short-lived sparse secret.
+    pub hamming_weight: usize,
+    /// EvalMod: the bound K on the integer part, the double-angle steps and
+    /// the cosine's degree.
+    pub eval_mod: EvalMod,
+}
+
+impl Default for BootstrapConfig {
+    /// h = 32, K = 16 (failure probability 2^-139 at 2^15 slots), 3 double
+    /// angles, a degree-40 cosine.
+    fn default() -> Self {
+        BootstrapConfig {
+            hamming_weight: 32,
+            eval_mod: EvalMod {
+                k: 16.0,
+                double_angle: 3,
+                degree: 40,
+            },
+        }
+    }
+}
+
+impl BootstrapConfig {
+    /// Smallest Hamming weight accepted: the s → s' key is an RLWE sample
+    /// under s', which must not be guessable.
+    pub const MIN_HAMMING_WEIGHT: usize = 32;
+
+    /// Checks the settings for ring degree `n`.
+    fn check(&self, n: usize) -> Result<(), ConfigError> {
+        let em = &self.eval_mod;
+        if !(Self::MIN_HAMMING_WEIGHT..=n / 2).contains(&self.hamming_weight) {
+            Err(ConfigError::HammingWeight {
+                weight: self.hamming_weight,
+                min: Self::MIN_HAMMING_WEIGHT,
+                max: n / 2,
+            })
+        } else if !(em.k.is_finite() && em.k >= 1.0) {
+            Err(ConfigError::EvalModBound(em.k))
+        } else if em.double_angle > 16 || !(1..=1024).contains(&em.degree) {
+            Err(ConfigError::EvalModShape {
+                double_angle: em.double_angle,
+                degree: em.degree,
+            })
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Bootstrapping keys and plan of a [`CkksEngine`].
+pub(super) struct Bootstrapper {
+    circuit: BootstrapCircuit,
+    /// Scale read into a raised ciphertext: q0 times N/2n (the trace's gain).
+    raised_scale: f64,
+    targets: StageTargets<CkksTarget>,
+    key_sizes: KeySizes,
+    log2_failure: f64,
+}
+
+impl CkksEngine {
+    /// An engine that can bootstrap: besides the relinearisation and
+    /// conjugation keys and rotations by `extra_steps`, the key owner
+    /// generates the rotation keys of the bootstrapping circuit (and of the
+    /// trace for sparse slots) and the sparse-secret encapsulation keys.
+    /// Rotation keys by powers of two are not added: other rotations need
+    /// their steps in `extra_steps`. Keys only SlotsToCoeffs uses serve its
+    /// levels only (smaller to send). The chain must have CoeffsToSlots,
+    /// EvalMod and SlotsToCoeffs levels, and the failure probability must be
+    /// at most 2^-100. Setup ends with one bootstrap of zeros, which encodes
+    /// the transforms' plaintexts once for all later bootstraps.
+    pub fn bootstrappable(
+        lit: &ParamsLiteral<'_>,
+        slots: usize,
+        extra_steps: &[i64],
+        config: &BootstrapConfig,
+        mut rng: Csprng,
+    ) -> EngineResult<Self> {
+        let params = lit.build()?;
+        let log_slots = hetal_nostd::encoding::log_slots_for(slots, params.log_n())?;
+        config.check(params.n())?;
+        let log2_failure = check_failure_probability(
+            config.hamming_weight as u32,
+            config.eval_mod.k,
+            slots,
+            MAX_LOG2_FAILURE,
+        )
+        .map_err(ConfigError::FailureProbability)?;
+        let count = |role| {
+            params
+                .segments()
+                .iter()
+                .filter(|s| s.role == role)
+                .map(|s| s.count as usize)
+                .sum::<usize>()
+        };
+        let (cts, em, stc) = (
+            count(LevelRole::CoeffsToSlots),
+            count(LevelRole::EvalMod),
+            count(LevelRole::SlotsToCoeffs),
+        );
+        if cts == 0 || stc == 0 || config.eval_mod.depth() > em {
+            return Err(EngineError::Unavailable(
+                "the chain has too few bootstrapping levels for this configuration",
+            ));
+        }
+        let q0 = params.q()[0] as f64;
+        let circuit = BootstrapCircuit::new(
+            slots,
+            cts,
+            stc,
+            config.eval_mod.clone(),
+            q0 / params.scale(),
+        )
+        .map_err(circuit_error)?;
+        // Rotations of CoeffsToSlots, of the trace and the caller's serve the
+        // top level; those only SlotsToCoeffs uses serve its levels only.
+        let log_n = params.log_n();
+        let (cts_steps, stc_steps) = circuit.stage_rotations();
+        let mut levels: BTreeMap<u64, usize> = BTreeMap::new();
+        let stc_top = params.user_top_level() + stc;
+        for &r in &stc_steps {
+            levels.insert(galois_element_for_rotation(log_n, r as i64), stc_top);
+        }
+        let top_steps = cts_steps
+            .iter()
+            .map(|&r| r as i64)
+            .chain((log_slots..log_n - 1).map(|i| 1i64 << i))
+            .chain(extra_steps.iter().copied());
+        for step in top_steps {
+            levels.insert(galois_element_for_rotation(log_n, step), params.max_level());
+        }
+        levels.insert(galois_element_conjugate(log_n), params.max_level());
+        levels.remove(&1);
+        let ctx = Arc::new(Context::new(params)?);
+        let sk = SecretKey::generate(&ctx, &mut rng);
+        let keys = EvaluationKeys {
+            relin: Some(relin_key(&ctx, &sk, &mut rng)),
+            galois: levels
+                .into_iter()
+                .map(|(g, level)| galois_key_at(&ctx, &sk, g, level, &mut rng))
+                .collect(),
+        };
+        let encapsulation = EncapsulationKeys::generate(&ctx, &sk, config.hamming_weight, &mut rng);
+        let key_sizes = key_sizes(&ctx, &keys, &encapsulation)?;
+        let mut ev = Evaluator::new(ctx.clone(), &keys).map_err(engine_error)?;
+        ev.set_encapsulation(&encapsulation).map_err(engine_error)?;
+        let raised_scale = q0 * (ctx.n() / (2 * slots)) as f64;
+        let targets = stage_targets(ctx.params(), cts, stc);
+        let engine = CkksEngine {
+            ev,
+            sk,
+            rng: Mutex::new(rng),
+            log_slots,
+            plain_cache: PlainCache::default(),
+            range_audit: std::sync::atomic::AtomicBool::new(false),
+            boot: Some(Bootstrapper {
+                circuit,
+                raised_scale,
+                targets,
+                key_sizes,
+                log2_failure,
+            }),
+        };
+        // Setup: one bootstrap of zeros encodes and keeps every diagonal
+        // plaintext of the transforms (and checks the plan end to end).
+        engine.bootstrap(&engine.encrypt(&[], 0)?)?;
+        Ok(engine)
+    }
+
+    /// Sizes of every evaluation key a bootstrappable engine holds, and log2
+    /// of the bootstrapping failure probability.
+    pub fn bootstrap_key_info(&self) -> Option<(KeySizes, f64)> {
+        self.boot.as_ref().map(|b| (b.key_sizes, b.log2_failure))
+    }
+
+    /// Levels of CoeffsToSlots, EvalMod and SlotsToCoeffs in bootstrapping.
+    pub fn bootstrap_levels(&self) -> Option<(usize, usize, usize)> {
+        self.boot.as_ref().map(|b| b.circuit.levels())
+    }
+
+    /// Bootstraps `a` with its output multiplied by `gain` (free).
+    /// Turns the range audit on or off. With it on, this engine (which holds
+    /// the secret key: a key owner's or a test's engine, never a server's)
+    /// decrypts every bootstrap input and fails with
+    /// [`EngineError::BootstrapRange`] when a slot lies outside
+    /// [`Engine::bootstrap_range`], instead of silently returning imprecise
+    /// values. It costs one decryption per bootstrap.
+    pub fn set_range_audit(&self, on: bool) {
+        self.range_audit.store(on, Ordering::Relaxed);
+    }
+
+    fn audit_range(&self, a: &CkksCt) -> EngineResult<()> {
+        if !self.range_audit.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let values = super::CkksDecryptor(self).decrypt(a)?;
+        let peak = values
+            .iter()
+            .map(|z| z.re.abs().max(z.im.abs()))
+            .fold(0.0, f64::max);
+        let bound = self.bootstrap_range();
+        if peak > bound {
+            return Err(EngineError::BootstrapRange { peak, bound });
+        }
+        Ok(())
+    }
+
+    pub(super) fn bootstrap_with_gain(&self, a: &CkksCt, gain: f64) -> EngineResult<CkksCt> {
+        let boot = self.boot.as_ref().ok_or(EngineError::Unavailable(
+            "this engine was built without bootstrapping keys (use CkksEngine::bootstrappable)",
+        ))?;
+        if a.pending_rescale {
+            return Err(EngineError::NeedsRescale);
+        }
+        let params = self.ev.context().params();
+        let headroom = params.q()[0] as f64 / a.ct.scale;
+        if headroom < MIN_HEADROOM {
+            return Err(EngineError::BootstrapHeadroom {
+                log2_scale: a.ct.scale.log2(),
+                headroom_bits: headroom.log2(),
+                needed_bits: MIN_HEADROOM.log2(),
+            });
+        }
+        self.audit_range(a)?;
+        let ev = &self.ev;
+        let bottom = ev.drop_level(&a.ct, 0).map_err(engine_error)?;
+        let sparse = ev.to_sparse(&bottom).map_err(engine_error)?;
+        let raised = ev
+            .mod_raise(&sparse, params.max_level())
+            .map_err(engine_error)?;
+        let mut raised = ev.to_dense(&raised).map_err(engine_error)?;
+        raised = ev.trace_to_slots(&raised).map_err(engine_error)?;
+        raised.scale = boot.raised_scale;
+        // The message arrives at scale a.scale; EvalMod returns it at Δ.
+        let gain = gain * params.scale() / a.ct.scale;
+        let raised = CkksCt {
+            ct: raised,
+            pending_rescale: false,
+        };
+        boot.circuit
+            .apply(self, &raised, &boot.targets, gain)
+            .map_err(circuit_error)
+    }
+}
+
+/// Bootstrapping needs q0/scale ≥ 2^8: messages up to 2^7 in magnitude then
+/// stay below q0/2 (full precision needs |m| ≤ 1, see the presets).
+const MIN_HEADROOM: f64 = 16.0;
+
+/// EvalMod's output scale: SlotsToCoeffs runs from there down to Δ, so that
+/// the noise of its rotations is small against the message.
+const SLOTS_TO_COEFFS_LOG_SCALE: f64 = 50.0;
+
+/// The landing places of bootstrapping's stages: CoeffsToSlots at the scale
+/// of EvalMod's top prime (EvalMod's squarings keep scales near their
+/// primes), EvalMod at 2^50, SlotsToCoeffs from there to Δ at the user's
+/// top level in equal ratios.
+fn stage_targets(
+    params: &hetal_nostd::params::Params,
+    cts: usize,
+    stc: usize,
+) -> StageTargets<CkksTarget> {
+    let top = params.max_level();
+    let slot_scale = params.q()[top - cts] as f64;
+    let out = params.user_top_level();
+    let (high, low) = (2f64.powf(SLOTS_TO_COEFFS_LOG_SCALE), params.scale());
+    StageTargets {
+        coeffs_to_slots: (1..=cts)
+            .map(|i| CkksTarget {
+                level: top - i,
+                scale: slot_scale,
+            })
+            .collect(),
+        eval_mod: CkksTarget {
+            level: out + stc,
+            scale: high,
+        },
+        slots_to_coeffs: (1..=stc)
+            .map(|i| CkksTarget {
+                level: out + stc - i,
+                scale: if i == stc {
+                    low
+                } else {
+                    high * (low / high).powf(i as f64 / stc as f64)
+                },
+            })
+            .collect(),
+    }
+}
+
+/// A circuit's error as the engine's: engine failures as themselves, the
+/// rest wrapped.
+fn circuit_error(e: CircuitError) -> EngineError {
+    match e {
+        CircuitError::Engine(e) => e,
+        other => EngineError::Circuit(Box::new(other)),
+    }
+}
+
+/// Bootstrapping may fail with probability at most 2^-100.
+const MAX_LOG2_FAILURE: f64 = -100.0;
+
+/// Sizes of a bootstrappable engine's evaluation keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeySizes {
+    /// Number of keys (switching keys plus the dense-to-sparse key).
+    pub count: usize,
+    /// Bytes as sent: every key as its wire frame (b plus a seed).
+    pub seeded: usize,
+    /// Bytes in memory once every `a` is expanded (8 bytes per residue).
+    pub expanded: usize,
+}
+
+fn key_sizes(
+    ctx: &Context,
+    keys: &EvaluationKeys,
+    encapsulation: &EncapsulationKeys,
+) -> EngineResult<KeySizes> {
+    let params = ctx.params();
+    let mut sizes = KeySizes {
+        count: 1,
+        seeded: 0,
+        expanded: 2 * encapsulation.to_sparse.b.data().len() * 8,
+    };
+    for k in keys
+        .relin
+        .iter()
+        .chain(&keys.galois)
+        .chain([&encapsulation.to_dense])
+    {
+        sizes.count += 1;
+        sizes.seeded += encode_switching_key(k, params)?.len();
+        sizes.expanded += k.expanded_bytes();
+    }
+    sizes.seeded += encode_base_switching_key(&encapsulation.to_sparse, params)?.len();
+    Ok(sizes)
+}

@@ -1,0 +1,137 @@
+//! CkksEngine against ClearEngine and its typed errors.
+
+use super::*;
+use crate::engine::{ClearConfig, ClearDecryptor, ClearEngine, Coefficient};
+use crate::linalg::tests::random_matrix;
+use crate::linalg::{
+    decrypt_matrix, diag_abt, diag_atb, encrypt_matrix, padded_classes, Layout, TileShape,
+};
+use hetal_nostd::params::presets::{INSECURE_N10, INSECURE_N11};
+
+#[test]
+fn diag_products_match_the_clear_engine() {
+    let slots = 64;
+    let ckks = CkksEngine::new(&INSECURE_N10, slots, &[], Csprng::from_entropy([3; 32])).unwrap();
+    let clear = ClearEngine::new(ClearConfig::exact(slots, ckks.max_level())).unwrap();
+    let (a, b, c) = (8, 8, 4);
+    let p = padded_classes(c);
+    let shape = TileShape::for_batch(a, p, slots).unwrap();
+    let (x, w, d) = (
+        random_matrix(a, b, 1),
+        random_matrix(c, b, 2),
+        random_matrix(a, c, 3),
+    );
+    let top = 12;
+    let vertical = Layout::Vertical { period: p };
+    let horizontal = Layout::Horizontal { period: p };
+    // DiagABT.
+    let got = {
+        let xe = encrypt_matrix(&ckks, &x, shape, Layout::Plain, top).unwrap();
+        let we = encrypt_matrix(&ckks, &w, shape, vertical, top).unwrap();
+        let out = diag_abt(&ckks, &xe, &we).unwrap();
+        assert_eq!(ckks.level(&out.tiles()[0]), 9);
+        decrypt_matrix(&CkksDecryptor(&ckks), &out).unwrap()
+    };
+    let want = {
+        let xe = encrypt_matrix(&clear, &x, shape, Layout::Plain, top).unwrap();
+        let we = encrypt_matrix(&clear, &w, shape, vertical, top).unwrap();
+        decrypt_matrix(&ClearDecryptor, &diag_abt(&clear, &xe, &we).unwrap()).unwrap()
+    };
+    let err = got.max_abs_diff(&want).unwrap();
+    eprintln!("DiagABT on CkksEngine (INSECURE-n10): max error {err:.2e}");
+    assert!(err < 1e-6, "DiagABT: {err}");
+    // DiagATB.
+    let got = {
+        let de = encrypt_matrix(&ckks, &d, shape, horizontal, top).unwrap();
+        let xe = encrypt_matrix(&ckks, &x, shape, Layout::Plain, top).unwrap();
+        decrypt_matrix(&CkksDecryptor(&ckks), &diag_atb(&ckks, &de, &xe).unwrap()).unwrap()
+    };
+    let err = got.max_abs_diff(&d.t_mul(&x).unwrap()).unwrap();
+    eprintln!("DiagATB on CkksEngine (INSECURE-n10): max error {err:.2e}");
+    assert!(err < 1e-6, "DiagATB: {err}");
+}
+
+#[test]
+fn nearly_equal_scales_are_aligned_exactly() {
+    let e = CkksEngine::new(&INSECURE_N10, 64, &[], Csprng::from_entropy([9; 32])).unwrap();
+    let vals: Vec<f64> = (0..64).map(|i| (i as f64 * 0.3).sin()).collect();
+    let x = e.encrypt_real(&vals, 6).unwrap();
+    let one = |a: &CkksCt, level: usize, scale: f64| {
+        e.linear_combination(
+            &[(a, Coefficient::Const(Complex::real(1.0)))],
+            Complex::default(),
+            CkksTarget { level, scale },
+        )
+        .unwrap()
+    };
+    let hi = one(&x, 5, 2f64.powi(55));
+    // Within the tolerance of equal-level additions, but not equal.
+    let lo = one(&hi, 3, 2f64.powi(55) * (1.0 + 4e-10));
+    let sum = CkksDecryptor(&e)
+        .decrypt_real(&e.add(&hi, &lo).unwrap())
+        .unwrap();
+    let want = CkksDecryptor(&e).decrypt_real(&hi).unwrap();
+    let err = sum
+        .iter()
+        .zip(&want)
+        .map(|(s, w)| (s - 2.0 * w).abs())
+        .fold(0.0, f64::max);
+    assert!(err < 2f64.powi(-40), "error 2^{:.1}", err.log2());
+}
+
+#[test]
+fn bootstrap_and_level_errors_are_typed() {
+    let ckks = CkksEngine::new(&INSECURE_N10, 16, &[], Csprng::from_entropy([4; 32])).unwrap();
+    let ct = ckks.encrypt_real(&[0.5; 16], 0).unwrap();
+    assert!(matches!(
+        ckks.bootstrap(&ct),
+        Err(EngineError::Unavailable(_))
+    ));
+    assert_eq!(
+        ckks.mul_real(&ct, 0.3).unwrap_err(),
+        EngineError::LevelExhausted {
+            needed: 1,
+            level: 0
+        }
+    );
+    let up = ckks.encrypt_real(&[0.5; 16], 3).unwrap();
+    let lazy = ckks.mul_lazy(&up, &up).unwrap();
+    assert_eq!(
+        ckks.add(&lazy, &up).unwrap_err(),
+        EngineError::ScaleMismatch
+    );
+    assert_eq!(
+        ckks.mul_lazy(&lazy, &up).unwrap_err(),
+        EngineError::NeedsRescale
+    );
+    let sq = ckks.rescale(&lazy).unwrap();
+    let v = CkksDecryptor(&ckks).decrypt_real(&sq).unwrap();
+    assert!(v.iter().all(|x| (x - 0.25).abs() < 1e-6));
+    let r = ckks
+        .rotate(
+            &ckks
+                .encrypt_real(&(0..16).map(|i| i as f64 / 16.0).collect::<Vec<_>>(), 3)
+                .unwrap(),
+            5,
+        )
+        .unwrap();
+    let v = CkksDecryptor(&ckks).decrypt_real(&r).unwrap();
+    assert!((v[0] - 5.0 / 16.0).abs() < 1e-6 && (v[15] - 4.0 / 16.0).abs() < 1e-6);
+}
+
+/// A rotation composed from powers of two reports the evaluator's error
+/// (here: a ciphertext of another parameter set), not a missing key.
+#[test]
+fn composed_rotations_report_the_evaluator_error() {
+    let a = CkksEngine::new(&INSECURE_N10, 16, &[], Csprng::from_entropy([5; 32])).unwrap();
+    let b = CkksEngine::new(&INSECURE_N11, 16, &[], Csprng::from_entropy([6; 32])).unwrap();
+    let foreign = b.encrypt_real(&[0.5; 16], 3).unwrap();
+    assert!(!a.evaluator().has_rotation(3));
+    assert_eq!(
+        a.rotate(&foreign, 3).unwrap_err(),
+        EngineError::Eval(EvalError::ParamsMismatch)
+    );
+    // The same composed rotation of one of its own ciphertexts works.
+    let own = a.encrypt_real(&[0.5; 16], 3).unwrap();
+    assert!(a.rotate(&own, 3).is_ok());
+}

@@ -1,0 +1,104 @@
+//! What a training job needs from the engine, found by a dry run: the exact
+//! rotation amounts (the Galois keys the key owner generates, and no
+//! others) and the operation counts of one iteration.
+//!
+//! The level flow of the trainer depends only on levels, never on values,
+//! so a run of the same code on a counting [`ClearEngine`] with the CKKS
+//! chain's levels makes exactly the rotations and bootstraps a CKKS run
+//! makes. One mechanism serves every layout, softmax variant and refresh
+//! strategy: a change to the algorithms changes the keys with it.
+
+use super::encrypted::{ensure_all, step, State, ABT_DEPTH};
+use super::{TrainConfig, TrainError};
+use crate::engine::{ClearConfig, ClearEngine, Engine, OpCounts};
+use crate::linalg::{diag_abt, encrypt_matrix, padded_classes, Layout, Matrix, TileShape};
+use crate::softmax::SoftmaxMethod;
+
+/// The sizes of a job, as the server sees them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JobShape {
+    /// Slots of a ciphertext.
+    pub slots: usize,
+    /// Highest level of the chain (fresh ciphertexts may be encrypted there).
+    pub max_level: usize,
+    /// Level of a bootstrap's output.
+    pub bootstrap_level: usize,
+    /// Level at which the data producers encrypt batches.
+    pub data_level: usize,
+    /// Features per sample (without the bias column).
+    pub features: usize,
+    /// Classes.
+    pub classes: usize,
+}
+
+/// The outcome of a dry run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JobPlan {
+    /// Tile shape of every block matrix.
+    pub shape: TileShape,
+    /// Left rotation amounts (in `1..slots`) the job uses.
+    pub rotations: Vec<usize>,
+    /// Operations of one steady-state iteration.
+    pub iteration: OpCounts,
+    /// Operations of one validation batch's logits.
+    pub validation: OpCounts,
+}
+
+/// Iterations run before the counted one, so that the counted one starts
+/// from weights at the level the training loop leaves them at.
+const WARM_UP: usize = 2;
+
+/// Runs [`WARM_UP`] + 1 training steps and one validation forward pass on
+/// zeros on a counting engine with `shape`'s levels.
+pub fn plan_job(
+    shape: &JobShape,
+    config: &TrainConfig,
+    method: SoftmaxMethod,
+) -> Result<JobPlan, TrainError> {
+    if config.batch_size == 0 || shape.classes == 0 {
+        return Err(TrainError::Empty);
+    }
+    let engine = ClearEngine::new(ClearConfig {
+        counting_only: true,
+        bootstrap_level: shape.bootstrap_level,
+        ..ClearConfig::exact(shape.slots, shape.max_level)
+    })?;
+    let period = padded_classes(shape.classes);
+    let tiles = TileShape::for_batch(config.batch_size, period, shape.slots)?;
+    let cols = shape.features + 1;
+    let zeros = |rows, cols, layout, level| {
+        encrypt_matrix(&engine, &Matrix::zeros(rows, cols), tiles, layout, level)
+    };
+    let batch = super::EncryptedBatch {
+        x: zeros(config.batch_size, cols, Layout::Plain, shape.data_level)?,
+        y: zeros(
+            config.batch_size,
+            shape.classes,
+            Layout::Horizontal { period },
+            shape.data_level,
+        )?,
+    };
+    let w0 = zeros(
+        shape.classes,
+        cols,
+        Layout::Vertical { period },
+        engine.bootstrap_level(),
+    )?;
+    let mut state = State::new(w0);
+    for _ in 0..WARM_UP {
+        state = step(&engine, state, &batch, config, method)?;
+    }
+    let before = engine.counts();
+    state = step(&engine, state, &batch, config, method)?;
+    let iteration = engine.counts().since(&before);
+    let before = engine.counts();
+    let w = ensure_all(&engine, &state.w, ABT_DEPTH)?;
+    diag_abt(&engine, &batch.x, &w)?;
+    let validation = engine.counts().since(&before);
+    Ok(JobPlan {
+        shape: tiles,
+        rotations: engine.rotations_used().into_iter().collect(),
+        iteration,
+        validation,
+    })
+}

@@ -1,0 +1,144 @@
+//! Encrypted training on real CKKS ciphertexts (fast tier: an insecure
+//! N = 2^11 preset), against the same run on the clear engine and the f64
+//! reference trainer.
+
+use hetal_nostd::params::presets::INSECURE_N11;
+use hetal_nostd::params::ParamsLiteral;
+use hetal_nostd::ring::sampling::Csprng;
+use hetal_train::data::{digits, Dataset};
+use hetal_train::linalg::Matrix;
+use hetal_train::softmax::SoftmaxMethod;
+use hetal_train::train::{
+    accuracy, encrypt_dataset, plan_job, train_encrypted, train_reference, JobShape, KeyOwner,
+    Optimizer, TrainConfig, WeightRefresh,
+};
+use hetal_train::{
+    BootstrapConfig, CkksDecryptor, CkksEngine, ClearConfig, ClearDecryptor, ClearEngine,
+    Decryptor, Engine, EngineError,
+};
+
+const SLOTS: usize = 1024;
+
+fn config() -> TrainConfig {
+    TrainConfig {
+        learning_rate: 1.0,
+        batch_size: 64,
+        max_epochs: 2,
+        patience: 3,
+        optimizer: Optimizer::Nesterov { momentum: 0.9 },
+        seed: 3,
+        weight_refresh: WeightRefresh::PerTile,
+        weight_scale: 8.0,
+    }
+}
+
+fn job_shape(lit: &ParamsLiteral<'_>) -> JobShape {
+    let params = lit.build().unwrap();
+    JobShape {
+        slots: SLOTS,
+        max_level: params.max_level(),
+        bootstrap_level: params.user_top_level(),
+        data_level: params.user_top_level(),
+        features: 64,
+        classes: 10,
+    }
+}
+
+struct Outcome {
+    weights: Matrix,
+    losses: Vec<f64>,
+    epochs: usize,
+    best_epoch: usize,
+}
+
+fn train<E: Engine, D: Decryptor<E>>(
+    engine: &E,
+    decryptor: D,
+    train: &Dataset,
+    validation: &Dataset,
+    level: usize,
+) -> Outcome {
+    let cfg = config();
+    let data = encrypt_dataset(engine, train, validation, &cfg, level).unwrap();
+    let mut owner = KeyOwner::new(decryptor, validation.labels.clone(), cfg.patience)
+        .with_scale(cfg.weight_scale);
+    let report =
+        train_encrypted(engine, &data, &cfg, &mut owner, SoftmaxMethod::HetalLean).unwrap();
+    Outcome {
+        weights: owner.decrypt_weights::<E>(&report.weights).unwrap(),
+        losses: owner.losses().to_vec(),
+        epochs: report.epochs,
+        best_epoch: report.best_epoch,
+    }
+}
+
+#[test]
+fn ckks_training_with_bootstrapping_matches_the_clear_run_and_the_reference() {
+    let split = digits().unwrap().split(0.15, 0.3, 1).unwrap();
+    let subset = split.train.select(&(0..128).collect::<Vec<_>>());
+    let validation = split.validation.select(&(0..64).collect::<Vec<_>>());
+    let shape = job_shape(&INSECURE_N11);
+    let plan = plan_job(&shape, &config(), SoftmaxMethod::HetalLean).unwrap();
+    let steps: Vec<i64> = plan.rotations.iter().map(|&r| r as i64).collect();
+    let ckks = CkksEngine::bootstrappable(
+        &INSECURE_N11,
+        SLOTS,
+        &steps,
+        &BootstrapConfig::default(),
+        Csprng::from_entropy([11; 32]),
+    )
+    .unwrap();
+    ckks.set_range_audit(true);
+    let clear = ClearEngine::new(ClearConfig {
+        bootstrap_level: shape.bootstrap_level,
+        ..ClearConfig::exact(SLOTS, shape.max_level)
+    })
+    .unwrap();
+    let level = shape.data_level;
+    let encrypted = train(&ckks, CkksDecryptor(&ckks), &subset, &validation, level);
+    let simulated = train(&clear, ClearDecryptor, &subset, &validation, level);
+
+    // Same epochs and key-owner decisions, nearly the same losses and weights.
+    assert_eq!(encrypted.epochs, 2);
+    assert_eq!(encrypted.epochs, simulated.epochs);
+    assert_eq!(encrypted.best_epoch, simulated.best_epoch);
+    for (a, b) in encrypted.losses.iter().zip(&simulated.losses) {
+        assert!((a - b).abs() < 1e-3, "validation loss {a} vs {b}");
+    }
+    let gap = encrypted.weights.max_abs_diff(&simulated.weights).unwrap();
+    eprintln!("max |W_ckks - W_clear| = {gap:.3e}");
+    assert!(gap < 1e-3, "weights differ by {gap}");
+
+    let reference = train_reference(&subset, &validation, &config()).unwrap();
+    let acc = accuracy(&encrypted.weights, &split.test).unwrap();
+    let acc_reference = accuracy(&reference.weights, &split.test).unwrap();
+    eprintln!("test accuracy: CKKS {acc:.4}, f64 reference {acc_reference:.4}");
+    assert!(
+        (acc - acc_reference).abs() <= 0.01,
+        "CKKS {acc} vs reference {acc_reference}"
+    );
+    assert!(acc > 0.7, "accuracy {acc}");
+}
+
+#[test]
+fn a_bootstrap_input_outside_the_precise_range_is_an_error() {
+    let ckks = CkksEngine::bootstrappable(
+        &INSECURE_N11,
+        SLOTS,
+        &[],
+        &BootstrapConfig::default(),
+        Csprng::from_entropy([12; 32]),
+    )
+    .unwrap();
+    ckks.set_range_audit(true);
+    let range = ckks.bootstrap_range();
+    let inside = ckks.encrypt_real(&[range * 0.9, -0.5], 0).unwrap();
+    let fresh = ckks.bootstrap(&inside).unwrap();
+    let got = CkksDecryptor(&ckks).decrypt_real(&fresh).unwrap();
+    assert!((got[0] - range * 0.9).abs() < 1e-4, "{}", got[0]);
+    let outside = ckks.encrypt_real(&[0.25, 3.0 * range], 0).unwrap();
+    assert!(matches!(
+        ckks.bootstrap(&outside),
+        Err(EngineError::BootstrapRange { .. })
+    ));
+}
