@@ -211,6 +211,7 @@ fn raw_text_to_trained_classifier() {
         optimizer: Optimizer::Nesterov { momentum: 0.9 },
         seed: 1,
         weight_refresh: WeightRefresh::PerTile,
+        weight_scale: 1.0,
     };
     let report = train_reference(&to_dataset(&train), &to_dataset(&train), &config).unwrap();
     let acc = accuracy(&report.weights, &to_dataset(&test)).unwrap();

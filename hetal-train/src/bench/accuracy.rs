@@ -79,6 +79,7 @@ fn config(learning_rate: f64, max_epochs: usize, patience: usize) -> TrainConfig
         optimizer: Optimizer::Nesterov { momentum: 0.9 },
         seed: 3,
         weight_refresh: WeightRefresh::PerTile,
+        weight_scale: 1.0,
     }
 }
 
