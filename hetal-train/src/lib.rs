@@ -28,9 +28,12 @@
 //!     encrypted data, checkpoints), the key owner's key files;
 //! 12. [`protocol`] — the three roles over HTTP: server, store, training
 //!     thread, the key owner's client;
-//! 13. `demo`, `bench` — commands of the `hetal` binary (hidden from the
+//! 13. `extract` — client-side feature extraction (`hetal extract`, cargo
+//!     feature `extract`, on by default): pre-trained text and image models,
+//!     `.npy`/CSV/image readers; it needs no other module;
+//! 14. `demo`, `bench` — commands of the `hetal` binary (hidden from the
 //!     documentation: not a library API);
-//! 14. [`cli`] — the `hetal` command line.
+//! 15. [`cli`] — the `hetal` command line.
 
 #[doc(hidden)]
 pub mod bench;
@@ -43,6 +46,8 @@ pub mod data;
 pub mod demo;
 pub mod engine;
 pub mod error;
+#[cfg(feature = "extract")]
+pub mod extract;
 pub mod io;
 pub mod job;
 pub mod linalg;

@@ -6,7 +6,7 @@
 mod layering;
 
 /// Lowest first, as in the crate documentation.
-const LAYERS: [&str; 16] = [
+const LAYERS: [&str; 17] = [
     "reproducible",
     "ckks",
     "error",
@@ -20,6 +20,7 @@ const LAYERS: [&str; 16] = [
     "io",
     "job",
     "protocol",
+    "extract",
     "demo",
     "bench",
     "cli",

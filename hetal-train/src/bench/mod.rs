@@ -1,6 +1,8 @@
 //! Benchmark suites behind `hetal bench <suite>`: each prints one JSON object
 //! per line on stdout; human-readable progress goes to stderr.
 
+#[cfg(feature = "extract")]
+pub mod accuracy;
 pub mod algo;
 pub mod boot;
 pub mod core;
@@ -89,7 +91,9 @@ pub fn cpu_model() -> String {
 }
 
 /// Names of the benchmark suites `run_suite` accepts.
-pub const SUITES: &[&str] = &["core", "eval", "algo", "boot", "range", "train", "protocol"];
+pub const SUITES: &[&str] = &[
+    "core", "eval", "algo", "boot", "range", "train", "protocol", "accuracy",
+];
 
 /// Runs the named suite. Returns an error message for an unknown suite.
 pub fn run_suite(name: &str) -> Result<(), String> {
@@ -101,6 +105,10 @@ pub fn run_suite(name: &str) -> Result<(), String> {
         "range" => range::run(),
         "train" => train::run(),
         "protocol" => protocol::run(),
+        #[cfg(feature = "extract")]
+        "accuracy" => accuracy::run(),
+        #[cfg(not(feature = "extract"))]
+        "accuracy" => Err("the accuracy suite needs the `extract` feature (on by default)".into()),
         other => Err(format!(
             "unknown benchmark suite `{other}` (known: {})",
             SUITES.join(", ")

@@ -148,6 +148,13 @@ enum Command {
     },
     /// List the parameter presets.
     Presets,
+    /// Client side: turn raw data into features and labels with a frozen
+    /// pre-trained model (prints a JSON summary on stdout).
+    #[cfg(feature = "extract")]
+    Extract {
+        #[command(subcommand)]
+        job: crate::extract::cli::ExtractCommand,
+    },
 }
 
 /// Errors of the commands (printed as one line).
@@ -186,6 +193,10 @@ pub enum CliError {
         #[source]
         source: std::io::Error,
     },
+    /// Feature extraction.
+    #[cfg(feature = "extract")]
+    #[error(transparent)]
+    Extract(#[from] crate::extract::ExtractError),
     /// Benchmark or demo failure.
     #[error("{0}")]
     Message(String),
@@ -267,6 +278,12 @@ fn run(command: Command) -> Result<(), CliError> {
                 simulate_epochs,
             };
             crate::demo::run(lit, options).map_err(|e| CliError::Message(e.to_string()))
+        }
+        #[cfg(feature = "extract")]
+        Command::Extract { job } => {
+            let summary = job.execute()?;
+            println!("{summary}");
+            Ok(())
         }
         Command::Presets => {
             for lit in presets::ALL {
