@@ -142,3 +142,20 @@ fn a_bootstrap_input_outside_the_precise_range_is_an_error() {
         Err(EngineError::BootstrapRange { .. })
     ));
 }
+
+/// Long tier: the whole digits run of `hetal demo` at the 128-bit training
+/// preset (hours on 2 cores, about 22 GB of memory).
+#[test]
+#[ignore = "long tier: the full digits training at prod-n16-train"]
+fn full_digits_training_at_the_production_preset() {
+    use hetal_nostd::params::presets::PROD_N16_TRAIN;
+    use hetal_train::demo::encrypted::{run, MAX_EPOCHS};
+    let outcome = run(&PROD_N16_TRAIN, MAX_EPOCHS).unwrap();
+    assert!(outcome.acc >= 0.95, "test accuracy {}", outcome.acc);
+    assert!(
+        (outcome.acc - outcome.acc_reference).abs() <= 0.005,
+        "CKKS {} vs reference {}",
+        outcome.acc,
+        outcome.acc_reference
+    );
+}
