@@ -48,5 +48,5 @@ step "hetal-nostd test suite on armv7-unknown-linux-gnueabihf (qemu-arm)"
 step "firmware end to end under qemu-system-arm (mps2-an500)"
 (
     cd "$root"
-    HETAL_FIRMWARE_REQUIRED=1 cargo test -p hetal-tests --test firmware -- --nocapture
+    HETAL_FIRMWARE_REQUIRED=1 cargo test --release -p hetal-tests --test firmware -- --nocapture
 )
