@@ -32,14 +32,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let method = SoftmaxMethod::HetalLean;
     // The key owner derives the job's rotation keys from a dry run.
-    let shape = JobShape {
-        slots,
-        max_level: params.max_level(),
-        bootstrap_level: params.user_top_level(),
-        data_level: params.user_top_level(),
-        features: train.features.cols(),
-        classes: train.classes,
-    };
+    let shape = JobShape::new(&params, slots, train.features.cols(), train.classes);
     let plan = plan_job(&shape, &config, method)?;
     let steps: Vec<i64> = plan.rotations.iter().map(|&r| r as i64).collect();
     let engine = CkksEngine::bootstrappable(

@@ -33,15 +33,7 @@ fn config() -> TrainConfig {
 }
 
 fn job_shape(lit: &ParamsLiteral<'_>) -> JobShape {
-    let params = lit.build().unwrap();
-    JobShape {
-        slots: SLOTS,
-        max_level: params.max_level(),
-        bootstrap_level: params.user_top_level(),
-        data_level: params.user_top_level(),
-        features: 64,
-        classes: 10,
-    }
+    JobShape::new(&lit.build().unwrap(), SLOTS, 64, 10)
 }
 
 struct Outcome {

@@ -26,7 +26,8 @@ use crate::demo::encrypted::{digits_config, MAX_EPOCHS};
 use crate::engine::Engine;
 use crate::linalg::{encrypt_matrix, padded_classes, Layout, Matrix};
 use crate::softmax::SoftmaxMethod;
-use crate::train::{plan_job, step, EncryptedBatch, JobShape, State, TrainConfig};
+use crate::train::epochs::initial_state;
+use crate::train::{plan_job, step, EncryptedBatch, JobShape, TrainConfig};
 use hetal_nostd::params::{presets, ParamsLiteral};
 use hetal_nostd::ring::sampling::Csprng;
 
@@ -87,14 +88,7 @@ fn train_iteration(
     let slots = params.max_slots();
     let config = iteration_config(rows, slots);
     let method = SoftmaxMethod::HetalLean;
-    let job = JobShape {
-        slots,
-        max_level: params.max_level(),
-        bootstrap_level: params.user_top_level(),
-        data_level: params.user_top_level(),
-        features,
-        classes,
-    };
+    let job = JobShape::new(&params, slots, features, classes);
     let plan = plan_job(&job, &config, method).map_err(|e| e.to_string())?;
     eprintln!(
         "train: {shape_name} at {}: keys for {} rotations, {} bootstraps per iteration",
@@ -130,19 +124,13 @@ fn train_iteration(
         )
         .map_err(|e| e.to_string())?,
     };
-    let w0 = encrypt_matrix(
-        &engine,
-        &Matrix::zeros(classes, features + 1),
-        plan.shape,
-        Layout::Vertical { period },
-        engine.bootstrap_level(),
-    )
-    .map_err(|e| e.to_string())?;
+    let start =
+        initial_state(&engine, classes, features + 1, plan.shape).map_err(|e| e.to_string())?;
     for &t in threads {
         let pool = pool(t)?;
         let record = pool.install(|| -> Result<serde_json::Value, String> {
             let bootstrap_s = bootstrap_seconds(&engine, 3)?;
-            let mut state = State::new(w0.clone());
+            let mut state = start.clone();
             for _ in 0..2 {
                 state = step(&engine, state, &batch, &config, method).map_err(|e| e.to_string())?;
             }

@@ -128,14 +128,12 @@ pub fn run(preset: &ParamsLiteral<'_>, max_epochs: usize) -> Result<EncryptedRun
         config.max_epochs,
         config.patience
     );
-    let shape = JobShape {
+    let shape = JobShape::new(
+        &params,
         slots,
-        max_level: params.max_level(),
-        bootstrap_level: params.user_top_level(),
-        data_level: params.user_top_level(),
-        features: split.train.features.cols(),
-        classes: split.train.classes,
-    };
+        split.train.features.cols(),
+        split.train.classes,
+    );
     let plan = plan_job(&shape, &config, method)?;
     eprintln!(
         "    job plan (dry run): tile {}x{}, {} rotation keys for the job, per iteration {} \

@@ -61,14 +61,7 @@ impl Geometry {
 
     /// The dry run of the job (rotations and operation counts).
     pub fn plan(&self, spec: &JobSpec) -> Result<JobPlan, JobError> {
-        let shape = JobShape {
-            slots: self.slots,
-            max_level: self.params.max_level(),
-            bootstrap_level: self.params.user_top_level(),
-            data_level: self.data_level(),
-            features: spec.features,
-            classes: spec.classes,
-        };
+        let shape = JobShape::new(&self.params, self.slots, spec.features, spec.classes);
         plan_job(&shape, &spec.train_config(), spec.softmax_method()).map_err(|e| {
             JobError::Invalid {
                 path: "job".into(),

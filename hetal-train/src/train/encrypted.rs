@@ -4,6 +4,7 @@
 
 use std::collections::VecDeque;
 
+use super::epochs::{initial_state, validation_logits};
 use super::{Optimizer, TrainConfig, TrainError, ValidationJudge, Verdict, WeightRefresh};
 use crate::data::Dataset;
 use crate::engine::{ensure_levels, ensure_levels_pair, Engine};
@@ -295,16 +296,7 @@ pub fn train_encrypted_observed<E: Engine, J: ValidationJudge<E>>(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<TrainReport<E::Ct>, TrainError> {
     let first = data.train.first().ok_or(TrainError::Empty)?;
-    let period = padded_classes(data.classes);
-    let zeros = Matrix::zeros(data.classes, first.x.cols());
-    let w0 = encrypt_matrix(
-        engine,
-        &zeros,
-        data.shape,
-        Layout::Vertical { period },
-        engine.bootstrap_level(),
-    )?;
-    let mut state = State::new(w0);
+    let mut state = initial_state(engine, data.classes, first.x.cols(), data.shape)?;
     let mut held: VecDeque<(usize, BlockMatrix<E::Ct>)> = VecDeque::new();
     let mut iterations = 0;
     let mut epochs = 0;
@@ -320,12 +312,7 @@ pub fn train_encrypted_observed<E: Engine, J: ValidationJudge<E>>(
             });
         }
         epochs = epoch;
-        let w = ensure_all(engine, &state.w, ABT_DEPTH)?;
-        let logits = data
-            .validation
-            .iter()
-            .map(|x| diag_abt(engine, x, &w))
-            .collect::<Result<Vec<_>, _>>()?;
+        let logits = validation_logits(engine, &state.w, &data.validation)?;
         held.push_back((epoch, state.w.clone()));
         if held.len() > config.patience + 1 {
             held.pop_front();

@@ -8,10 +8,13 @@
 //! makes. One mechanism serves every layout, softmax variant and refresh
 //! strategy: a change to the algorithms changes the keys with it.
 
-use super::encrypted::{ensure_all, step, State, ABT_DEPTH};
+use hetal_nostd::params::Params;
+
+use super::encrypted::step;
+use super::epochs::{initial_state, validation_logits};
 use super::{TrainConfig, TrainError};
-use crate::engine::{ClearConfig, ClearEngine, Engine, OpCounts};
-use crate::linalg::{diag_abt, encrypt_matrix, padded_classes, Layout, Matrix, TileShape};
+use crate::engine::{ClearConfig, ClearEngine, OpCounts};
+use crate::linalg::{encrypt_matrix, padded_classes, Layout, Matrix, TileShape};
 use crate::softmax::SoftmaxMethod;
 
 /// The sizes of a job, as the server sees them.
@@ -29,6 +32,22 @@ pub struct JobShape {
     pub features: usize,
     /// Classes.
     pub classes: usize,
+}
+
+impl JobShape {
+    /// A job on `params` with `slots` slots, `features` features and
+    /// `classes` classes: levels from the chain, data encrypted at the top
+    /// user level (where bootstrapping returns ciphertexts).
+    pub fn new(params: &Params, slots: usize, features: usize, classes: usize) -> Self {
+        JobShape {
+            slots,
+            max_level: params.max_level(),
+            bootstrap_level: params.user_top_level(),
+            data_level: params.user_top_level(),
+            features,
+            classes,
+        }
+    }
 }
 
 /// The outcome of a dry run.
@@ -78,13 +97,7 @@ pub fn plan_job(
             shape.data_level,
         )?,
     };
-    let w0 = zeros(
-        shape.classes,
-        cols,
-        Layout::Vertical { period },
-        engine.bootstrap_level(),
-    )?;
-    let mut state = State::new(w0);
+    let mut state = initial_state(&engine, shape.classes, cols, tiles)?;
     for _ in 0..WARM_UP {
         state = step(&engine, state, &batch, config, method)?;
     }
@@ -92,8 +105,7 @@ pub fn plan_job(
     state = step(&engine, state, &batch, config, method)?;
     let iteration = engine.counts().since(&before);
     let before = engine.counts();
-    let w = ensure_all(&engine, &state.w, ABT_DEPTH)?;
-    diag_abt(&engine, &batch.x, &w)?;
+    validation_logits(&engine, &state.w, std::slice::from_ref(&batch.x))?;
     let validation = engine.counts().since(&before);
     Ok(JobPlan {
         shape: tiles,
