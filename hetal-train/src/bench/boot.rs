@@ -25,7 +25,7 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use crate::bench::{emit, peak_rss_bytes, process_cpu_seconds};
+use crate::bench::{emit, env_usize, peak_rss_bytes, process_cpu_seconds};
 use crate::ckks_engine::{BootstrapConfig, CkksDecryptor, CkksEngine};
 use crate::engine::{Complex, Decryptor, Engine};
 use hetal_nostd::params::presets;
@@ -113,10 +113,6 @@ fn chosen_presets() -> Result<Vec<&'static ParamsLiteral<'static>>, String> {
             }
         }
     }
-}
-
-fn env_usize(name: &str) -> Option<usize> {
-    std::env::var(name).ok().and_then(|v| v.parse().ok())
 }
 
 /// Sets up one preset, times its bootstraps on every thread count, emits

@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use crate::bench::{emit, peak_rss_bytes};
+use crate::bench::{emit, env_usize, peak_rss_bytes};
 use crate::ckks_engine::{BootstrapConfig, CkksEngine};
 use crate::demo::encrypted::{digits_config, MAX_EPOCHS};
 use crate::engine::Engine;
@@ -42,13 +42,6 @@ fn env_list(name: &str, default: &str) -> Vec<String> {
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .collect()
-}
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 fn pool(threads: usize) -> Result<rayon::ThreadPool, String> {
@@ -222,7 +215,7 @@ pub fn run() -> Result<(), String> {
         .iter()
         .filter_map(|t| t.parse().ok())
         .collect();
-    let runs = env_usize("HETAL_TRAIN_RUNS", 1);
+    let runs = env_usize("HETAL_TRAIN_RUNS").unwrap_or(1);
     for shape in env_list("HETAL_TRAIN_SHAPES", "digits,mnist") {
         let &(_, rows, features, classes) = SHAPES
             .iter()
@@ -230,8 +223,8 @@ pub fn run() -> Result<(), String> {
             .ok_or(format!("unknown shape `{shape}` (digits, mnist)"))?;
         train_iteration(lit, &shape, (rows, features, classes), &threads, runs)?;
     }
-    if env_usize("HETAL_TRAIN_FULL", 1) != 0 {
-        train_ckks(lit, env_usize("HETAL_TRAIN_EPOCHS", MAX_EPOCHS))?;
+    if env_usize("HETAL_TRAIN_FULL").unwrap_or(1) != 0 {
+        train_ckks(lit, env_usize("HETAL_TRAIN_EPOCHS").unwrap_or(MAX_EPOCHS))?;
     }
     Ok(())
 }
