@@ -94,7 +94,9 @@ fn train_iteration(
     let engine =
         CkksEngine::bootstrappable(lit, slots, &steps, &BootstrapConfig::for_chain(lit), rng)
             .map_err(|e| e.to_string())?;
-    let key_bytes = engine.bootstrap_key_info().map_or(0, |(k, _)| k.seeded);
+    let (key_bytes, key_bytes_expanded) = engine
+        .bootstrap_key_info()
+        .map_or((0, 0), |(k, _)| (k.seeded, k.expanded));
     let period = padded_classes(classes);
     let level = job.data_level;
     let x = Matrix::from_fn(rows, features + 1, |r, c| {
@@ -158,6 +160,8 @@ fn train_iteration(
                 "tile": [plan.shape.s0, plan.shape.s1],
                 "peak_rss_bytes": peak_rss_bytes(),
                 "key_bytes": key_bytes,
+                "key_bytes_expanded": key_bytes_expanded,
+                "plain_cache_bytes": engine.plain_cache_bytes(),
                 "variant": "packed_weights_lean_softmax",
             }))
         })?;

@@ -26,6 +26,11 @@ type CachedPlain = (Vec<Complex>, Arc<PreparedPlaintext>);
 const PLAIN_CACHE_BYTES: usize = 6 << 30;
 
 impl CkksEngine {
+    /// Bytes the plaintext cache holds now.
+    pub fn plain_cache_bytes(&self) -> usize {
+        self.plain_cache.bytes.load(Ordering::Relaxed)
+    }
+
     /// The encoding of a reused plaintext for the term `a` of a linear
     /// combination landing on `out`, from the cache or encoded (and kept
     /// while the cache has room).

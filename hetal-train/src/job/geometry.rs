@@ -71,9 +71,10 @@ impl Geometry {
         })
     }
 
-    /// Bootstrapping settings.
+    /// Bootstrapping settings: those that fit the preset's chain
+    /// ([`BootstrapConfig::for_segments`]).
     pub fn bootstrap_config(&self) -> BootstrapConfig {
-        BootstrapConfig::default()
+        BootstrapConfig::for_segments(self.params.segments())
     }
 
     /// Level of freshly encrypted data.

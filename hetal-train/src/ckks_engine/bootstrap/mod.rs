@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use hetal_nostd::encapsulation::EncapsulationKeys;
 use hetal_nostd::evk::EvaluationKeys;
 use hetal_nostd::keys::SecretKey;
-use hetal_nostd::params::{LevelRole, ParamsLiteral};
+use hetal_nostd::params::{LevelRole, ParamsLiteral, Segment};
 use hetal_nostd::ring::sampling::Csprng;
 use hetal_nostd::ring::Context;
 use hetal_nostd::wire::{encode_base_switching_key, encode_switching_key};
@@ -75,8 +75,13 @@ impl BootstrapConfig {
     /// suffice (`prod-n16` and its twins), otherwise [`lean`](Self::lean)
     /// (the training presets).
     pub fn for_chain(lit: &ParamsLiteral<'_>) -> Self {
-        let levels: usize = lit
-            .q
+        Self::for_segments(lit.q)
+    }
+
+    /// [`for_chain`](Self::for_chain) from a chain's segments (as
+    /// [`Params::segments`](hetal_nostd::params::Params::segments) gives them).
+    pub fn for_segments(segments: &[Segment]) -> Self {
+        let levels: usize = segments
             .iter()
             .filter(|s| s.role == LevelRole::EvalMod)
             .map(|s| s.count as usize)

@@ -80,24 +80,33 @@ impl KeyPlan {
             q0 / params.scale(),
         )
         .map_err(circuit_error)?;
-        // Rotations of CoeffsToSlots, of the trace and the caller's serve the
-        // top level; those only SlotsToCoeffs uses serve its levels only.
+        // Each key serves the highest level its rotation runs at: those of
+        // CoeffsToSlots and the trace run at the top; those of SlotsToCoeffs
+        // at its levels; the caller's (training) on user levels only, since
+        // a bootstrap lands at the user top.
         let log_n = params.log_n();
         let (cts_steps, stc_steps) = circuit.stage_rotations();
         let mut levels: BTreeMap<u64, usize> = BTreeMap::new();
-        let stc_top = params.user_top_level() + stc;
+        let mut need = |step: i64, level: usize| {
+            let slot = levels
+                .entry(galois_element_for_rotation(log_n, step))
+                .or_insert(level);
+            *slot = (*slot).max(level);
+        };
+        let top = params.max_level();
         for &r in &stc_steps {
-            levels.insert(galois_element_for_rotation(log_n, r as i64), stc_top);
+            need(r as i64, params.user_top_level() + stc);
         }
-        let top_steps = cts_steps
-            .iter()
-            .map(|&r| r as i64)
-            .chain((log_slots..log_n - 1).map(|i| 1i64 << i))
-            .chain(extra_steps.iter().copied());
-        for step in top_steps {
-            levels.insert(galois_element_for_rotation(log_n, step), params.max_level());
+        for &step in extra_steps {
+            need(step, params.user_top_level());
         }
-        levels.insert(galois_element_conjugate(log_n), params.max_level());
+        for step in cts_steps.iter().map(|&r| r as i64) {
+            need(step, top);
+        }
+        for step in (log_slots..log_n - 1).map(|i| 1i64 << i) {
+            need(step, top);
+        }
+        levels.insert(galois_element_conjugate(log_n), top);
         levels.remove(&1);
         Ok(KeyPlan {
             params,
