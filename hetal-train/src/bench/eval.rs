@@ -44,7 +44,7 @@ pub fn run() -> Result<(), String> {
     );
     let sk = SecretKey::generate(&ctx, &mut rng);
     let keys = EvaluationKeys::generate(&ctx, &sk, &STEPS, false, &mut rng);
-    let ev = Evaluator::new(ctx.clone(), &keys).map_err(|e| e.to_string())?;
+    let ev = Evaluator::new(ctx.clone(), keys).map_err(|e| e.to_string())?;
     let slots = ctx.params().max_slots();
     let level = ctx.params().max_level();
     let vals = |k: f64| -> Vec<Complex> {

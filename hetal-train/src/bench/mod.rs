@@ -15,6 +15,8 @@ use std::time::Instant;
 
 use hetal_nostd::math::kernel;
 
+pub use crate::demo::measure::{peak_rss_bytes, process_cpu_seconds};
+
 /// Runs `f` `runs` times after one warm-up call and returns the median wall time in seconds.
 pub fn median_seconds<F: FnMut()>(runs: usize, mut f: F) -> f64 {
     f();
@@ -45,24 +47,6 @@ pub fn median_wall_cpu<F: FnMut()>(runs: usize, mut f: F) -> (f64, f64) {
     wall.sort_by(f64::total_cmp);
     cpu.sort_by(f64::total_cmp);
     (wall[wall.len() / 2], cpu[cpu.len() / 2])
-}
-
-/// CPU seconds this process has used so far (all threads); 0 where the
-/// clock is unavailable.
-pub fn process_cpu_seconds() -> f64 {
-    #[cfg(unix)]
-    {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: `ts` is a valid, writable timespec for the call's duration.
-        let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-        if rc == 0 {
-            return ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9;
-        }
-    }
-    0.0
 }
 
 /// Prints one benchmark record as a JSON line on stdout, with the kernel
@@ -114,19 +98,6 @@ pub fn run_suite(name: &str) -> Result<(), String> {
             SUITES.join(", ")
         )),
     }
-}
-
-/// Peak resident set size of this process (VmHWM), 0 where unavailable.
-pub fn peak_rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb * 1024)
 }
 
 /// A whole number from the environment variable `name` (benchmark settings);

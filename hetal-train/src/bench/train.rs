@@ -20,10 +20,9 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use crate::bench::{emit, env_usize, peak_rss_bytes};
+use crate::bench::{emit, env_usize, peak_rss_bytes, process_cpu_seconds};
 use crate::ckks_engine::{BootstrapConfig, CkksEngine};
-use crate::demo::encrypted::{digits_config, MAX_EPOCHS};
-use crate::engine::Engine;
+use crate::demo::encrypted::{bootstrap_seconds, digits_config, MAX_EPOCHS};
 use crate::linalg::{encrypt_matrix, padded_classes, Layout, Matrix};
 use crate::softmax::SoftmaxMethod;
 use crate::train::epochs::initial_state;
@@ -49,21 +48,6 @@ fn pool(threads: usize) -> Result<rayon::ThreadPool, String> {
         .num_threads(threads)
         .build()
         .map_err(|e| e.to_string())
-}
-
-/// Median seconds of `runs` full-slot bootstraps of a fresh ciphertext.
-fn bootstrap_seconds(engine: &CkksEngine, runs: usize) -> Result<f64, String> {
-    let ct = engine
-        .encrypt_real(&[0.5; 8], 0)
-        .map_err(|e| e.to_string())?;
-    let mut times = Vec::with_capacity(runs);
-    for _ in 0..runs.max(1) {
-        let t = Instant::now();
-        engine.bootstrap(&ct).map_err(|e| e.to_string())?;
-        times.push(t.elapsed().as_secs_f64());
-    }
-    times.sort_by(f64::total_cmp);
-    Ok(times[times.len() / 2])
 }
 
 fn iteration_config(rows: usize, slots: usize) -> TrainConfig {
@@ -124,23 +108,27 @@ fn train_iteration(
     for &t in threads {
         let pool = pool(t)?;
         let record = pool.install(|| -> Result<serde_json::Value, String> {
-            let bootstrap_s = bootstrap_seconds(&engine, 3)?;
+            let (bootstrap_s, bootstrap_cpu_s) =
+                bootstrap_seconds(&engine, 3).map_err(|e| e.to_string())?;
             let mut state = start.clone();
             for _ in 0..2 {
                 state = step(&engine, state, &batch, &config, method).map_err(|e| e.to_string())?;
             }
-            let mut times = Vec::with_capacity(runs);
+            let (mut times, mut cpu) = (Vec::new(), Vec::new());
             for _ in 0..runs.max(1) {
-                let t0 = Instant::now();
+                let (t0, c0) = (Instant::now(), process_cpu_seconds());
                 state = step(&engine, state, &batch, &config, method).map_err(|e| e.to_string())?;
                 times.push(t0.elapsed().as_secs_f64());
+                cpu.push(process_cpu_seconds() - c0);
                 eprintln!(
                     "train: {shape_name}, {t} thread(s): iteration {:.1} s",
                     times[times.len() - 1]
                 );
             }
             times.sort_by(f64::total_cmp);
+            cpu.sort_by(f64::total_cmp);
             let median = times[times.len() / 2];
+            let median_cpu = cpu[cpu.len() / 2];
             Ok(json!({
                 "bench": "train_iteration",
                 "params": lit.name,
@@ -150,6 +138,9 @@ fn train_iteration(
                 "median_s": median,
                 "bootstrap_s": bootstrap_s,
                 "bootstrap_times": median / bootstrap_s,
+                "cpu_s": median_cpu,
+                "bootstrap_cpu_s": bootstrap_cpu_s,
+                "bootstrap_times_cpu": median_cpu / bootstrap_cpu_s,
                 "boots": plan.iteration.bootstrap,
                 "rot": plan.iteration.rot,
                 "mult": plan.iteration.mult,
@@ -176,18 +167,7 @@ fn train_ckks(lit: &ParamsLiteral<'_>, epochs: usize) -> Result<(), String> {
         let start = Instant::now();
         let run = crate::demo::encrypted::run(lit, epochs).map_err(|e| e.to_string())?;
         let total_s = start.elapsed().as_secs_f64();
-        // The bootstrap yardstick, in the same process and pool, after the run.
-        let params = lit.build().map_err(|e| e.to_string())?;
-        let rng = Csprng::from_os().map_err(|e| e.to_string())?;
-        let engine = CkksEngine::bootstrappable(
-            lit,
-            params.max_slots(),
-            &[],
-            &BootstrapConfig::for_chain(lit),
-            rng,
-        )
-        .map_err(|e| e.to_string())?;
-        let bootstrap_s = bootstrap_seconds(&engine, 3)?;
+        let bootstrap_s = run.bootstrap_s;
         emit(json!({
             "bench": "train_ckks",
             "params": lit.name,
@@ -200,12 +180,15 @@ fn train_ckks(lit: &ParamsLiteral<'_>, epochs: usize) -> Result<(), String> {
             "train_s": run.train_s,
             "bootstrap_s": bootstrap_s,
             "bootstrap_times": run.train_s / bootstrap_s,
+            "train_cpu_s": run.train_cpu_s,
+            "bootstrap_cpu_s": run.bootstrap_cpu_s,
+            "bootstrap_times_cpu": run.train_cpu_s / run.bootstrap_cpu_s,
             "epochs": run.epochs,
             "iterations": run.iterations,
             "boots_per_iter": run.boots_per_iter,
             "acc": run.acc,
             "acc_reference": run.acc_reference,
-            "peak_rss_bytes": peak_rss_bytes(),
+            "peak_rss_bytes": run.peak_rss_bytes,
         }));
         Ok(())
     })

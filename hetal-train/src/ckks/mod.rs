@@ -76,8 +76,10 @@ impl std::fmt::Debug for Evaluator {
 
 impl Evaluator {
     /// An evaluator for `ctx` with the given evaluation keys (checked against
-    /// the parameters; their `a` polynomials are expanded here).
-    pub fn new(ctx: Arc<Context>, keys: &EvaluationKeys) -> EvalResult<Self> {
+    /// the parameters; their `a` polynomials are expanded here). Each key is
+    /// dropped once prepared, so that the seeded and the expanded key sets
+    /// are never both whole in memory.
+    pub fn new(ctx: Arc<Context>, keys: EvaluationKeys) -> EvalResult<Self> {
         let params = ctx.params();
         let dnum = ctx.q_len().div_ceil(params.digit_size());
         if dnum > 8 || ctx.p_len() > 8 || params.digit_size() > 8 {
@@ -87,15 +89,14 @@ impl Evaluator {
         }
         let relin = keys
             .relin
-            .as_ref()
-            .map(|k| prepare(&ctx, k, KeyKind::Relin))
+            .map(|k| prepare(&ctx, &k, KeyKind::Relin))
             .transpose()?;
         let mut galois = HashMap::new();
-        for k in &keys.galois {
+        for k in keys.galois {
             let KeyKind::Galois(g) = k.kind else {
                 return Err(EvalError::Malformed("Galois key (another kind given)"));
             };
-            galois.insert(g, (prepare(&ctx, k, k.kind)?, k.level));
+            galois.insert(g, (prepare(&ctx, &k, k.kind)?, k.level));
         }
         let levels = (0..ctx.q_len())
             .map(|l| LevelTables::new(&ctx, l))

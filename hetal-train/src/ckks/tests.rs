@@ -22,7 +22,7 @@ fn setup(lit: &ParamsLiteral<'_>, steps: &[i64], conj: bool, seed: u8) -> Setup 
     let mut rng = Csprng::from_entropy([seed; 32]);
     let sk = SecretKey::generate(&ctx, &mut rng);
     let keys = EvaluationKeys::generate(&ctx, &sk, steps, conj, &mut rng);
-    let ev = Evaluator::new(ctx.clone(), &keys).unwrap();
+    let ev = Evaluator::new(ctx.clone(), keys).unwrap();
     Setup {
         ctx,
         sk,
@@ -266,7 +266,7 @@ fn bad_keys_and_mismatched_parameters_are_errors() {
         galois: vec![],
     };
     assert_eq!(
-        Evaluator::new(s.ctx.clone(), &foreign).unwrap_err(),
+        Evaluator::new(s.ctx.clone(), foreign).unwrap_err(),
         EvalError::ParamsMismatch
     );
     // A relinearisation key passed as a Galois key, a truncated key, an out-of-range residue.
@@ -276,7 +276,7 @@ fn bad_keys_and_mismatched_parameters_are_errors() {
         galois: vec![relin.clone()],
     };
     assert!(matches!(
-        Evaluator::new(s.ctx.clone(), &wrong_kind),
+        Evaluator::new(s.ctx.clone(), wrong_kind),
         Err(EvalError::Malformed(_))
     ));
     let mut short = relin.clone();
@@ -286,7 +286,7 @@ fn bad_keys_and_mismatched_parameters_are_errors() {
         galois: vec![],
     };
     assert!(matches!(
-        Evaluator::new(s.ctx.clone(), &bad),
+        Evaluator::new(s.ctx.clone(), bad),
         Err(EvalError::Malformed(_))
     ));
     let mut big = relin.clone();
@@ -296,11 +296,11 @@ fn bad_keys_and_mismatched_parameters_are_errors() {
         galois: vec![rotation_key(&s.ctx, &s.sk, 1, &mut rng)],
     };
     assert!(matches!(
-        Evaluator::new(s.ctx.clone(), &bad),
+        Evaluator::new(s.ctx.clone(), bad),
         Err(EvalError::Malformed(_))
     ));
     // Missing keys.
-    let bare = Evaluator::new(s.ctx.clone(), &EvaluationKeys::default()).unwrap();
+    let bare = Evaluator::new(s.ctx.clone(), EvaluationKeys::default()).unwrap();
     assert_eq!(bare.mul(&cx, &cx), Err(EvalError::MissingRelinKey));
     assert_eq!(bare.conjugate(&cx), Err(EvalError::MissingConjugationKey));
     // A malformed ciphertext.
@@ -415,7 +415,7 @@ fn galois_keys_for_fewer_levels_rotate_there_and_refuse_above() {
     assert_eq!(back, low);
     let ev = Evaluator::new(
         s.ctx.clone(),
-        &EvaluationKeys {
+        EvaluationKeys {
             relin: None,
             galois: vec![low],
         },
@@ -439,7 +439,7 @@ fn galois_keys_for_fewer_levels_rotate_there_and_refuse_above() {
     assert!(matches!(
         Evaluator::new(
             s.ctx.clone(),
-            &EvaluationKeys {
+            EvaluationKeys {
                 relin: Some(short_relin),
                 galois: vec![],
             }

@@ -114,7 +114,7 @@ impl CkksEngine {
             .collect();
         steps.extend_from_slice(extra_steps);
         let keys = EvaluationKeys::generate(&ctx, &sk, &steps, true, &mut rng);
-        let ev = Evaluator::new(ctx, &keys).map_err(engine_error)?;
+        let ev = Evaluator::new(ctx, keys).map_err(engine_error)?;
         Ok(CkksEngine {
             ev,
             key: EncryptKey::Secret(sk),

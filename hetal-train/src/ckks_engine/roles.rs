@@ -292,7 +292,7 @@ impl CkksEngine {
         slots: usize,
         extra_steps: &[i64],
         config: &BootstrapConfig,
-        keys: &PublicEvalKeys,
+        keys: PublicEvalKeys,
     ) -> EngineResult<Self> {
         let plan = KeyPlan::new(lit, slots, extra_steps, config)?;
         let ctx = plan.context()?;
@@ -315,7 +315,7 @@ impl CkksEngine {
         }
         let log_slots = hetal_nostd::encoding::log_slots_for(slots, ctx.params().log_n())?;
         let ev =
-            crate::ckks::Evaluator::new(ctx, &EvaluationKeys::default()).map_err(engine_error)?;
+            crate::ckks::Evaluator::new(ctx, EvaluationKeys::default()).map_err(engine_error)?;
         Ok(CkksEngine {
             ev,
             key: EncryptKey::Public(pk),
@@ -408,7 +408,8 @@ mod tests {
             Err(KeyError::SecretFrame)
         ));
         let keys = builder.finish().unwrap();
-        let server = CkksEngine::server(&INSECURE_N10, 512, &steps(), &config, &keys).unwrap();
+        let server =
+            CkksEngine::server(&INSECURE_N10, 512, &steps(), &config, keys.clone()).unwrap();
         // The producer encrypts with the public key; the server rotates,
         // multiplies and bootstraps; only the owner decrypts.
         let producer = CkksEngine::producer(
@@ -443,7 +444,7 @@ mod tests {
         let mut partial = keys.clone();
         partial.keys.galois.pop();
         assert!(matches!(
-            CkksEngine::server(&INSECURE_N10, 512, &steps(), &config, &partial),
+            CkksEngine::server(&INSECURE_N10, 512, &steps(), &config, partial),
             Err(EngineError::InvalidConfig(
                 ConfigError::MissingGaloisKey { .. }
             ))

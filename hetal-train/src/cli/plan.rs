@@ -37,7 +37,7 @@ fn calibrate(geo: &Geometry) -> Result<(f64, f64), CliError> {
         relin: Some(relin_key(&ctx, &sk, &mut rng)),
         galois: vec![rotation_key(&ctx, &sk, 1, &mut rng)],
     };
-    let ev = Evaluator::new(ctx.clone(), &keys).map_err(|e| backend(&e))?;
+    let ev = Evaluator::new(ctx.clone(), keys).map_err(|e| backend(&e))?;
     let level = geo.data_level();
     let ct = encrypt(&ctx, &sk, &[], geo.slots, level, &mut rng).map_err(|e| backend(&e))?;
     let ct = ev.expand(&ct).map_err(|e| backend(&e))?;

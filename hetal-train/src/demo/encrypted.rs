@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use hetal_nostd::params::ParamsLiteral;
 use hetal_nostd::ring::sampling::Csprng;
 
+use super::measure::{peak_rss_bytes, process_cpu_seconds};
 use super::DemoError;
 use crate::ckks_engine::{evaluation_key_sizes, BootstrapConfig, CkksDecryptor, CkksEngine};
 use crate::data::{self, Split};
@@ -45,6 +46,18 @@ pub struct EncryptedRun {
     pub boots_per_iter: u64,
     /// Rotation keys of the job (besides bootstrapping's own).
     pub rotation_keys: usize,
+    /// Median seconds of one full-slot bootstrap with the run's engine,
+    /// measured after training on the same threads (the yardstick that
+    /// makes times comparable across machines).
+    pub bootstrap_s: f64,
+    /// CPU seconds of one bootstrap (all threads; median of the same runs).
+    pub bootstrap_cpu_s: f64,
+    /// CPU seconds of training (all threads): with `bootstrap_cpu_s`, a
+    /// ratio that other processes on the machine do not skew.
+    pub train_cpu_s: f64,
+    /// Peak resident memory of the process after the run (bytes; 0 where
+    /// the platform does not say).
+    pub peak_rss_bytes: u64,
     /// Test accuracy of the decrypted weights.
     pub acc: f64,
     /// Test accuracy of the f64 reference trainer, same hyper-parameters.
@@ -101,6 +114,26 @@ impl ValidationJudge<CkksEngine> for Judge<'_, '_> {
     fn best_epoch(&self) -> Option<usize> {
         ValidationJudge::<CkksEngine>::best_epoch(self.owner)
     }
+}
+
+/// Median wall and CPU seconds (each its own median) of `runs` full-slot
+/// bootstraps of a fresh ciphertext on `engine`: the unit of training
+/// times, bootstrap-times.
+pub fn bootstrap_seconds(engine: &CkksEngine, runs: usize) -> Result<(f64, f64), DemoError> {
+    let ct = engine.encrypt_real(&[0.5; 8], 0)?;
+    let (mut wall, mut cpu) = (Vec::new(), Vec::new());
+    for _ in 0..runs.max(1) {
+        let (t, c) = (Instant::now(), process_cpu_seconds());
+        engine.bootstrap(&ct)?;
+        wall.push(t.elapsed().as_secs_f64());
+        cpu.push(process_cpu_seconds() - c);
+    }
+    Ok((median(&mut wall), median(&mut cpu)))
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
 
 fn minutes(d: Duration) -> String {
@@ -197,7 +230,7 @@ pub fn run(preset: &ParamsLiteral<'_>, max_epochs: usize) -> Result<EncryptedRun
         config.patience,
     )
     .with_scale(config.weight_scale);
-    let start = Instant::now();
+    let (start, start_cpu) = (Instant::now(), process_cpu_seconds());
     let total = config.max_epochs * data.train.len();
     let boots = plan.iteration.bootstrap;
     let mut report_progress = |p: Progress| {
@@ -225,6 +258,7 @@ pub fn run(preset: &ParamsLiteral<'_>, max_epochs: usize) -> Result<EncryptedRun
         &mut report_progress,
     )?;
     let train_time = start.elapsed();
+    let train_cpu_s = process_cpu_seconds() - start_cpu;
 
     let weights = owner.decrypt_weights::<CkksEngine>(&report.weights)?;
     let acc = accuracy(&weights, &split.test)?;
@@ -240,6 +274,16 @@ pub fn run(preset: &ParamsLiteral<'_>, max_epochs: usize) -> Result<EncryptedRun
         report.iterations,
         minutes(train_time)
     );
+    eprintln!("[hetal demo] timing three bootstraps (the yardstick of training times) ...");
+    let (bootstrap_s, bootstrap_cpu_s) = bootstrap_seconds(&engine, 3)?;
+    let peak_rss_bytes = peak_rss_bytes();
+    eprintln!(
+        "    one bootstrap: {bootstrap_s:.1} s; training took {:.1} bootstrap-times \
+         ({:.1} in CPU time); peak memory {:.2} GB",
+        train_time.as_secs_f64() / bootstrap_s,
+        train_cpu_s / bootstrap_cpu_s,
+        peak_rss_bytes as f64 / 1e9
+    );
     Ok(EncryptedRun {
         params: params.name().to_string(),
         keygen_s: keygen.as_secs_f64(),
@@ -250,6 +294,10 @@ pub fn run(preset: &ParamsLiteral<'_>, max_epochs: usize) -> Result<EncryptedRun
         best_epoch: report.best_epoch,
         boots_per_iter: boots,
         rotation_keys: plan.rotations.len(),
+        bootstrap_s,
+        bootstrap_cpu_s,
+        train_cpu_s,
+        peak_rss_bytes,
         acc,
         acc_reference,
         val_losses: owner.losses().to_vec(),

@@ -10,6 +10,7 @@
 //!    simulator (NOT encrypted, labelled as such).
 
 pub mod encrypted;
+pub mod measure;
 pub mod simulate;
 
 use crate::data;

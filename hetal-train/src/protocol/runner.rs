@@ -105,7 +105,7 @@ pub fn server_engine(job: &JobHandle, geo: &Geometry) -> Result<CkksEngine, RunE
         geo.slots,
         &geo.rotation_steps(&job.spec)?,
         &geo.bootstrap_config(),
-        &keys,
+        keys,
     )?)
 }
 

@@ -152,25 +152,22 @@ impl CkksEngine {
         let ctx = plan.context()?;
         let sk = SecretKey::generate(&ctx, &mut rng);
         let keys = plan.generate(&ctx, &sk, &mut rng);
-        let engine = Self::assemble(plan, ctx, &keys, EncryptKey::Secret(sk), rng)?;
-        // The evaluator holds its own prepared copies: free the generated
-        // keys before the setup bootstrap, which peaks in memory.
-        drop(keys);
-        engine.warm_up()
+        Self::assemble(plan, ctx, keys, EncryptKey::Secret(sk), rng)?.warm_up()
     }
 
     /// Builds a bootstrappable engine from `plan`'s evaluation keys (checked
-    /// complete); [`CkksEngine::warm_up`] then makes it ready.
+    /// complete), consuming them key by key; [`CkksEngine::warm_up`] then
+    /// makes it ready.
     pub(super) fn assemble(
         plan: KeyPlan,
         ctx: Arc<Context>,
-        keys: &PublicEvalKeys,
+        keys: PublicEvalKeys,
         key: EncryptKey,
         rng: Csprng,
     ) -> EngineResult<Self> {
         plan.check(&keys.keys)?;
         let key_sizes = key_sizes(&ctx, &keys.keys, &keys.encapsulation)?;
-        let mut ev = Evaluator::new(ctx.clone(), &keys.keys).map_err(engine_error)?;
+        let mut ev = Evaluator::new(ctx.clone(), keys.keys).map_err(engine_error)?;
         ev.set_encapsulation(&keys.encapsulation)
             .map_err(engine_error)?;
         let q0 = ctx.params().q()[0] as f64;
