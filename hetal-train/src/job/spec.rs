@@ -314,6 +314,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_job_bootstraps_with_the_settings_its_chain_fits() {
+        use crate::ckks_engine::{evaluation_key_sizes, BootstrapConfig};
+        use crate::job::geometry::Geometry;
+        use hetal_nostd::params::presets::PROD_N16_TRAIN;
+        let spec = JobSpec::parse(
+            "preset = \"prod-n16-train\"\nclasses = 10\nfeatures = 64\n",
+            "JOB.toml",
+        )
+        .unwrap();
+        let geo = Geometry::of(&spec).unwrap();
+        assert_eq!(
+            geo.bootstrap_config(),
+            BootstrapConfig::for_chain(&PROD_N16_TRAIN)
+        );
+        // The key plan of the training chain exists (it failed with the
+        // default EvalMod, which needs more levels than the chain has).
+        let sizes = evaluation_key_sizes(
+            spec.preset(),
+            geo.slots,
+            &geo.rotation_steps(&spec).unwrap(),
+            &geo.bootstrap_config(),
+        )
+        .unwrap();
+        assert!(sizes.count > 3);
+    }
+
+    #[test]
     fn defaults_apply_and_unknown_keys_are_refused() {
         let spec = JobSpec::parse(
             "preset = \"INSECURE-n10\"\nclasses = 4\nfeatures = 7\n",

@@ -3,6 +3,7 @@
 use super::*;
 use crate::ckks_engine::CkksDecryptor;
 use crate::engine::{ClearConfig, ClearEngine, Complex, Decryptor};
+use hetal_nostd::math::galois::galois_element_for_rotation;
 use hetal_nostd::params::presets::{
     INSECURE_N10, INSECURE_N10_TRAIN, INSECURE_N11, INSECURE_N12, INSECURE_N12_TRAIN, PROD_N16,
     PROD_N16_TRAIN,
@@ -142,6 +143,34 @@ fn each_chain_gets_an_eval_mod_that_fits() {
         ),
         Err(EngineError::Unavailable(_))
     ));
+}
+
+#[test]
+fn each_rotation_key_serves_the_highest_level_it_runs_at() {
+    let params = PROD_N16_TRAIN.build().unwrap();
+    let slots = params.max_slots();
+    let log_n = params.log_n();
+    let config = BootstrapConfig::for_chain(&PROD_N16_TRAIN);
+    let bare = KeyPlan::new(&PROD_N16_TRAIN, slots, &[], &config).unwrap();
+    let (cts, stc) = bare.circuit.stage_rotations();
+    // A training step that bootstrapping does not use, and one it does.
+    let own = (1..slots as i64)
+        .find(|&s| !cts.contains(&(s as usize)) && !stc.contains(&(s as usize)))
+        .unwrap();
+    let shared = *cts.iter().next().unwrap() as i64;
+    let mut plan = KeyPlan::new(&PROD_N16_TRAIN, slots, &[own, shared], &config).unwrap();
+    let level = |plan: &KeyPlan, step: i64| plan.levels[&galois_element_for_rotation(log_n, step)];
+    assert_eq!(level(&plan, own), params.user_top_level());
+    assert_eq!(level(&plan, shared), params.max_level());
+    for r in stc.iter().filter(|r| !cts.contains(r)) {
+        assert_eq!(level(&plan, *r as i64), params.user_top_level() + plan.stc);
+    }
+    // Fewer bytes in memory than the same keys all at the top.
+    let served = plan.expanded_bytes();
+    plan.levels
+        .values_mut()
+        .for_each(|l| *l = params.max_level());
+    assert!(served < plan.expanded_bytes());
 }
 
 #[test]
