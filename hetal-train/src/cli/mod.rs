@@ -72,13 +72,23 @@ enum Command {
         /// Accept jobs on INSECURE test presets.
         #[arg(long)]
         insecure: bool,
+        /// Serve HTTPS with this certificate chain (PEM, leaf first; needs --tls-key).
+        #[arg(long = "tls-cert", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1; needs --tls-cert).
+        #[arg(long = "tls-key", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Train as the key owner: create the job, upload keys and data, answer
     /// early stopping, download and decrypt the model into OUT/.
     Train {
-        /// Server URL.
+        /// Server URL (http:// or https://).
         #[arg(long)]
         server: String,
+        /// Also trust this root certificate (PEM) for an https:// server
+        /// (the operating system's roots are trusted always).
+        #[arg(long)]
+        ca: Option<PathBuf>,
         /// The key owner's directory (from `keygen`).
         #[arg(long)]
         owner: PathBuf,
@@ -184,6 +194,9 @@ pub enum CliError {
     /// Server store.
     #[error(transparent)]
     Store(#[from] crate::protocol::store::StoreError),
+    /// TLS certificate, key or root files.
+    #[error(transparent)]
+    Tls(#[from] crate::protocol::tls::TlsError),
     /// Network or runtime.
     #[error("{context}: {source}")]
     Io {
@@ -234,9 +247,17 @@ fn run(command: Command) -> Result<(), CliError> {
             listen,
             store,
             insecure,
-        } => serve::serve(&listen, &store, insecure),
+            tls_cert,
+            tls_key,
+        } => {
+            let tls = tls_cert
+                .zip(tls_key)
+                .map(|(cert, key)| serve::TlsFiles { cert, key });
+            serve::serve(&listen, &store, insecure, tls.as_ref())
+        }
         Command::Train {
             server,
+            ca,
             owner,
             data,
             validation,
@@ -247,6 +268,7 @@ fn run(command: Command) -> Result<(), CliError> {
             retry_seconds,
         } => owner::train(&owner::TrainArgs {
             server,
+            ca,
             owner,
             data,
             validation,

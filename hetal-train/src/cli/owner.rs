@@ -96,6 +96,7 @@ pub fn encrypt(public: &Path, features: &Path, labels: &Path, out: &Path) -> Res
 /// Arguments of `hetal train`.
 pub struct TrainArgs {
     pub server: String,
+    pub ca: Option<PathBuf>,
     pub owner: PathBuf,
     pub data: PathBuf,
     pub validation: PathBuf,
@@ -175,6 +176,7 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
     let outcome = crate::protocol::owner::train(
         &TrainRequest {
             server: &args.server,
+            ca: args.ca.as_deref(),
             spec: &spec,
             keys: &keys,
             eval_keys: &args.owner.join(EVAL_KEYS),

@@ -1,6 +1,6 @@
-//! The three roles over HTTP: the training server ([`server`]), its job
-//! store and training loop ([`store`], [`runner`]), and the key owner's
-//! client ([`client`], [`owner`]).
+//! The three roles over HTTP or HTTPS: the training server ([`server`]),
+//! its job store and training loop ([`store`], [`runner`]), the key
+//! owner's client ([`client`], [`owner`]) and TLS on both sides ([`tls`]).
 //!
 //! Routes (every route but job creation needs `Authorization: Bearer
 //! <token>`, the token returned at creation, compared in constant time):
@@ -28,6 +28,7 @@ pub mod owner;
 pub mod runner;
 pub mod server;
 pub mod store;
+pub mod tls;
 pub mod upload;
 
 use serde::{Deserialize, Serialize};

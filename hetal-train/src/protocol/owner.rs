@@ -107,6 +107,8 @@ impl Session {
 pub struct TrainRequest<'a> {
     /// Server URL.
     pub server: &'a str,
+    /// An extra root certificate (PEM) to trust for an `https://` server.
+    pub ca: Option<&'a Path>,
     /// The job (from the owner's key files).
     pub spec: &'a JobSpec,
     /// The owner's keys.
@@ -160,7 +162,7 @@ pub fn train(req: &TrainRequest<'_>, ui: &mut dyn Progress) -> Result<TrainOutco
     let rng = Csprng::from_os().map_err(|_| OwnerError::Entropy)?;
     let engine =
         CkksEngine::producer(spec.preset(), geo.slots, req.keys.public_key().clone(), rng)?;
-    let mut client = Client::new(req.server)?;
+    let mut client = Client::with_ca(req.server, req.ca)?;
     client.patience = req.patience;
     let mut session = match Session::load(req.out)? {
         Some(s) if s.server == req.server => {

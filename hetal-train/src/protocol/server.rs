@@ -130,8 +130,13 @@ pub fn router(server: Arc<Server>) -> Router {
         .with_state(server)
 }
 
-/// Serves on `listener` until the process ends.
-pub async fn serve(listener: tokio::net::TcpListener, server: Arc<Server>) -> std::io::Result<()> {
+/// Serves on `listener` (a `tokio::net::TcpListener` for HTTP, a
+/// [`super::tls::TlsListener`] for HTTPS) until the process ends.
+pub async fn serve<L>(listener: L, server: Arc<Server>) -> std::io::Result<()>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
     axum::serve(listener, router(server)).await
 }
 
