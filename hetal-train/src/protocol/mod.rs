@@ -66,7 +66,8 @@ pub struct Status {
     pub iteration: usize,
     /// Gradient steps per epoch.
     pub iterations_per_epoch: usize,
-    /// Bootstraps run since the server (re)started this job.
+    /// Bootstraps run by the job so far (kept in its checkpoints: a
+    /// restarted server goes on from the last checkpoint's count).
     pub bootstraps: u64,
     /// Measured seconds per gradient step (since the last (re)start).
     pub seconds_per_iteration: Option<f64>,
