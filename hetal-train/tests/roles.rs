@@ -108,6 +108,37 @@ fn the_whole_journey_in_separate_processes() {
         ],
     );
     assert!(text.contains("confusion matrix"), "{text}");
+    // Encrypted inference on the server: the same predictions as the
+    // plaintext model on all but at most 2 of the 128 test samples (CKKS
+    // noise may flip a near-tie), and the accuracy within 2 samples of it.
+    let json = ok(
+        &dir,
+        &[
+            "predict",
+            "--model",
+            "MODEL",
+            "--features",
+            "Xt.npy",
+            "--labels",
+            "yt.npy",
+            "--json",
+            "--encrypted",
+            "--owner",
+            "OWNER",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    eprintln!("encrypted inference: {v}");
+    assert_eq!(v["encrypted"].as_bool(), Some(true));
+    assert_eq!(v["samples"].as_u64(), Some(128));
+    let agree = v["agree_with_plaintext"].as_u64().unwrap();
+    assert!(agree >= 126, "{agree} of 128 agree");
+    let encrypted = v["accuracy"].as_f64().unwrap();
+    assert!(
+        (encrypted - served).abs() <= 2.0 / 128.0 + 1e-12,
+        "{encrypted} vs {served}"
+    );
+    assert!(!dir.join("MODEL/features.data").exists());
     // The store never holds a secret-key frame; the owner's file does.
     assert!(
         contains_secret_frame(std::fs::File::open(dir.join("OWNER/secret.key")).unwrap()).unwrap()
@@ -230,6 +261,9 @@ fn a_key_owner_that_drops_out_and_returns_completes_the_job() {
     let s = client.status(&job).unwrap();
     assert_eq!(s.state, JobState::AwaitingVerdict);
     assert_eq!(s.pending_epoch, Some(1));
+    // No encrypted inference before the job is done.
+    let early = client.predict(&job, &dir.join("JOB.toml")).unwrap_err();
+    assert_eq!(early.status(), Some(409), "{early}");
     let mut second = train_in_background(&dir, &url, "MODEL", "train-2.log");
     wait_success(&mut second, 600, &dir.join("train-2.log"));
     let log = std::fs::read_to_string(dir.join("train-2.log")).unwrap();

@@ -115,11 +115,26 @@ enum Command {
         #[arg(long, default_value_t = 600)]
         retry_seconds: u64,
     },
-    /// Run a model locally (plaintext): accuracy and confusion matrix.
+    /// Run a model locally (plaintext), or with --encrypted on the server
+    /// (encrypted features, encrypted weights; the key owner decrypts the
+    /// logits): accuracy and confusion matrix.
     Predict {
         /// Model directory (from `train`).
         #[arg(long)]
         model: PathBuf,
+        /// Encrypted inference on the server that trained the model (its
+        /// job and token come from MODEL/session.json); needs --owner.
+        #[arg(long, requires = "owner")]
+        encrypted: bool,
+        /// The key owner's directory (from `keygen`), for --encrypted.
+        #[arg(long)]
+        owner: Option<PathBuf>,
+        /// Server URL for --encrypted (default: the one in the session).
+        #[arg(long)]
+        server: Option<String>,
+        /// Also trust this root certificate (PEM) for an https:// server.
+        #[arg(long)]
+        ca: Option<PathBuf>,
         /// Features (.npy or .csv).
         #[arg(long)]
         features: PathBuf,
@@ -280,10 +295,20 @@ fn run(command: Command) -> Result<(), CliError> {
         }),
         Command::Predict {
             model,
+            encrypted,
+            owner,
+            server,
+            ca,
             features,
             labels,
             json,
-        } => owner::predict(&model, &features, labels.as_deref(), json),
+        } => {
+            let remote =
+                owner
+                    .filter(|_| encrypted)
+                    .map(|owner| owner::Remote { owner, server, ca });
+            owner::predict(&model, &features, labels.as_deref(), json, remote.as_ref())
+        }
         Command::Bench { suite } => crate::bench::run_suite(&suite).map_err(CliError::Message),
         Command::Demo {
             preset,

@@ -248,21 +248,43 @@ impl Client {
         path: &Path,
         progress: &indicatif::ProgressBar,
     ) -> Result<Uploaded, ClientError> {
+        let url = self.url(&format!("/v1/jobs/{id}/{route}"));
+        Ok(self
+            .send_file(reqwest::Method::PUT, &url, path, progress)?
+            .json()?)
+    }
+
+    /// Sends a file as the streamed body of a request.
+    fn send_file(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        path: &Path,
+        progress: &indicatif::ProgressBar,
+    ) -> Result<Response, ClientError> {
         let file_err = |source| ClientError::File {
             path: path.display().to_string(),
             source,
         };
         let len = std::fs::metadata(path).map_err(file_err)?.len();
         progress.set_length(len);
-        let url = self.url(&format!("/v1/jobs/{id}/{route}"));
+        self.send(|| {
+            progress.set_position(0);
+            let f = std::fs::File::open(path).map_err(file_err)?;
+            let body = reqwest::blocking::Body::sized(progress.wrap_read(f), len);
+            Ok(self.http.request(method.clone(), url).body(body))
+        })
+    }
+
+    /// Encrypted inference: sends encrypted features (a validation-data
+    /// frame file) to a finished job and returns the encrypted logits.
+    pub fn predict(&self, id: &str, features: &Path) -> Result<Vec<u8>, ClientError> {
+        let url = self.url(&format!("/v1/jobs/{id}/predict"));
+        let hidden = indicatif::ProgressBar::hidden();
         Ok(self
-            .send(|| {
-                progress.set_position(0);
-                let f = std::fs::File::open(path).map_err(file_err)?;
-                let body = reqwest::blocking::Body::sized(progress.wrap_read(f), len);
-                Ok(self.http.put(&url).body(body))
-            })?
-            .json()?)
+            .send_file(reqwest::Method::POST, &url, features, &hidden)?
+            .bytes()?
+            .to_vec())
     }
 
     /// Starts a job whose uploads are complete.

@@ -16,6 +16,7 @@
 //! | GET | `/v1/jobs/{id}/logits` | — | the pending epoch's encrypted validation logits |
 //! | POST | `/v1/jobs/{id}/verdict` | `{"epoch", "stop", "best_epoch"}` | status |
 //! | GET | `/v1/jobs/{id}/weights` | — | the best epoch's encrypted weights |
+//! | POST | `/v1/jobs/{id}/predict` | encrypted features (validation-data format), streamed | their encrypted logits under the best weights ([`inference`]) |
 //!
 //! Uploads are checked as bytes arrive: a size limit derived from the job
 //! (key count and key size; sample count and ciphertext size), then every
@@ -24,6 +25,7 @@
 
 pub mod client;
 pub mod counting;
+pub mod inference;
 pub mod owner;
 pub mod runner;
 pub mod server;

@@ -55,6 +55,9 @@ pub enum OwnerError {
     /// The session file is unreadable.
     #[error("{0}: unreadable session file (delete it to start a new job)")]
     Session(PathBuf),
+    /// The model directory has no session (encrypted inference needs one).
+    #[error("{0}: no session file (the model directory of `hetal train` has one)")]
+    NoSession(PathBuf),
     /// The server reports the job failed.
     #[error("the server reports the job failed: {0}")]
     Failed(String),
@@ -85,7 +88,8 @@ impl Session {
         out.join("session.json")
     }
 
-    fn load(out: &Path) -> Result<Option<Self>, OwnerError> {
+    /// The session of the model directory `out`, if it has one.
+    pub fn load(out: &Path) -> Result<Option<Self>, OwnerError> {
         let path = Self::path(out);
         match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes)
