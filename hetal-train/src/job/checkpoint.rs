@@ -336,3 +336,36 @@ impl Checkpoint {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FORMAT_1: &str = "epoch = 2\niteration = 8\nawaiting = false\nstopped = false\n\
+        best_epoch = 2\nverdicts = [true, true]\ns0 = 16\ns1 = 32\nmatrices = []\n";
+
+    #[test]
+    fn a_format_1_checkpoint_loads_with_its_counters_and_no_bootstrap_count() {
+        let meta = CheckpointMeta::parse(FORMAT_1).unwrap();
+        assert_eq!(meta.format, 1);
+        assert_eq!((meta.epoch, meta.iteration, meta.best_epoch), (2, 8, 2));
+        assert_eq!((meta.bootstraps, meta.iterations_per_epoch), (0, 0));
+    }
+
+    #[test]
+    fn the_current_format_round_trips_and_a_newer_one_is_refused() {
+        let mut meta = CheckpointMeta::parse(FORMAT_1).unwrap();
+        meta.format = CHECKPOINT_FORMAT;
+        meta.bootstraps = 34;
+        meta.iterations_per_epoch = 4;
+        let text = toml::to_string(&meta).unwrap();
+        assert_eq!(CheckpointMeta::parse(&text).unwrap(), meta);
+        meta.format = CHECKPOINT_FORMAT + 1;
+        let text = toml::to_string(&meta).unwrap();
+        assert!(matches!(
+            CheckpointMeta::parse(&text),
+            Err(DataError::CheckpointVersion { found, supported })
+                if found == CHECKPOINT_FORMAT + 1 && supported == CHECKPOINT_FORMAT
+        ));
+    }
+}
