@@ -108,6 +108,37 @@ fn the_whole_journey_in_separate_processes() {
         ],
     );
     assert!(text.contains("confusion matrix"), "{text}");
+    // Encrypted inference on the server: the same predictions as the
+    // plaintext model on all but at most 2 of the 128 test samples (CKKS
+    // noise may flip a near-tie), and the accuracy within 2 samples of it.
+    let json = ok(
+        &dir,
+        &[
+            "predict",
+            "--model",
+            "MODEL",
+            "--features",
+            "Xt.npy",
+            "--labels",
+            "yt.npy",
+            "--json",
+            "--encrypted",
+            "--owner",
+            "OWNER",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    eprintln!("encrypted inference: {v}");
+    assert_eq!(v["encrypted"].as_bool(), Some(true));
+    assert_eq!(v["samples"].as_u64(), Some(128));
+    let agree = v["agree_with_plaintext"].as_u64().unwrap();
+    assert!(agree >= 126, "{agree} of 128 agree");
+    let encrypted = v["accuracy"].as_f64().unwrap();
+    assert!(
+        (encrypted - served).abs() <= 2.0 / 128.0 + 1e-12,
+        "{encrypted} vs {served}"
+    );
+    assert!(!dir.join("MODEL/features.data").exists());
     // The store never holds a secret-key frame; the owner's file does.
     assert!(
         contains_secret_frame(std::fs::File::open(dir.join("OWNER/secret.key")).unwrap()).unwrap()
@@ -135,12 +166,16 @@ fn a_server_killed_mid_epoch_resumes_to_bit_identical_weights() {
     write_data(&dir);
     prepare(&dir);
     // Uninterrupted run.
-    {
+    let done_a = {
         let (_server, url) = serve(&dir, "127.0.0.1:0", "serve-a.log");
         let args = train_args(&url, "MODEL-A");
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         ok(&dir, &args);
-    }
+        let (client, job) = session_client(&dir, "MODEL-A");
+        client.status(&job).unwrap()
+    };
+    assert_eq!(done_a.state, JobState::Done);
+    assert!(done_a.bootstraps > 0, "{done_a:?}");
     std::fs::rename(dir.join("STORE"), dir.join("STORE-A")).unwrap();
     // Interrupted run: SIGKILL during epoch 2, restart on the same store and port.
     let (mut server, url) = serve(&dir, "127.0.0.1:0", "serve-b.log");
@@ -154,10 +189,43 @@ fn a_server_killed_mid_epoch_resumes_to_bit_identical_weights() {
     eprintln!("killing the server at {s:?}");
     server.kill();
     std::thread::sleep(std::time::Duration::from_millis(500));
-    let (_server2, _) = serve(&dir, &listen, "serve-c.log");
+    let (mut server2, _) = serve(&dir, &listen, "serve-c.log");
+    // The counters go on from the epoch-1 checkpoint, not from zero.
+    let resumed = client.status(&job).unwrap();
+    eprintln!("after the restart: {resumed:?}");
+    assert!(resumed.epoch >= 1, "{resumed:?}");
+    assert!(resumed.iteration >= per_epoch, "{resumed:?}");
+    assert!(resumed.bootstraps > 0, "{resumed:?}");
+    assert_eq!(resumed.iterations_per_epoch, per_epoch);
     wait_success(&mut client_proc, 600, &dir.join("train-b.log"));
     let log = std::fs::read_to_string(dir.join("serve-c.log")).unwrap();
     assert!(log.contains("resuming from its checkpoint"), "{log}");
+    // The same counts as the uninterrupted run: nothing lost, nothing
+    // counted twice; and they survive another restart of a finished job.
+    let done_b = client.status(&job).unwrap();
+    server2.kill();
+    let (_server3, _) = serve(&dir, &listen, "serve-d.log");
+    let reloaded = client.status(&job).unwrap();
+    for s in [&done_b, &reloaded] {
+        assert_eq!(s.state, JobState::Done);
+        assert_eq!(
+            (
+                s.epoch,
+                s.iteration,
+                s.iterations_per_epoch,
+                s.bootstraps,
+                s.best_epoch
+            ),
+            (
+                done_a.epoch,
+                done_a.iteration,
+                done_a.iterations_per_epoch,
+                done_a.bootstraps,
+                done_a.best_epoch
+            ),
+            "{s:?} vs {done_a:?}"
+        );
+    }
     let weights = |store: &str| {
         let jobs = dir.join(store).join("jobs");
         let d = std::fs::read_dir(&jobs)
@@ -193,6 +261,9 @@ fn a_key_owner_that_drops_out_and_returns_completes_the_job() {
     let s = client.status(&job).unwrap();
     assert_eq!(s.state, JobState::AwaitingVerdict);
     assert_eq!(s.pending_epoch, Some(1));
+    // No encrypted inference before the job is done.
+    let early = client.predict(&job, &dir.join("JOB.toml")).unwrap_err();
+    assert_eq!(early.status(), Some(409), "{early}");
     let mut second = train_in_background(&dir, &url, "MODEL", "train-2.log");
     wait_success(&mut second, 600, &dir.join("train-2.log"));
     let log = std::fs::read_to_string(dir.join("train-2.log")).unwrap();

@@ -5,6 +5,7 @@
 pub mod accuracy;
 pub mod algo;
 pub mod boot;
+pub mod bootmodel;
 pub mod core;
 pub mod eval;
 pub mod protocol;
@@ -76,7 +77,15 @@ pub fn cpu_model() -> String {
 
 /// Names of the benchmark suites `run_suite` accepts.
 pub const SUITES: &[&str] = &[
-    "core", "eval", "algo", "boot", "range", "train", "protocol", "accuracy",
+    "core",
+    "eval",
+    "algo",
+    "boot",
+    "bootmodel",
+    "range",
+    "train",
+    "protocol",
+    "accuracy",
 ];
 
 /// Runs the named suite. Returns an error message for an unknown suite.
@@ -86,6 +95,7 @@ pub fn run_suite(name: &str) -> Result<(), String> {
         "algo" => algo::run(),
         "eval" => eval::run(),
         "boot" => boot::run(),
+        "bootmodel" => bootmodel::run(),
         "range" => range::run(),
         "train" => train::run(),
         "protocol" => protocol::run(),

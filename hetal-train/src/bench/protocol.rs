@@ -119,6 +119,7 @@ fn run_in(dir: &Path) -> Result<(), String> {
     let outcome = train(
         &TrainRequest {
             server: &url,
+            ca: None,
             spec: &spec,
             keys: &keys,
             eval_keys: &owner_dir.join("eval.keys"),

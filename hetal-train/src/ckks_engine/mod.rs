@@ -34,7 +34,10 @@ use hetal_nostd::ring::Context;
 use crate::ckks::{EvalError, Evaluator};
 use crate::engine::{Complex, Decryptor, Engine, EngineError, EngineResult};
 use bootstrap::Bootstrapper;
-pub use bootstrap::{BootstrapCircuit, BootstrapConfig, KeySizes, StageTargets};
+pub use bootstrap::{
+    bootstrap_census, measure_prices, BootstrapCircuit, BootstrapConfig, Census, KeySizes, Prices,
+    StageTargets, Work,
+};
 use plain_cache::PlainCache;
 pub use roles::{
     evaluation_key_count, evaluation_key_sizes, EncryptKey, EvalKeysBuilder, KeyError, OwnerKeys,

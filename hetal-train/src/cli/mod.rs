@@ -72,13 +72,23 @@ enum Command {
         /// Accept jobs on INSECURE test presets.
         #[arg(long)]
         insecure: bool,
+        /// Serve HTTPS with this certificate chain (PEM, leaf first; needs --tls-key).
+        #[arg(long = "tls-cert", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1; needs --tls-cert).
+        #[arg(long = "tls-key", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Train as the key owner: create the job, upload keys and data, answer
     /// early stopping, download and decrypt the model into OUT/.
     Train {
-        /// Server URL.
+        /// Server URL (http:// or https://).
         #[arg(long)]
         server: String,
+        /// Also trust this root certificate (PEM) for an https:// server
+        /// (the operating system's roots are trusted always).
+        #[arg(long)]
+        ca: Option<PathBuf>,
         /// The key owner's directory (from `keygen`).
         #[arg(long)]
         owner: PathBuf,
@@ -105,11 +115,26 @@ enum Command {
         #[arg(long, default_value_t = 600)]
         retry_seconds: u64,
     },
-    /// Run a model locally (plaintext): accuracy and confusion matrix.
+    /// Run a model locally (plaintext), or with --encrypted on the server
+    /// (encrypted features, encrypted weights; the key owner decrypts the
+    /// logits): accuracy and confusion matrix.
     Predict {
         /// Model directory (from `train`).
         #[arg(long)]
         model: PathBuf,
+        /// Encrypted inference on the server that trained the model (its
+        /// job and token come from MODEL/session.json); needs --owner.
+        #[arg(long, requires = "owner")]
+        encrypted: bool,
+        /// The key owner's directory (from `keygen`), for --encrypted.
+        #[arg(long)]
+        owner: Option<PathBuf>,
+        /// Server URL for --encrypted (default: the one in the session).
+        #[arg(long)]
+        server: Option<String>,
+        /// Also trust this root certificate (PEM) for an https:// server.
+        #[arg(long)]
+        ca: Option<PathBuf>,
         /// Features (.npy or .csv).
         #[arg(long)]
         features: PathBuf,
@@ -184,6 +209,9 @@ pub enum CliError {
     /// Server store.
     #[error(transparent)]
     Store(#[from] crate::protocol::store::StoreError),
+    /// TLS certificate, key or root files.
+    #[error(transparent)]
+    Tls(#[from] crate::protocol::tls::TlsError),
     /// Network or runtime.
     #[error("{context}: {source}")]
     Io {
@@ -234,9 +262,17 @@ fn run(command: Command) -> Result<(), CliError> {
             listen,
             store,
             insecure,
-        } => serve::serve(&listen, &store, insecure),
+            tls_cert,
+            tls_key,
+        } => {
+            let tls = tls_cert
+                .zip(tls_key)
+                .map(|(cert, key)| serve::TlsFiles { cert, key });
+            serve::serve(&listen, &store, insecure, tls.as_ref())
+        }
         Command::Train {
             server,
+            ca,
             owner,
             data,
             validation,
@@ -247,6 +283,7 @@ fn run(command: Command) -> Result<(), CliError> {
             retry_seconds,
         } => owner::train(&owner::TrainArgs {
             server,
+            ca,
             owner,
             data,
             validation,
@@ -258,10 +295,20 @@ fn run(command: Command) -> Result<(), CliError> {
         }),
         Command::Predict {
             model,
+            encrypted,
+            owner,
+            server,
+            ca,
             features,
             labels,
             json,
-        } => owner::predict(&model, &features, labels.as_deref(), json),
+        } => {
+            let remote =
+                owner
+                    .filter(|_| encrypted)
+                    .map(|owner| owner::Remote { owner, server, ca });
+            owner::predict(&model, &features, labels.as_deref(), json, remote.as_ref())
+        }
         Command::Bench { suite } => crate::bench::run_suite(&suite).map_err(CliError::Message),
         Command::Demo {
             preset,

@@ -16,6 +16,7 @@ use crate::job::data::write_encrypted;
 use crate::job::geometry::Geometry;
 use crate::job::keyfiles::{self, EVAL_KEYS};
 use crate::job::JobSpec;
+use crate::protocol::inference::PredictRequest;
 use crate::protocol::owner::{Progress, TrainRequest};
 use crate::protocol::{JobState, Status};
 use crate::train::accuracy;
@@ -96,6 +97,7 @@ pub fn encrypt(public: &Path, features: &Path, labels: &Path, out: &Path) -> Res
 /// Arguments of `hetal train`.
 pub struct TrainArgs {
     pub server: String,
+    pub ca: Option<PathBuf>,
     pub owner: PathBuf,
     pub data: PathBuf,
     pub validation: PathBuf,
@@ -175,6 +177,7 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
     let outcome = crate::protocol::owner::train(
         &TrainRequest {
             server: &args.server,
+            ca: args.ca.as_deref(),
             spec: &spec,
             keys: &keys,
             eval_keys: &args.owner.join(EVAL_KEYS),
@@ -232,16 +235,88 @@ fn accuracy_of(predicted: &[usize], labels: &[usize]) -> f64 {
     hits as f64 / labels.len().max(1) as f64
 }
 
-/// `hetal predict`.
+/// Where `hetal predict --encrypted` runs the model.
+pub struct Remote {
+    /// The key owner's directory.
+    pub owner: PathBuf,
+    /// Server URL (default: the model's session's).
+    pub server: Option<String>,
+    /// Extra root certificate for an https:// server.
+    pub ca: Option<PathBuf>,
+}
+
+/// Predictions of encrypted inference, and how many agree with the
+/// plaintext model's.
+fn predict_encrypted(
+    dir: &Path,
+    model: &Model,
+    x: &crate::linalg::Matrix,
+    remote: &Remote,
+) -> Result<(Vec<usize>, usize), CliError> {
+    let (spec, keys) = keyfiles::read_owner(&remote.owner)?;
+    spec.check_security(true)?;
+    if spec.preset != model.meta.preset
+        || spec.classes != model.meta.classes
+        || spec.features != model.meta.features
+    {
+        return Err(CliError::Message(format!(
+            "{}: the keys are for another job than the model in {}",
+            remote.owner.display(),
+            dir.display()
+        )));
+    }
+    let data = crate::data::Dataset {
+        features: x.clone(),
+        labels: vec![0; x.rows()],
+        classes: spec.classes,
+    };
+    let logits = crate::protocol::inference::predict(&PredictRequest {
+        server: remote.server.as_deref(),
+        ca: remote.ca.as_deref(),
+        spec: &spec,
+        keys: &keys,
+        model: dir,
+        data: &data,
+    })?;
+    let predicted: Vec<usize> = (0..logits.rows()).map(|r| argmax(logits.row(r))).collect();
+    let agree = predicted
+        .iter()
+        .zip(model.predict(x))
+        .filter(|(a, b)| **a == *b)
+        .count();
+    Ok((predicted, agree))
+}
+
+fn argmax(row: &[f64]) -> usize {
+    row.iter()
+        .enumerate()
+        .fold((0, f64::NEG_INFINITY), |best, (k, &v)| {
+            if v > best.1 {
+                (k, v)
+            } else {
+                best
+            }
+        })
+        .0
+}
+
+/// `hetal predict` (with `remote`: encrypted inference on the server).
 pub fn predict(
-    model: &Path,
+    model_dir: &Path,
     features: &Path,
     labels: Option<&Path>,
     json: bool,
+    remote: Option<&Remote>,
 ) -> Result<(), CliError> {
-    let model = Model::read(model)?;
+    let model = Model::read(model_dir)?;
     let x = read_features(features, Some(model.meta.features))?;
-    let predicted = model.predict(&x);
+    let (predicted, agree) = match remote {
+        Some(r) => {
+            let (p, agree) = predict_encrypted(model_dir, &model, &x, r)?;
+            (p, Some(agree))
+        }
+        None => (model.predict(&x), None),
+    };
     let Some(labels) = labels else {
         for p in &predicted {
             println!("{p}");
@@ -265,16 +340,29 @@ pub fn predict(
         labels: y,
         classes,
     };
-    let acc = accuracy(&model.weights, &data)?;
+    let acc = match agree {
+        Some(_) => accuracy_of(&predicted, &data.labels),
+        None => accuracy(&model.weights, &data)?,
+    };
     let y = data.labels;
     if json {
-        println!(
-            "{}",
-            serde_json::json!({ "accuracy": acc, "samples": y.len() })
-        );
+        let mut v = serde_json::json!({ "accuracy": acc, "samples": y.len() });
+        if let Some(a) = agree {
+            v["encrypted"] = true.into();
+            v["agree_with_plaintext"] = a.into();
+        }
+        println!("{v}");
         return Ok(());
     }
-    println!("accuracy {:.2}% on {} samples", 100.0 * acc, y.len());
+    println!(
+        "accuracy {:.2}% on {} samples{}",
+        100.0 * acc,
+        y.len(),
+        agree.map_or(String::new(), |a| format!(
+            " (encrypted inference; {a} of {} predictions equal the plaintext model's)",
+            y.len()
+        ))
+    );
     println!("confusion matrix (rows: true class, columns: predicted):");
     let m = confusion(model.meta.classes, &y, &predicted);
     print!("{:>6}", "");

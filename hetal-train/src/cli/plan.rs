@@ -1,64 +1,17 @@
 //! `hetal plan`: sizes and a time estimate of a job before anything is made.
 
 use std::path::Path;
-use std::sync::Arc;
-use std::time::Instant;
 
-use hetal_nostd::encrypt::encrypt;
-use hetal_nostd::evk::{relin_key, rotation_key, EvaluationKeys};
-use hetal_nostd::keys::SecretKey;
 use hetal_nostd::math::pack::packed_len_for;
-use hetal_nostd::ring::sampling::Csprng;
-use hetal_nostd::ring::Context;
 
 use super::CliError;
-use crate::ckks::Evaluator;
-use crate::ckks_engine::evaluation_key_sizes;
+use crate::ckks_engine::{bootstrap_census, evaluation_key_sizes, measure_prices, Work};
 use crate::job::geometry::Geometry;
 use crate::job::JobSpec;
 use crate::linalg::Layout;
 
-/// A bootstrap is assumed to cost this many key switches at the top user
-/// level (an assumption of the estimate, printed with it).
-const KEY_SWITCHES_PER_BOOTSTRAP: f64 = 150.0;
-
 fn mib(bytes: f64) -> String {
     format!("{:.1} MiB", bytes / f64::from(1 << 20))
-}
-
-/// Median seconds of a rotation and of a multiplication at the top user
-/// level on this machine (keys for one rotation only: fast to make).
-fn calibrate(geo: &Geometry) -> Result<(f64, f64), CliError> {
-    let backend = |e: &dyn std::fmt::Display| CliError::Message(format!("calibration: {e}"));
-    let ctx = Arc::new(Context::new(geo.params.clone()).map_err(|e| backend(&e))?);
-    let mut rng = Csprng::from_os().map_err(|e| backend(&e))?;
-    let sk = SecretKey::generate(&ctx, &mut rng);
-    let keys = EvaluationKeys {
-        relin: Some(relin_key(&ctx, &sk, &mut rng)),
-        galois: vec![rotation_key(&ctx, &sk, 1, &mut rng)],
-    };
-    let ev = Evaluator::new(ctx.clone(), keys).map_err(|e| backend(&e))?;
-    let level = geo.data_level();
-    let ct = encrypt(&ctx, &sk, &[], geo.slots, level, &mut rng).map_err(|e| backend(&e))?;
-    let ct = ev.expand(&ct).map_err(|e| backend(&e))?;
-    let median = |f: &dyn Fn() -> bool| {
-        let mut t: Vec<f64> = (0..5)
-            .map(|_| {
-                let s = Instant::now();
-                let ok = f();
-                if ok {
-                    s.elapsed().as_secs_f64()
-                } else {
-                    f64::NAN
-                }
-            })
-            .collect();
-        t.sort_by(f64::total_cmp);
-        t[2]
-    };
-    let rot = median(&|| ev.rotate(&ct, 1).is_ok());
-    let mul = median(&|| ev.mul_rescale(&ct, &ct).is_ok());
-    Ok((rot, mul))
 }
 
 /// `hetal plan`.
@@ -118,14 +71,40 @@ pub fn plan(job: &Path) -> Result<(), CliError> {
         ops.conj,
         dry.rotations.len()
     );
-    let (rot, mul) = calibrate(&geo)?;
+    // Prices of this machine at every level the iteration's operations
+    // (the top user level) and a bootstrap's run at.
+    let census = bootstrap_census(spec.preset(), geo.slots, &geo.bootstrap_config())?;
+    let mut levels = census.levels();
+    levels.insert(level);
+    let prices = measure_prices(spec.preset(), geo.slots, levels.iter().copied())?;
+    let missing = || CliError::Message("calibration: a level was not measured".into());
+    let rot = prices.get(Work::Switch, level).ok_or_else(missing)?;
+    let mul = prices.get(Work::Product, level).ok_or_else(missing)?;
+    let boot_one = prices.price(&census).ok_or_else(missing)?;
     let ks = (ops.rot + ops.conj) as f64 * rot + ops.mult as f64 * mul;
-    let boot = ops.bootstrap as f64 * KEY_SWITCHES_PER_BOOTSTRAP * rot;
+    let boot = ops.bootstrap as f64 * boot_one;
     println!(
         "measured here at level {level}: rotation {:.2} ms, multiply+relinearise+rescale {:.2} ms ({} rayon threads)",
         rot * 1e3,
         mul * 1e3,
         rayon::current_num_threads()
+    );
+    let (lo, hi) = (
+        levels.first().copied().unwrap_or(0),
+        levels.last().copied().unwrap_or(0),
+    );
+    println!(
+        "one bootstrap, modelled from its circuit: {:.2} s for {} key switches ({} single rotations and \
+         conjugations, {} hoisted groups of {} rotations in all, {} products) + {} products by plaintexts \
+         + {} rescales, at levels {lo}..={hi}",
+        boot_one,
+        census.key_switches(),
+        census.total(Work::Switch),
+        census.total(Work::HoistedDecomposition),
+        census.total(Work::HoistedRotation),
+        census.total(Work::Product),
+        census.total(Work::PlainProduct),
+        census.total(Work::Rescale),
     );
     println!(
         "estimated time per iteration: {:.1} s = {:.1} s of rotations and multiplications + {:.1} s of bootstraps",
@@ -134,8 +113,12 @@ pub fn plan(job: &Path) -> Result<(), CliError> {
         boot
     );
     println!(
-        "  assumes: a rotation costs the measured top-user-level rotation whatever its level (an upper bound), \
-         a bootstrap costs {KEY_SWITCHES_PER_BOOTSTRAP} such rotations, plaintext products are free"
+        "  assumes: the iteration's rotations and products cost the measured top-user-level ones whatever \
+         their level (an upper bound); each bootstrap operation costs what the same operation measured \
+         here at its level (median of {}; a hoisted group = its decomposition + each rotation, read off \
+         groups of one and two); not modelled: ModRaise's NTTs, the level-0 switch to the sparse secret, \
+         additions, products by constants, plaintext encodings",
+        crate::ckks_engine::bootstrap::RUNS,
     );
     Ok(())
 }

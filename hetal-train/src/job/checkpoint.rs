@@ -5,6 +5,18 @@
 //! matrices whose tiles follow, in order: the weights `w`, the momentum
 //! term `v`, the best epoch's weights (when known) and the pending epoch's
 //! validation logits (when a verdict is awaited).
+//!
+//! The meta's `format` field versions it ([`CHECKPOINT_FORMAT`]):
+//!
+//! * format 1 (no `format` field): counters `epoch`, `iteration`, verdicts;
+//! * format 2: adds `bootstraps` (bootstraps run by the job up to the
+//!   checkpoint, over every server process that worked on it) and
+//!   `iterations_per_epoch`.
+//!
+//! A format-1 checkpoint still loads: its `bootstraps` reads as 0 (the
+//! count restarts from the resume) and `iterations_per_epoch` as 0 (the
+//! server knows it from the data). A format newer than
+//! [`CHECKPOINT_FORMAT`] is refused ([`DataError::CheckpointVersion`]).
 
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
@@ -68,14 +80,31 @@ impl MatrixMeta {
     }
 }
 
+/// The checkpoint format written (see the module documentation).
+pub const CHECKPOINT_FORMAT: u32 = 2;
+
+fn format_1() -> u32 {
+    1
+}
+
 /// Counters and verdicts of a checkpoint.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CheckpointMeta {
+    /// Format of the checkpoint (absent, hence 1, before format 2).
+    #[serde(default = "format_1")]
+    pub format: u32,
     /// Epochs completed.
     pub epoch: usize,
     /// Gradient steps taken.
     pub iteration: usize,
+    /// Gradient steps per epoch (format 2; 0 in format 1).
+    #[serde(default)]
+    pub iterations_per_epoch: usize,
+    /// Bootstraps run up to this checkpoint, over every server process
+    /// that worked on the job (format 2; 0 in format 1).
+    #[serde(default)]
+    pub bootstraps: u64,
     /// Whether the verdict on `epoch` is awaited.
     pub awaiting: bool,
     /// Whether training has ended (the key owner said stop, or the epoch cap).
@@ -217,6 +246,32 @@ fn engine_slots(engine: &CkksEngine) -> usize {
     engine.slots()
 }
 
+impl CheckpointMeta {
+    /// Parses a checkpoint's meta block, refusing formats newer than
+    /// [`CHECKPOINT_FORMAT`].
+    pub fn parse(text: &str) -> Result<Self, DataError> {
+        let meta: CheckpointMeta = toml::from_str(text).map_err(|_| DataError::Meta)?;
+        if meta.format > CHECKPOINT_FORMAT {
+            return Err(DataError::CheckpointVersion {
+                found: meta.format,
+                supported: CHECKPOINT_FORMAT,
+            });
+        }
+        Ok(meta)
+    }
+
+    /// Reads the counters of the checkpoint at `path` without its
+    /// ciphertexts (no engine needed).
+    pub fn read(path: &Path) -> Result<Self, DataError> {
+        let r = super::frames::open_frames(
+            path,
+            Content::Checkpoint,
+            hetal_nostd::wire::DEFAULT_MAX_FRAME_BYTES,
+        )?;
+        Self::parse(r.meta())
+    }
+}
+
 impl Checkpoint {
     /// Writes the checkpoint to `path` atomically (temporary file, fsync, rename).
     pub fn write(&self, engine: &CkksEngine, path: &Path) -> Result<(), DataError> {
@@ -229,6 +284,7 @@ impl Checkpoint {
             mats.push(("logits", l));
         }
         let mut meta = self.meta.clone();
+        meta.format = CHECKPOINT_FORMAT;
         meta.matrices = mats.iter().map(|(r, m)| MatrixMeta::of(r, m)).collect();
         let text = toml::to_string(&meta).map_err(|_| DataError::Meta)?;
         let list: Vec<_> = mats.iter().map(|(_, m)| *m).collect();
@@ -256,7 +312,7 @@ impl Checkpoint {
             Content::Checkpoint,
             hetal_nostd::wire::DEFAULT_MAX_FRAME_BYTES,
         )?;
-        let meta: CheckpointMeta = toml::from_str(r.meta()).map_err(|_| DataError::Meta)?;
+        let meta = CheckpointMeta::parse(r.meta())?;
         let shape = TileShape::new(meta.s0, meta.s1, engine_slots(engine))?;
         let mats = read_matrices(engine, params, shape, &meta.matrices, &mut r)?;
         let mut it = meta.matrices.iter().zip(mats);
@@ -278,5 +334,38 @@ impl Checkpoint {
             best,
             logits,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FORMAT_1: &str = "epoch = 2\niteration = 8\nawaiting = false\nstopped = false\n\
+        best_epoch = 2\nverdicts = [true, true]\ns0 = 16\ns1 = 32\nmatrices = []\n";
+
+    #[test]
+    fn a_format_1_checkpoint_loads_with_its_counters_and_no_bootstrap_count() {
+        let meta = CheckpointMeta::parse(FORMAT_1).unwrap();
+        assert_eq!(meta.format, 1);
+        assert_eq!((meta.epoch, meta.iteration, meta.best_epoch), (2, 8, 2));
+        assert_eq!((meta.bootstraps, meta.iterations_per_epoch), (0, 0));
+    }
+
+    #[test]
+    fn the_current_format_round_trips_and_a_newer_one_is_refused() {
+        let mut meta = CheckpointMeta::parse(FORMAT_1).unwrap();
+        meta.format = CHECKPOINT_FORMAT;
+        meta.bootstraps = 34;
+        meta.iterations_per_epoch = 4;
+        let text = toml::to_string(&meta).unwrap();
+        assert_eq!(CheckpointMeta::parse(&text).unwrap(), meta);
+        meta.format = CHECKPOINT_FORMAT + 1;
+        let text = toml::to_string(&meta).unwrap();
+        assert!(matches!(
+            CheckpointMeta::parse(&text),
+            Err(DataError::CheckpointVersion { found, supported })
+                if found == CHECKPOINT_FORMAT + 1 && supported == CHECKPOINT_FORMAT
+        ));
     }
 }

@@ -93,6 +93,14 @@ pub enum DataError {
         /// Frames found.
         found: usize,
     },
+    /// A checkpoint written by a newer hetal.
+    #[error("checkpoint format {found} is newer than this hetal reads (up to {supported})")]
+    CheckpointVersion {
+        /// Format found.
+        found: u32,
+        /// Newest format read.
+        supported: u32,
+    },
     /// Engine error.
     #[error(transparent)]
     Engine(#[from] EngineError),

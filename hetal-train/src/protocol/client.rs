@@ -1,6 +1,9 @@
 //! The HTTP client of the key owner (blocking reqwest over rustls). Every
 //! call retries with exponential backoff while the server is unreachable
 //! or answers 502/503/504, so that a client rides out a server restart.
+//! A TLS failure (an untrusted or wrong certificate, a server that does not
+//! speak TLS) is not retried: it is reported at once as
+//! [`ClientError::Tls`].
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -9,6 +12,7 @@ use reqwest::blocking::{Client as Http, RequestBuilder, Response};
 use reqwest::StatusCode;
 use thiserror::Error;
 
+use super::tls::{read_pem, TlsError};
 use super::{Created, Status, Uploaded, VerdictMsg};
 
 /// Errors of the client.
@@ -37,6 +41,24 @@ pub enum ClientError {
     /// The server stayed unreachable.
     #[error("server unreachable for {0:?}; giving up")]
     Unreachable(Duration),
+    /// The TLS connection failed (certificate not trusted, not for this
+    /// host, or the server does not speak TLS).
+    #[error("TLS with {server} failed: {reason}")]
+    Tls {
+        /// The server's URL.
+        server: String,
+        /// rustls's reason.
+        reason: String,
+        /// The HTTP library's error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// An extra root certificate was given for a plain `http://` URL.
+    #[error("--ca needs an https:// server URL (got {0})")]
+    CaWithoutHttps(String),
+    /// The extra root certificate file is unusable.
+    #[error(transparent)]
+    Root(#[from] TlsError),
 }
 
 impl ClientError {
@@ -59,6 +81,35 @@ pub struct Client {
     pub patience: Duration,
 }
 
+/// rustls's reason, when `e` is a failed TLS connection.
+fn tls_failure(e: &reqwest::Error) -> Option<String> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        // An io::Error reports its inner error's source, not the inner
+        // error itself (and hyper wraps rustls's io::Error in another):
+        // look inside, layer by layer.
+        let mut inner = Some(c);
+        while let Some(i) = inner {
+            if let Some(t) = i.downcast_ref::<rustls::Error>() {
+                let hint = match t {
+                    rustls::Error::InvalidCertificate(_) => {
+                        " (not trusted: give its root certificate with --ca)"
+                    }
+                    rustls::Error::InvalidMessage(_) => " (does the server speak HTTPS?)",
+                    _ => "",
+                };
+                return Some(format!("{t}{hint}"));
+            }
+            inner = i
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .map(|e| e as &(dyn std::error::Error + 'static));
+        }
+        cause = c.source();
+    }
+    None
+}
+
 /// A refused connection: the server is (re)starting; retried until the
 /// client's patience runs out.
 fn unreachable(e: &reqwest::Error) -> bool {
@@ -75,12 +126,37 @@ fn interrupted(e: &reqwest::Error) -> bool {
 const INTERRUPTED_ATTEMPTS: usize = 3;
 
 impl Client {
-    /// A client of the server at `base` (for example `http://127.0.0.1:8750`).
+    /// A client of the server at `base` (for example `http://127.0.0.1:8750`
+    /// or `https://server.example:8750`, checked against the operating
+    /// system's roots).
     pub fn new(base: &str) -> Result<Self, ClientError> {
-        let http = Http::builder()
+        Self::with_ca(base, None)
+    }
+
+    /// A client of the server at `base` that also trusts the root
+    /// certificates of the PEM file `ca` (which needs an `https://` URL).
+    pub fn with_ca(base: &str, ca: Option<&Path>) -> Result<Self, ClientError> {
+        let mut builder = Http::builder()
             .connect_timeout(Duration::from_secs(5))
-            .timeout(None)
-            .build()?;
+            .timeout(None);
+        if let Some(path) = ca {
+            if !base.starts_with("https://") {
+                return Err(ClientError::CaWithoutHttps(base.to_string()));
+            }
+            let pem = read_pem(path)?;
+            let roots =
+                reqwest::Certificate::from_pem_bundle(&pem).map_err(|source| TlsError::Root {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+            if roots.is_empty() {
+                return Err(TlsError::NoCertificate(path.to_path_buf()).into());
+            }
+            for root in roots {
+                builder = builder.add_root_certificate(root);
+            }
+        }
+        let http = builder.build()?;
         Ok(Client {
             http,
             base: base.trim_end_matches('/').to_string(),
@@ -119,6 +195,7 @@ impl Client {
                         | StatusCode::SERVICE_UNAVAILABLE
                         | StatusCode::GATEWAY_TIMEOUT
                 ),
+                Err(e) if tls_failure(e).is_some() => false,
                 Err(e) if unreachable(e) => true,
                 Err(e) if interrupted(e) => {
                     interruptions += 1;
@@ -127,7 +204,14 @@ impl Client {
                 Err(_) => false,
             };
             if !retry {
-                let r = outcome?;
+                let r = outcome.map_err(|source| match tls_failure(&source) {
+                    Some(reason) => ClientError::Tls {
+                        server: self.base.clone(),
+                        reason,
+                        source,
+                    },
+                    None => ClientError::Http(source),
+                })?;
                 if r.status().is_success() {
                     return Ok(r);
                 }
@@ -164,21 +248,43 @@ impl Client {
         path: &Path,
         progress: &indicatif::ProgressBar,
     ) -> Result<Uploaded, ClientError> {
+        let url = self.url(&format!("/v1/jobs/{id}/{route}"));
+        Ok(self
+            .send_file(reqwest::Method::PUT, &url, path, progress)?
+            .json()?)
+    }
+
+    /// Sends a file as the streamed body of a request.
+    fn send_file(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        path: &Path,
+        progress: &indicatif::ProgressBar,
+    ) -> Result<Response, ClientError> {
         let file_err = |source| ClientError::File {
             path: path.display().to_string(),
             source,
         };
         let len = std::fs::metadata(path).map_err(file_err)?.len();
         progress.set_length(len);
-        let url = self.url(&format!("/v1/jobs/{id}/{route}"));
+        self.send(|| {
+            progress.set_position(0);
+            let f = std::fs::File::open(path).map_err(file_err)?;
+            let body = reqwest::blocking::Body::sized(progress.wrap_read(f), len);
+            Ok(self.http.request(method.clone(), url).body(body))
+        })
+    }
+
+    /// Encrypted inference: sends encrypted features (a validation-data
+    /// frame file) to a finished job and returns the encrypted logits.
+    pub fn predict(&self, id: &str, features: &Path) -> Result<Vec<u8>, ClientError> {
+        let url = self.url(&format!("/v1/jobs/{id}/predict"));
+        let hidden = indicatif::ProgressBar::hidden();
         Ok(self
-            .send(|| {
-                progress.set_position(0);
-                let f = std::fs::File::open(path).map_err(file_err)?;
-                let body = reqwest::blocking::Body::sized(progress.wrap_read(f), len);
-                Ok(self.http.put(&url).body(body))
-            })?
-            .json()?)
+            .send_file(reqwest::Method::POST, &url, features, &hidden)?
+            .bytes()?
+            .to_vec())
     }
 
     /// Starts a job whose uploads are complete.

@@ -1,6 +1,6 @@
-//! The three roles over HTTP: the training server ([`server`]), its job
-//! store and training loop ([`store`], [`runner`]), and the key owner's
-//! client ([`client`], [`owner`]).
+//! The three roles over HTTP or HTTPS: the training server ([`server`]),
+//! its job store and training loop ([`store`], [`runner`]), the key
+//! owner's client ([`client`], [`owner`]) and TLS on both sides ([`tls`]).
 //!
 //! Routes (every route but job creation needs `Authorization: Bearer
 //! <token>`, the token returned at creation, compared in constant time):
@@ -16,6 +16,7 @@
 //! | GET | `/v1/jobs/{id}/logits` | — | the pending epoch's encrypted validation logits |
 //! | POST | `/v1/jobs/{id}/verdict` | `{"epoch", "stop", "best_epoch"}` | status |
 //! | GET | `/v1/jobs/{id}/weights` | — | the best epoch's encrypted weights |
+//! | POST | `/v1/jobs/{id}/predict` | encrypted features (validation-data format), streamed | their encrypted logits under the best weights ([`inference`]) |
 //!
 //! Uploads are checked as bytes arrive: a size limit derived from the job
 //! (key count and key size; sample count and ciphertext size), then every
@@ -24,10 +25,12 @@
 
 pub mod client;
 pub mod counting;
+pub mod inference;
 pub mod owner;
 pub mod runner;
 pub mod server;
 pub mod store;
+pub mod tls;
 pub mod upload;
 
 use serde::{Deserialize, Serialize};
@@ -65,7 +68,8 @@ pub struct Status {
     pub iteration: usize,
     /// Gradient steps per epoch.
     pub iterations_per_epoch: usize,
-    /// Bootstraps run since the server (re)started this job.
+    /// Bootstraps run by the job so far (kept in its checkpoints: a
+    /// restarted server goes on from the last checkpoint's count).
     pub bootstraps: u64,
     /// Measured seconds per gradient step (since the last (re)start).
     pub seconds_per_iteration: Option<f64>,

@@ -55,6 +55,9 @@ pub enum OwnerError {
     /// The session file is unreadable.
     #[error("{0}: unreadable session file (delete it to start a new job)")]
     Session(PathBuf),
+    /// The model directory has no session (encrypted inference needs one).
+    #[error("{0}: no session file (the model directory of `hetal train` has one)")]
+    NoSession(PathBuf),
     /// The server reports the job failed.
     #[error("the server reports the job failed: {0}")]
     Failed(String),
@@ -85,7 +88,8 @@ impl Session {
         out.join("session.json")
     }
 
-    fn load(out: &Path) -> Result<Option<Self>, OwnerError> {
+    /// The session of the model directory `out`, if it has one.
+    pub fn load(out: &Path) -> Result<Option<Self>, OwnerError> {
         let path = Self::path(out);
         match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes)
@@ -107,6 +111,8 @@ impl Session {
 pub struct TrainRequest<'a> {
     /// Server URL.
     pub server: &'a str,
+    /// An extra root certificate (PEM) to trust for an `https://` server.
+    pub ca: Option<&'a Path>,
     /// The job (from the owner's key files).
     pub spec: &'a JobSpec,
     /// The owner's keys.
@@ -160,7 +166,7 @@ pub fn train(req: &TrainRequest<'_>, ui: &mut dyn Progress) -> Result<TrainOutco
     let rng = Csprng::from_os().map_err(|_| OwnerError::Entropy)?;
     let engine =
         CkksEngine::producer(spec.preset(), geo.slots, req.keys.public_key().clone(), rng)?;
-    let mut client = Client::new(req.server)?;
+    let mut client = Client::with_ca(req.server, req.ca)?;
     client.patience = req.patience;
     let mut session = match Session::load(req.out)? {
         Some(s) if s.server == req.server => {

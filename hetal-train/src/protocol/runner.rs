@@ -24,7 +24,7 @@ use super::JobState;
 use crate::ckks_engine::{CkksEngine, EvalKeysBuilder, KeyError};
 use crate::engine::EngineError;
 use crate::io::write_atomic;
-use crate::job::checkpoint::{matrices_to_bytes, Checkpoint, CheckpointMeta};
+use crate::job::checkpoint::{matrices_to_bytes, Checkpoint, CheckpointMeta, CHECKPOINT_FORMAT};
 use crate::job::data::{read_encrypted, train_batches, DataError};
 use crate::job::frames::{open_frames, Content, FrameFileError};
 use crate::job::geometry::Geometry;
@@ -140,8 +140,11 @@ pub fn run(job: &JobHandle) -> Result<(), RunError> {
     } else {
         Checkpoint {
             meta: CheckpointMeta {
+                format: CHECKPOINT_FORMAT,
                 epoch: 0,
                 iteration: 0,
+                iterations_per_epoch: train.len(),
+                bootstraps: 0,
                 awaiting: false,
                 stopped: false,
                 best_epoch: 0,
@@ -156,13 +159,20 @@ pub fn run(job: &JobHandle) -> Result<(), RunError> {
         }
     };
     let per_epoch = train.len();
+    ck.meta.iterations_per_epoch = per_epoch;
     let counting = Counting::new(&engine);
+    // Bootstraps before this process took the job up: the count goes on
+    // from the checkpoint (steps redone after a crash are not counted twice:
+    // the killed process's count since its last checkpoint is lost with it).
+    let boots_before = ck.meta.bootstraps;
+    let boots = || boots_before + counting.bootstraps();
     let started = Instant::now();
     let mut steps_here = 0usize;
     job.update(|s| {
         s.epoch = ck.meta.epoch;
         s.iteration = ck.meta.iteration;
         s.iterations_per_epoch = per_epoch;
+        s.bootstraps = boots_before;
         s.best_epoch = ck.meta.best_epoch;
     })?;
     loop {
@@ -201,6 +211,7 @@ pub fn run(job: &JobHandle) -> Result<(), RunError> {
             ck.meta.awaiting = false;
             ck.meta.stopped = v.stop || epoch >= spec.max_epochs;
             ck.logits.clear();
+            ck.meta.bootstraps = boots();
             ck.write(&engine, &path)?;
             let best = ck.meta.best_epoch;
             job.update(|s| s.best_epoch = best)?;
@@ -216,10 +227,10 @@ pub fn run(job: &JobHandle) -> Result<(), RunError> {
             steps_here += 1;
             let spi = started.elapsed().as_secs_f64() / steps_here as f64;
             let left = (spec.max_epochs * per_epoch).saturating_sub(ck.meta.iteration);
-            let (it, boots) = (ck.meta.iteration, counting.bootstraps());
+            let (it, b) = (ck.meta.iteration, boots());
             job.update(|s| {
                 s.iteration = it;
-                s.bootstraps = boots;
+                s.bootstraps = b;
                 s.seconds_per_iteration = Some(spi);
                 s.eta_seconds = Some(spi * left as f64);
             })?;
@@ -228,11 +239,12 @@ pub fn run(job: &JobHandle) -> Result<(), RunError> {
         ck.logits = validation_logits(&counting, &ck.state.w, &validation)?;
         ck.meta.epoch = epoch;
         ck.meta.awaiting = true;
+        ck.meta.bootstraps = boots();
         ck.write(&engine, &path)?;
-        let boots = counting.bootstraps();
+        let b = ck.meta.bootstraps;
         job.update(|s| {
             s.epoch = epoch;
-            s.bootstraps = boots;
+            s.bootstraps = b;
         })?;
     }
 }

@@ -49,6 +49,9 @@ pub enum ApiError {
     /// Reading a stored file failed.
     #[error("reading a stored file failed")]
     Io(#[from] std::io::Error),
+    /// Encrypted inference failed.
+    #[error("inference: {0}")]
+    Inference(#[from] super::runner::RunError),
 }
 
 impl IntoResponse for ApiError {
@@ -61,7 +64,9 @@ impl IntoResponse for ApiError {
             ApiError::Upload(UploadError::TooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Upload(UploadError::Io(_)) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Upload(_) | ApiError::Body(_) => StatusCode::BAD_REQUEST,
-            ApiError::Store(_) | ApiError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Store(_) | ApiError::Io(_) | ApiError::Inference(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         };
         (code, Json(serde_json::json!({ "error": self.to_string() }))).into_response()
     }
@@ -71,6 +76,7 @@ impl IntoResponse for ApiError {
 pub struct Server {
     store: Store,
     queue: Mutex<Sender<Arc<JobHandle>>>,
+    inference: tokio::sync::Mutex<()>,
     insecure: bool,
 }
 
@@ -88,6 +94,7 @@ impl Server {
         Ok(Arc::new(Server {
             store,
             queue: Mutex::new(tx),
+            inference: tokio::sync::Mutex::new(()),
             insecure,
         }))
     }
@@ -122,6 +129,11 @@ pub fn router(server: Arc<Server>) -> Router {
             post(verdict).layer(DefaultBodyLimit::max(4 << 10)),
         )
         .route("/v1/jobs/{id}/weights", get(weights))
+        // The body streams: the limit is the job's, checked as bytes arrive.
+        .route(
+            "/v1/jobs/{id}/predict",
+            post(predict).layer(DefaultBodyLimit::disable()),
+        )
         // Uploads stream: the limit is the job's, checked as bytes arrive.
         .route(
             "/v1/jobs/{id}/{upload}",
@@ -130,8 +142,13 @@ pub fn router(server: Arc<Server>) -> Router {
         .with_state(server)
 }
 
-/// Serves on `listener` until the process ends.
-pub async fn serve(listener: tokio::net::TcpListener, server: Arc<Server>) -> std::io::Result<()> {
+/// Serves on `listener` (a `tokio::net::TcpListener` for HTTP, a
+/// [`super::tls::TlsListener`] for HTTPS) until the process ends.
+pub async fn serve<L>(listener: L, server: Arc<Server>) -> std::io::Result<()>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
     axum::serve(listener, router(server)).await
 }
 
@@ -174,7 +191,13 @@ async fn upload(
             "the job has started: uploads are closed",
         ));
     }
-    let mut sink = UploadSink::new(&job, kind)?;
+    let uploaded = receive(&job, kind, body).await?;
+    Ok(Json(uploaded))
+}
+
+/// Streams `body` into `job`'s file of `kind`, validating as it arrives.
+async fn receive(job: &JobHandle, kind: UploadKind, body: Body) -> Result<Uploaded, ApiError> {
+    let mut sink = UploadSink::new(job, kind)?;
     let mut stream = body.into_data_stream();
     // After a refusal the rest of the body is read and dropped (up to the
     // upload's limit) so that the client receives the answer rather than
@@ -213,7 +236,7 @@ async fn upload(
         ),
         Err(e) => eprintln!("job {}: {} refused: {e}", job.id, kind.file_name()),
     }
-    Ok(Json(done?))
+    Ok(done?)
 }
 
 async fn start(
@@ -280,6 +303,31 @@ async fn weights(
         return Err(ApiError::Conflict("the job has not finished"));
     }
     Ok(octets(tokio::fs::read(job.file("weights")).await?))
+}
+
+async fn predict(
+    State(s): State<Arc<Server>>,
+    UrlPath(id): UrlPath<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let job = s.authorize(&id, &headers)?;
+    if job.status()?.state != JobState::Done {
+        return Err(ApiError::Conflict("the job has not finished"));
+    }
+    // One inference at a time: each loads the job's evaluation keys.
+    let _turn = s.inference.lock().await;
+    let uploaded = receive(&job, UploadKind::Features, body).await?;
+    eprintln!(
+        "job {}: encrypted inference on {} ciphertexts",
+        job.id, uploaded.frames
+    );
+    let task = job.clone();
+    let logits = tokio::task::spawn_blocking(move || super::inference::logits(&task))
+        .await
+        .map_err(|_| ApiError::Conflict("the inference task stopped"))?;
+    let _ = tokio::fs::remove_file(job.file(UploadKind::Features.file_name())).await;
+    Ok(octets(logits?))
 }
 
 fn octets(bytes: Vec<u8>) -> Response {

@@ -24,6 +24,7 @@ use thiserror::Error;
 
 use super::{hex, JobState, Status, VerdictMsg};
 use crate::io::{write_atomic, FileError};
+use crate::job::checkpoint::CheckpointMeta;
 use crate::job::{JobError, JobSpec};
 
 /// Upload names and their files.
@@ -289,6 +290,20 @@ fn load(dir: &Path, id: &str) -> Result<JobHandle, StoreError> {
         JobState::Created
     };
     let mut status = status_for(&spec, state);
+    // The counters of a job that has a checkpoint survive the restart.
+    let checkpoint = dir.join("checkpoint");
+    if checkpoint.exists() {
+        match CheckpointMeta::read(&checkpoint) {
+            Ok(m) => {
+                status.epoch = m.epoch;
+                status.iteration = m.iteration;
+                status.iterations_per_epoch = m.iterations_per_epoch;
+                status.bootstraps = m.bootstraps;
+                status.best_epoch = m.best_epoch;
+            }
+            Err(e) => eprintln!("store: job {id}: checkpoint counters unreadable: {e}"),
+        }
+    }
     if state == JobState::Failed {
         status.error = std::fs::read_to_string(dir.join("failed")).ok();
     }

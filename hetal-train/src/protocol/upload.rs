@@ -34,10 +34,14 @@ pub enum UploadKind {
     TrainData,
     /// Validation features.
     ValidationData,
+    /// Features to classify with a finished job's weights (the body of
+    /// `POST /v1/jobs/{id}/predict`; the format of validation features).
+    Features,
 }
 
 impl UploadKind {
-    /// The kind for a route name (`eval-keys`, `train-data`, `validation-data`).
+    /// The kind for an upload route's name (`eval-keys`, `train-data`,
+    /// `validation-data`; features come with `POST …/predict`).
     pub fn from_route(name: &str) -> Option<Self> {
         match name {
             "eval-keys" => Some(UploadKind::EvalKeys),
@@ -53,6 +57,7 @@ impl UploadKind {
             UploadKind::EvalKeys => "eval.keys",
             UploadKind::TrainData => "train.data",
             UploadKind::ValidationData => "validation.data",
+            UploadKind::Features => "features.data",
         }
     }
 
@@ -60,7 +65,7 @@ impl UploadKind {
         match self {
             UploadKind::EvalKeys => Content::EvalKeys,
             UploadKind::TrainData => Content::TrainData,
-            UploadKind::ValidationData => Content::ValidationData,
+            UploadKind::ValidationData | UploadKind::Features => Content::ValidationData,
         }
     }
 }

@@ -117,6 +117,11 @@ impl Drop for Proc {
 /// Starts `hetal serve` on `listen` (use port 0 for any) with its log in
 /// `dir/<log>`; returns the process and the base URL.
 pub fn serve(dir: &Path, listen: &str, log: &str) -> (Proc, String) {
+    serve_with(dir, listen, log, &[])
+}
+
+/// [`serve`] with extra arguments (for example `--tls-cert`, `--tls-key`).
+pub fn serve_with(dir: &Path, listen: &str, log: &str, extra: &[&str]) -> (Proc, String) {
     let log_path = dir.join(log);
     let file = std::fs::File::create(&log_path).unwrap();
     let child = hetal()
@@ -129,6 +134,7 @@ pub fn serve(dir: &Path, listen: &str, log: &str) -> (Proc, String) {
             "STORE",
             "--insecure",
         ])
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(file)
         .spawn()
@@ -219,12 +225,17 @@ pub fn prepare(dir: &Path) {
 /// Waits until the session file of a background `train` exists, and
 /// returns a client bound to its job.
 pub fn session_client(dir: &Path, out: &str) -> (Client, String) {
+    session_client_with_ca(dir, out, None)
+}
+
+/// [`session_client`] trusting the root certificate `ca` (PEM) too.
+pub fn session_client_with_ca(dir: &Path, out: &str, ca: Option<&Path>) -> (Client, String) {
     let path = dir.join(out).join("session.json");
     let start = Instant::now();
     loop {
         if let Ok(bytes) = std::fs::read(&path) {
             if let Ok(s) = serde_json::from_slice::<Session>(&bytes) {
-                let mut c = Client::new(&s.server).unwrap().with_token(&s.token);
+                let mut c = Client::with_ca(&s.server, ca).unwrap().with_token(&s.token);
                 c.patience = Duration::from_secs(60);
                 return (c, s.job);
             }

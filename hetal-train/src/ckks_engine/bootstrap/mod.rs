@@ -4,12 +4,16 @@
 //! stages and the glue that runs ModRaise on the evaluator and then the
 //! slot circuit ([`BootstrapCircuit`], generic over [`Engine`]).
 
+mod census;
 mod circuit;
 pub(super) mod plan;
+mod pricing;
 #[cfg(test)]
 mod tests;
 
+pub use census::{bootstrap_census, Census, Work};
 pub use circuit::{BootstrapCircuit, StageTargets};
+pub use pricing::{measure_prices, Prices, RUNS};
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -305,24 +309,26 @@ fn stage_targets(
     cts: usize,
     stc: usize,
 ) -> StageTargets<CkksTarget> {
-    let top = params.max_level();
-    let slot_scale = params.q()[top - cts] as f64;
-    let out = params.user_top_level();
+    let levels = stage_levels(params, cts, stc);
+    let slot_scale = params.q()[params.max_level() - cts] as f64;
     let (high, low) = (2f64.powf(SLOTS_TO_COEFFS_LOG_SCALE), params.scale());
     StageTargets {
-        coeffs_to_slots: (1..=cts)
-            .map(|i| CkksTarget {
-                level: top - i,
+        coeffs_to_slots: levels
+            .coeffs_to_slots
+            .iter()
+            .map(|&level| CkksTarget {
+                level,
                 scale: slot_scale,
             })
             .collect(),
         eval_mod: CkksTarget {
-            level: out + stc,
+            level: levels.eval_mod,
             scale: high,
         },
         slots_to_coeffs: (1..=stc)
-            .map(|i| CkksTarget {
-                level: out + stc - i,
+            .zip(&levels.slots_to_coeffs)
+            .map(|(i, &level)| CkksTarget {
+                level,
                 scale: if i == stc {
                     low
                 } else {
@@ -330,6 +336,23 @@ fn stage_targets(
                 },
             })
             .collect(),
+    }
+}
+
+/// The levels of [`stage_targets`]: CoeffsToSlots one below the other from
+/// the top, EvalMod landing `stc` above the user top, SlotsToCoeffs down to
+/// the user top.
+fn stage_levels(
+    params: &hetal_nostd::params::Params,
+    cts: usize,
+    stc: usize,
+) -> StageTargets<usize> {
+    let top = params.max_level();
+    let out = params.user_top_level();
+    StageTargets {
+        coeffs_to_slots: (1..=cts).map(|i| top - i).collect(),
+        eval_mod: out + stc,
+        slots_to_coeffs: (1..=stc).map(|i| out + stc - i).collect(),
     }
 }
 
