@@ -29,8 +29,8 @@
 //! 12. [`protocol`] — the three roles over HTTP: server, store, training
 //!     thread, the key owner's client;
 //! 13. `extract` — client-side feature extraction (`hetal extract`, cargo
-//!     feature `extract`, on by default): pre-trained text and image models,
-//!     `.npy`/CSV/image readers; it needs no other module;
+//!     feature `extract`, on by default): pre-trained text and image models
+//!     and image decoding; its `.npy` and CSV files go through [`io`];
 //! 14. `demo`, `bench` — commands of the `hetal` binary (hidden from the
 //!     documentation: not a library API);
 //! 15. [`cli`] — the `hetal` command line.

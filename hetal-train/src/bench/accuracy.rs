@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use crate::data::{self, Dataset};
 use crate::engine::{ClearConfig, ClearDecryptor, ClearEngine, Engine, NoiseConfig};
-use crate::extract::npy::{read_labels, read_matrix};
+use crate::io::{read_npy_labels, read_npy_matrix};
 use crate::linalg::Matrix;
 use crate::softmax::SoftmaxMethod;
 use crate::train::{
@@ -40,8 +40,9 @@ fn load_extracted(dir: &Path, stem: &str) -> Result<Option<Dataset>, String> {
     if !x_path.is_file() || !y_path.is_file() {
         return Ok(None);
     }
-    let (rows, cols, mut values) = read_matrix(&x_path).map_err(|e| e.to_string())?;
-    let labels = read_labels(&y_path).map_err(|e| e.to_string())?;
+    let x = read_npy_matrix(&x_path).map_err(|e| e.to_string())?;
+    let (rows, cols, mut values) = (x.rows(), x.cols(), x.data().to_vec());
+    let labels = read_npy_labels(&y_path).map_err(|e| e.to_string())?;
     if labels.len() != rows || labels.iter().any(|&l| l < 0) {
         return Err(format!(
             "{}: labels do not match the features",

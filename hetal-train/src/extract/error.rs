@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::io::FileError;
+
 /// What can go wrong while extracting features.
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
@@ -60,23 +62,15 @@ pub enum ExtractError {
         /// The tokenizer's error.
         source: tokenizers::Error,
     },
-    /// A CSV file could not be parsed.
-    #[error("{path}: CSV: {source}")]
-    Csv {
-        /// The file.
-        path: PathBuf,
-        /// The parser's error.
-        source: csv::Error,
-    },
-    /// A CSV file lacks a column.
-    #[error("{path}: no column `{column}` (columns: {available:?})")]
-    MissingColumn {
-        /// The file.
-        path: PathBuf,
-        /// The requested column.
-        column: String,
-        /// The header's columns.
-        available: Vec<String>,
+    /// An input or output file (`.npy`, CSV, class names) is unusable; the
+    /// error names the file and the problem.
+    #[error(transparent)]
+    File(#[from] FileError),
+    /// An `.npy` image stack was given without its labels.
+    #[error("{input}: an .npy image stack needs --input-labels")]
+    MissingInputLabels {
+        /// The image stack.
+        input: PathBuf,
     },
     /// The input holds no items.
     #[error("{path}: no items to extract")]
@@ -91,22 +85,6 @@ pub enum ExtractError {
         path: PathBuf,
         /// The decoder's error.
         source: image::ImageError,
-    },
-    /// An `.npy` file could not be read or written.
-    #[error("{path}: .npy: {source}")]
-    Npy {
-        /// The file.
-        path: PathBuf,
-        /// The reader's or writer's error.
-        source: std::io::Error,
-    },
-    /// An `.npy` array has a shape or type hetal cannot use here.
-    #[error("{path}: {what}")]
-    BadArray {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        what: String,
     },
     /// A PyTorch checkpoint could not be read.
     #[error("{path}: PyTorch checkpoint: {source}")]

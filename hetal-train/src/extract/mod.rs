@@ -6,6 +6,7 @@
 //! such as all-MiniLM-L6-v2, and MPNet); image features come from
 //! EfficientNet-Lite0. Everything runs on the CPU with candle, all cores,
 //! and reads its weights from local files only.
+//! Files are read and written through [`crate::io`].
 //!
 //! This module sits beside `train` and is used only by the command line.
 
@@ -16,10 +17,8 @@ pub mod error;
 pub mod images;
 pub mod labels;
 pub mod mpnet;
-pub mod npy;
 pub mod pth;
 pub mod run;
-pub mod table;
 pub mod text;
 
 pub use error::ExtractError;
