@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::data::pca::PcaError;
 use crate::io::FileError;
 
 /// What can go wrong while extracting features.
@@ -72,6 +73,17 @@ pub enum ExtractError {
         /// The image stack.
         input: PathBuf,
     },
+    /// A PCA projection could not be fitted or applied.
+    #[error("{path}: {source}")]
+    Pca {
+        /// The features (or the projection) concerned.
+        path: PathBuf,
+        /// What went wrong.
+        source: PcaError,
+    },
+    /// `hetal extract pca` needs --width and --out-projection, or --projection.
+    #[error("pca: give --width and --out-projection (fit), or --projection (apply)")]
+    PcaUsage,
     /// The input holds no items.
     #[error("{path}: no items to extract")]
     EmptyInput {
