@@ -18,9 +18,10 @@
 //! 5. [`ckks_engine`] — [`CkksEngine`], the trait on real ciphertexts, with
 //!    bootstrapping gathered in [`ckks_engine::bootstrap`] (settings, keys,
 //!    stage targets, the bootstrapping circuit);
-//! 6. [`linalg`] — block matrices, DiagABT / DiagATB;
+//! 6. [`linalg`] — block matrices, DiagABT / DiagATB; the plain matrix and
+//!    its symmetric eigen-decomposition;
 //! 7. [`softmax`] — HETAL's softmax approximation and its variants;
-//! 8. [`data`] — datasets;
+//! 8. [`data`] — datasets, their splits, the client-side PCA projection;
 //! 9. [`train`] — NAG training with early stopping, the reference trainer;
 //! 10. [`io`] — the key owner's and producers' files: NumPy/CSV inputs,
 //!     the model directory, atomic writes;
