@@ -18,9 +18,10 @@
 //! 5. [`ckks_engine`] — [`CkksEngine`], the trait on real ciphertexts, with
 //!    bootstrapping gathered in [`ckks_engine::bootstrap`] (settings, keys,
 //!    stage targets, the bootstrapping circuit);
-//! 6. [`linalg`] — block matrices, DiagABT / DiagATB;
+//! 6. [`linalg`] — block matrices, DiagABT / DiagATB; the plain matrix and
+//!    its symmetric eigen-decomposition;
 //! 7. [`softmax`] — HETAL's softmax approximation and its variants;
-//! 8. [`data`] — datasets;
+//! 8. [`data`] — datasets, their splits, the client-side PCA projection;
 //! 9. [`train`] — NAG training with early stopping, the reference trainer;
 //! 10. [`io`] — the key owner's and producers' files: NumPy/CSV inputs,
 //!     the model directory, atomic writes;
@@ -29,8 +30,8 @@
 //! 12. [`protocol`] — the three roles over HTTP: server, store, training
 //!     thread, the key owner's client;
 //! 13. `extract` — client-side feature extraction (`hetal extract`, cargo
-//!     feature `extract`, on by default): pre-trained text and image models,
-//!     `.npy`/CSV/image readers; it needs no other module;
+//!     feature `extract`, on by default): pre-trained text and image models
+//!     and image decoding; its `.npy` and CSV files go through [`io`];
 //! 14. `demo`, `bench` — commands of the `hetal` binary (hidden from the
 //!     documentation: not a library API);
 //! 15. [`cli`] — the `hetal` command line.

@@ -1,7 +1,6 @@
 //! Benchmark suites behind `hetal bench <suite>`: each prints one JSON object
 //! per line on stdout; human-readable progress goes to stderr.
 
-#[cfg(feature = "extract")]
 pub mod accuracy;
 pub mod algo;
 pub mod boot;
@@ -99,10 +98,7 @@ pub fn run_suite(name: &str) -> Result<(), String> {
         "range" => range::run(),
         "train" => train::run(),
         "protocol" => protocol::run(),
-        #[cfg(feature = "extract")]
         "accuracy" => accuracy::run(),
-        #[cfg(not(feature = "extract"))]
-        "accuracy" => Err("the accuracy suite needs the `extract` feature (on by default)".into()),
         other => Err(format!(
             "unknown benchmark suite `{other}` (known: {})",
             SUITES.join(", ")

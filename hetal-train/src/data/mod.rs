@@ -1,4 +1,7 @@
-//! Labelled data sets available offline, and their deterministic splits.
+//! Labelled data sets available offline, their deterministic splits, and
+//! the client-side PCA projection of features ([`pca`]).
+
+pub mod pca;
 
 use thiserror::Error;
 

@@ -10,6 +10,12 @@ use super::{
     check_above, Coefficient, Complex, Decryptor, Engine, EngineError, EngineResult, NoiseConfig,
 };
 
+/// `|v|²`, whose square root is `|v|` for the slot magnitudes an engine
+/// holds (no overflow below 1e150), without `hypot`'s cost.
+fn norm_sqr(v: Complex) -> f64 {
+    v.re * v.re + v.im * v.im
+}
+
 /// Settings of a [`ClearEngine`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClearConfig {
@@ -213,16 +219,14 @@ impl ClearEngine {
             level: self.config.bootstrap_level,
             ..a.clone()
         };
-        let peak = out.values.iter().map(|v| v.abs()).fold(0.0, f64::max);
+        let peak = out.values.iter().map(|&v| norm_sqr(v)).fold(0.0, f64::max);
+        let peak = peak.sqrt();
         self.counters
             .bootstrap_peak
             .fetch_max(peak.to_bits(), Ordering::Relaxed);
         if let (Some(src), Some(cfg)) = (&self.noise, &self.config.noise) {
             let sigma = cfg.bootstrap_absolute * peak.max(1.0);
-            let n = out.values.len();
-            for (v, g) in out.values.iter_mut().zip(src.gaussians(n)) {
-                *v = *v + g.scale(sigma);
-            }
+            src.perturb(&mut out.values, |_| sigma);
         }
         Ok(out)
     }
@@ -257,11 +261,9 @@ impl ClearEngine {
 
     fn op_noise(&self, values: &mut [Complex]) {
         if let (Some(src), Some(cfg)) = (&self.noise, &self.config.noise) {
-            let n = values.len();
-            for (v, g) in values.iter_mut().zip(src.gaussians(n)) {
-                let sigma = cfg.op_relative * v.abs() + cfg.op_absolute;
-                *v = *v + g.scale(sigma);
-            }
+            src.perturb(values, |v| {
+                cfg.op_relative * norm_sqr(v).sqrt() + cfg.op_absolute
+            });
         }
     }
 
@@ -289,10 +291,13 @@ impl ClearEngine {
         })
     }
 
+    /// `a` with `f(j, value)` in slot `j` (the values are not copied first).
     fn map(&self, a: &ClearCt, f: impl Fn(usize, Complex) -> Complex) -> ClearCt {
         ClearCt {
             values: a.values.iter().enumerate().map(|(j, &x)| f(j, x)).collect(),
-            ..a.clone()
+            level: a.level,
+            depth: a.depth,
+            pending_rescale: a.pending_rescale,
         }
     }
 
@@ -440,9 +445,14 @@ impl Engine for ClearEngine {
         if let Ok(mut used) = self.rotations_used.lock() {
             used.insert(shift);
         }
-        let mut out = self.map(a, |j, _| a.values[(j + shift) % n]);
-        self.op_noise(&mut out.values);
-        Ok(out)
+        // Slot j takes slot j + shift: the tail first, then the head (no
+        // values when only counting).
+        let split = shift.min(a.values.len());
+        let mut values = Vec::with_capacity(a.values.len());
+        values.extend_from_slice(&a.values[split..]);
+        values.extend_from_slice(&a.values[..split]);
+        self.op_noise(&mut values);
+        Ok(ClearCt { values, ..*a })
     }
 
     fn conjugate(&self, a: &ClearCt) -> EngineResult<ClearCt> {

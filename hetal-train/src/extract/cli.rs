@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
+use super::pca::{run_pca, PcaJob, PcaMode};
 use super::pth::convert_to_safetensors;
 use super::run::{run_image, run_text, ImageJob, Summary, TextJob};
 use super::ExtractError;
@@ -68,6 +69,33 @@ pub enum ExtractCommand {
         #[arg(long)]
         quiet: bool,
     },
+    /// Project features to fewer dimensions with PCA (client side, before
+    /// encryption): fit the mean and the leading principal directions on
+    /// --features (your training features) and write the projected features
+    /// and the projection; or apply a saved --projection (validation and
+    /// test features).
+    Pca {
+        /// Input features (.npy float32/float64 or CSV, rows x features).
+        #[arg(long)]
+        features: PathBuf,
+        /// Width to fit (1 to the feature count).
+        #[arg(
+            long,
+            required_unless_present = "projection",
+            requires = "out_projection"
+        )]
+        width: Option<usize>,
+        /// Where a fit writes the projection (.npy, f64, (width + 1) x
+        /// features: the mean, then the components).
+        #[arg(long, requires = "width")]
+        out_projection: Option<PathBuf>,
+        /// A projection written by an earlier fit, applied as it is.
+        #[arg(long, conflicts_with_all = ["width", "out_projection"])]
+        projection: Option<PathBuf>,
+        /// Output: the projected features (.npy, f32, rows x width).
+        #[arg(long)]
+        out_features: PathBuf,
+    },
     /// Convert a PyTorch checkpoint (.pth, any torch.save format, strided
     /// tensors gathered) to safetensors (f32).
     Convert {
@@ -120,6 +148,28 @@ impl ExtractCommand {
                 batch_size,
                 progress: !quiet,
             })?,
+            ExtractCommand::Pca {
+                features,
+                width,
+                out_projection,
+                projection,
+                out_features,
+            } => {
+                let mode = match (projection, width, out_projection) {
+                    (Some(path), _, _) => PcaMode::Apply(path),
+                    (None, Some(width), Some(out_projection)) => PcaMode::Fit {
+                        width,
+                        out_projection,
+                    },
+                    _ => return Err(ExtractError::PcaUsage),
+                };
+                let summary = run_pca(&PcaJob {
+                    features,
+                    mode,
+                    out_features,
+                })?;
+                return Ok(serde_json::to_value(summary).unwrap_or_default());
+            }
             ExtractCommand::Convert { input, output } => {
                 let tensors = convert_to_safetensors(&input, &output)?;
                 return Ok(serde_json::json!({

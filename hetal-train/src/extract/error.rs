@@ -2,6 +2,9 @@
 
 use std::path::PathBuf;
 
+use crate::data::pca::PcaError;
+use crate::io::FileError;
+
 /// What can go wrong while extracting features.
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
@@ -60,24 +63,27 @@ pub enum ExtractError {
         /// The tokenizer's error.
         source: tokenizers::Error,
     },
-    /// A CSV file could not be parsed.
-    #[error("{path}: CSV: {source}")]
-    Csv {
-        /// The file.
-        path: PathBuf,
-        /// The parser's error.
-        source: csv::Error,
+    /// An input or output file (`.npy`, CSV, class names) is unusable; the
+    /// error names the file and the problem.
+    #[error(transparent)]
+    File(#[from] FileError),
+    /// An `.npy` image stack was given without its labels.
+    #[error("{input}: an .npy image stack needs --input-labels")]
+    MissingInputLabels {
+        /// The image stack.
+        input: PathBuf,
     },
-    /// A CSV file lacks a column.
-    #[error("{path}: no column `{column}` (columns: {available:?})")]
-    MissingColumn {
-        /// The file.
+    /// A PCA projection could not be fitted or applied.
+    #[error("{path}: {source}")]
+    Pca {
+        /// The features (or the projection) concerned.
         path: PathBuf,
-        /// The requested column.
-        column: String,
-        /// The header's columns.
-        available: Vec<String>,
+        /// What went wrong.
+        source: PcaError,
     },
+    /// `hetal extract pca` needs --width and --out-projection, or --projection.
+    #[error("pca: give --width and --out-projection (fit), or --projection (apply)")]
+    PcaUsage,
     /// The input holds no items.
     #[error("{path}: no items to extract")]
     EmptyInput {
@@ -91,22 +97,6 @@ pub enum ExtractError {
         path: PathBuf,
         /// The decoder's error.
         source: image::ImageError,
-    },
-    /// An `.npy` file could not be read or written.
-    #[error("{path}: .npy: {source}")]
-    Npy {
-        /// The file.
-        path: PathBuf,
-        /// The reader's or writer's error.
-        source: std::io::Error,
-    },
-    /// An `.npy` array has a shape or type hetal cannot use here.
-    #[error("{path}: {what}")]
-    BadArray {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        what: String,
     },
     /// A PyTorch checkpoint could not be read.
     #[error("{path}: PyTorch checkpoint: {source}")]

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use super::efficientnet::IMAGE_SIZE;
 use super::ExtractError;
+use crate::io::{read_npy_f32, FileError, Problem};
 
 /// File extensions read as images (case-insensitive).
 const IMAGE_EXTENSIONS: [&str; 3] = ["png", "jpg", "jpeg"];
@@ -71,6 +72,52 @@ pub fn list_image_folder(root: &Path) -> Result<ImageFolder, ExtractError> {
         });
     }
     Ok(folder)
+}
+
+/// A stack of images from an `.npy` file, as intensities in [0, 255].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageStack {
+    /// Number of images.
+    pub count: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// Width in pixels.
+    pub width: usize,
+    /// Channels per pixel: 1 (grey) or 3 (RGB).
+    pub channels: usize,
+    /// `count * height * width * channels` values, image-major, then row,
+    /// column, channel (NumPy's C order of an `(N, H, W, C)` array).
+    pub pixels: Vec<f32>,
+}
+
+/// Reads an image stack: shape `(N, H, W)` (grey) or `(N, H, W, C)` with
+/// C = 1 or 3, H and W not zero, C order, any numeric dtype (`u8` 0-255, or
+/// floats taken as 0-255).
+pub fn read_image_stack(path: &Path) -> Result<ImageStack, ExtractError> {
+    let array = read_npy_f32(path)?;
+    let dims: Vec<usize> = array.shape.iter().map(|&d| d as usize).collect();
+    let (count, height, width, channels) = match dims[..] {
+        [n, h, w] => (n, h, w, 1),
+        [n, h, w, c] if c == 1 || c == 3 => (n, h, w, c),
+        _ => (0, 0, 0, 0),
+    };
+    if height == 0 || width == 0 {
+        return Err(FileError::bad(
+            path,
+            Problem::Shape {
+                expected: "an image stack (N, H, W) or (N, H, W, C) with C = 1 or 3",
+                got: array.shape,
+            },
+        )
+        .into());
+    }
+    Ok(ImageStack {
+        count,
+        height,
+        width,
+        channels,
+        pixels: array.values,
+    })
 }
 
 /// Decodes an image file to RGB intensities in [0, 255]: `(height, width, pixels)`.

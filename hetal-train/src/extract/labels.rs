@@ -4,8 +4,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::npy::write_atomic;
 use super::ExtractError;
+use crate::io::write_atomic;
 
 /// Encodes label strings as class indices.
 ///
@@ -46,7 +46,7 @@ pub fn write_classes(path: &Path, classes: &[String]) -> Result<(), ExtractError
         source,
     })?;
     bytes.push(b'\n');
-    write_atomic(path, |w| w.write_all(&bytes))
+    Ok(write_atomic(path, |w| w.write_all(&bytes))?)
 }
 
 #[cfg(test)]

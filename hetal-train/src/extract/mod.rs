@@ -5,7 +5,9 @@
 //! Text models are sentence-transformers directories (BERT-family encoders
 //! such as all-MiniLM-L6-v2, and MPNet); image features come from
 //! EfficientNet-Lite0. Everything runs on the CPU with candle, all cores,
-//! and reads its weights from local files only.
+//! and reads its weights from local files only. An optional PCA projection
+//! ([`pca`]) narrows the features before encryption. Files are read and
+//! written through [`crate::io`].
 //!
 //! This module sits beside `train` and is used only by the command line.
 
@@ -16,10 +18,9 @@ pub mod error;
 pub mod images;
 pub mod labels;
 pub mod mpnet;
-pub mod npy;
+pub mod pca;
 pub mod pth;
 pub mod run;
-pub mod table;
 pub mod text;
 
 pub use error::ExtractError;

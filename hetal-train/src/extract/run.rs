@@ -6,14 +6,12 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::efficientnet::{Activations, EfficientNetLite0, FEATURE_DIM, IMAGE_SIZE};
-use super::images::{list_image_folder, load_rgb, preprocess};
+use super::images::{list_image_folder, load_rgb, preprocess, read_image_stack, ImageStack};
 use super::labels::{classes_path, encode_labels, write_classes};
-use super::npy::{read_image_stack, read_labels};
-use super::npy::{write_labels, write_matrix};
 use super::pth::read_weights;
-use super::table::read_text_csv;
 use super::text::SentenceEncoder;
 use super::{progress, Dataset, ExtractError};
+use crate::io::{read_csv_columns, read_npy_labels, write_npy, FileError, Problem};
 use rayon::prelude::*;
 
 /// What an extraction job did (printed as one JSON line by the CLI).
@@ -66,8 +64,9 @@ pub fn write_dataset(
     out_features: &Path,
     out_labels: &Path,
 ) -> Result<PathBuf, ExtractError> {
-    write_matrix(out_features, data.rows, data.dim, &data.features)?;
-    write_labels(out_labels, &data.labels)?;
+    let shape = [data.rows as u64, data.dim as u64];
+    write_npy(out_features, &shape, &data.features)?;
+    write_npy(out_labels, &[data.labels.len() as u64], &data.labels)?;
     let names = classes_path(out_labels);
     write_classes(&names, &data.classes)?;
     Ok(names)
@@ -75,14 +74,17 @@ pub fn write_dataset(
 
 /// Embeds the texts of a CSV file and labels them; nothing is written.
 pub fn embed_csv(job: &TextJob) -> Result<(Dataset, f64), ExtractError> {
-    let table = read_text_csv(&job.input, &job.text_column, &job.label_column)?;
+    let mut columns = read_csv_columns(&job.input, &[&job.text_column, &job.label_column])?;
+    let labels: Vec<String> = columns.pop().unwrap_or_default();
+    let texts = columns.pop().unwrap_or_default();
+    let labels: Vec<&str> = labels.iter().map(|l| l.trim()).collect();
     let encoder = SentenceEncoder::load(&job.model)?;
     let start = Instant::now();
-    let features = encoder.embed(&table.texts, job.batch_size, job.progress)?;
+    let features = encoder.embed(&texts, job.batch_size, job.progress)?;
     let seconds = start.elapsed().as_secs_f64();
-    let (labels, classes) = encode_labels(&table.labels);
+    let (labels, classes) = encode_labels(&labels);
     let data = Dataset {
-        rows: table.texts.len(),
+        rows: texts.len(),
         dim: encoder.dim(),
         features,
         labels,
@@ -127,7 +129,7 @@ pub struct ImageJob {
 /// Where the images of a job come from.
 enum ImageSource {
     Files(Vec<PathBuf>),
-    Stack(super::npy::ImageStack),
+    Stack(ImageStack),
 }
 
 /// Extracts EfficientNet-Lite0 features of a folder tree or an image stack;
@@ -137,17 +139,17 @@ pub fn embed_images(job: &ImageJob) -> Result<(Dataset, f64), ExtractError> {
     let (source, labels, classes) = if is_npy {
         let stack = read_image_stack(&job.input)?;
         let Some(labels_path) = &job.input_labels else {
-            return Err(ExtractError::BadArray {
-                path: job.input.clone(),
-                what: "an .npy image stack needs --input-labels".into(),
+            return Err(ExtractError::MissingInputLabels {
+                input: job.input.clone(),
             });
         };
-        let raw = read_labels(labels_path)?;
+        let raw = read_npy_labels(labels_path)?;
         if raw.len() != stack.count {
-            return Err(ExtractError::BadArray {
-                path: labels_path.clone(),
-                what: format!("{} labels for {} images", raw.len(), stack.count),
-            });
+            let problem = Problem::RowMismatch {
+                features: stack.count,
+                labels: raw.len(),
+            };
+            return Err(FileError::bad(labels_path, problem).into());
         }
         let strings: Vec<String> = raw.iter().map(i64::to_string).collect();
         let (labels, classes) = encode_labels(&strings);

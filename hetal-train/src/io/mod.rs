@@ -1,15 +1,21 @@
 //! Files of the key owner and the producers: NumPy `.npy` and CSV inputs,
 //! the model directory, and atomic writes (temporary file, fsync, rename).
+//! The `.npy` and CSV readers and writers here are the crate's only ones
+//! (`hetal extract` reads and writes through them too).
 //!
-//! Every error names the file and the problem in one line.
+//! Every error names the file and the problem in one line; malformed input
+//! is an error, never a panic, and sizes are limited before allocation.
 
 pub mod model;
 mod npy;
 pub mod plot;
 mod table;
 
-pub use npy::{read_npy_labels, read_npy_matrix, write_npy_matrix};
-pub use table::{read_csv_labels, read_csv_matrix};
+pub use npy::{
+    read_npy_f32, read_npy_labels, read_npy_matrix, write_npy, write_npy_matrix, NpyArray,
+    NpyElement, MAX_DIMS, MAX_ELEMENTS, MAX_HEADER,
+};
+pub use table::{read_csv_columns, read_csv_labels, read_csv_matrix};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -96,6 +102,53 @@ pub enum Problem {
         /// Labels.
         labels: usize,
     },
+    /// More elements (`.npy`) or fields (CSV) than a file may hold.
+    #[error("more than {limit} elements")]
+    TooLarge {
+        /// The limit.
+        limit: u64,
+    },
+    /// The `.npy` data is shorter or longer than its header announces.
+    #[error("{found} bytes of data, the header announces {expected}")]
+    Length {
+        /// Bytes the header announces.
+        expected: u64,
+        /// Bytes after the header.
+        found: u64,
+    },
+    /// An unsigned integer too large for a signed 64-bit label.
+    #[error("the integer at index {index} does not fit in 64 signed bits")]
+    IntegerOverflow {
+        /// Element index (from 0).
+        index: usize,
+    },
+    /// Data to write does not fill the shape given.
+    #[error("{len} values do not fill shape {shape:?}")]
+    ShapeMismatch {
+        /// The shape.
+        shape: Vec<u64>,
+        /// Values given.
+        len: usize,
+    },
+    /// An array shape the reader cannot use.
+    #[error("expected {expected}, found shape {got:?}")]
+    Shape {
+        /// What is expected.
+        expected: &'static str,
+        /// Shape found.
+        got: Vec<u64>,
+    },
+    /// A CSV header row lacks a requested column.
+    #[error("no column `{column}` (columns: {available:?})")]
+    MissingColumn {
+        /// The requested column.
+        column: String,
+        /// The header's columns.
+        available: Vec<String>,
+    },
+    /// The CSV parser failed.
+    #[error("CSV: {0}")]
+    Csv(String),
 }
 
 /// An error reading or writing a file.

@@ -1,10 +1,13 @@
 //! Encrypted linear algebra over block matrices: the tile layouts, HETAL's
 //! DiagABT / DiagATB with their row operations, and the baselines the paper
-//! compares against (Crockett's ColMajor / RowMajor, Jin et al.'s column packing).
+//! compares against (Crockett's ColMajor / RowMajor, Jin et al.'s column packing);
+//! and, in the clear, the plain [`Matrix`] and the symmetric eigen-decomposition
+//! ([`symmetric_eigen`]) behind the client's PCA.
 
 mod baselines;
 mod block;
 mod diag;
+mod eigen;
 mod matrix;
 mod repack;
 pub(crate) mod rowops;
@@ -13,6 +16,7 @@ mod tile;
 pub use baselines::{col_major, jin_abt, jin_atb, row_major, ColumnPacked, Replicated};
 pub use block::{decrypt_matrix, encrypt_matrix, BlockMatrix, Layout};
 pub use diag::{diag_abt, diag_atb, diag_atb_scaled};
+pub use eigen::{symmetric_eigen, SymmetricEigen};
 pub use matrix::Matrix;
 pub use repack::bootstrap_vertical_packed;
 pub use rowops::{prot_up, rot_left};
@@ -57,6 +61,12 @@ pub enum LinalgError {
         s0: usize,
         /// Columns of a tile.
         s1: usize,
+    },
+    /// The symmetric eigenvalue iteration did not converge.
+    #[error("the eigenvalue iteration did not converge in {sweeps} QR sweeps")]
+    NoConvergence {
+        /// Sweeps made.
+        sweeps: usize,
     },
     /// A block matrix in the wrong layout for the operation.
     #[error("layout mismatch: expected {expected:?}, found {found:?}")]
