@@ -79,54 +79,16 @@ fn the_whole_journey_in_separate_processes() {
     assert!(out.contains("best epoch"), "{out}");
     let svg = std::fs::read_to_string(dir.join("loss.svg")).unwrap();
     assert!(svg.contains("<polyline"));
-    let json = ok(
-        &dir,
-        &[
-            "predict",
-            "--model",
-            "MODEL",
-            "--features",
-            "Xt.npy",
-            "--labels",
-            "yt.npy",
-            "--json",
-        ],
-    );
+    let json = predict(&dir, &["--json"]);
     let v: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
     let served = v["accuracy"].as_f64().unwrap();
     assert_eq!(v["samples"].as_u64(), Some(128));
-    let text = ok(
-        &dir,
-        &[
-            "predict",
-            "--model",
-            "MODEL",
-            "--features",
-            "Xt.npy",
-            "--labels",
-            "yt.npy",
-        ],
-    );
+    let text = predict(&dir, &[]);
     assert!(text.contains("confusion matrix"), "{text}");
     // Encrypted inference on the server: the same predictions as the
     // plaintext model on all but at most 2 of the 128 test samples (CKKS
     // noise may flip a near-tie), and the accuracy within 2 samples of it.
-    let json = ok(
-        &dir,
-        &[
-            "predict",
-            "--model",
-            "MODEL",
-            "--features",
-            "Xt.npy",
-            "--labels",
-            "yt.npy",
-            "--json",
-            "--encrypted",
-            "--owner",
-            "OWNER",
-        ],
-    );
+    let json = predict(&dir, &["--json", "--encrypted", "--owner", "OWNER"]);
     let v: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
     eprintln!("encrypted inference: {v}");
     assert_eq!(v["encrypted"].as_bool(), Some(true));

@@ -104,19 +104,7 @@ fn the_journey_over_https_and_its_failures() {
     let s = c.status(&job_id).unwrap();
     assert_eq!(s.state, JobState::Done);
     assert_eq!(s.iteration, s.epoch * s.iterations_per_epoch);
-    let json = ok(
-        &dir,
-        &[
-            "predict",
-            "--model",
-            "MODEL",
-            "--features",
-            "Xt.npy",
-            "--labels",
-            "yt.npy",
-            "--json",
-        ],
-    );
+    let json = predict(&dir, &["--json"]);
     let v: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
     let accuracy = v["accuracy"].as_f64().unwrap();
     assert!(accuracy > 0.5, "accuracy {accuracy} over HTTPS");

@@ -11,7 +11,7 @@ use serde_json::json;
 use super::emit;
 use crate::ckks_engine::{CkksDecryptor, CkksEngine};
 use crate::data::Dataset;
-use crate::job::data::write_encrypted;
+use crate::job::data::write_encrypted_file;
 use crate::job::geometry::Geometry;
 use crate::job::keyfiles::{keygen, read_owner};
 use crate::job::JobSpec;
@@ -69,16 +69,8 @@ fn run_in(dir: &Path) -> Result<(), String> {
     let producer = CkksEngine::producer(spec.preset(), geo.slots, keys.public_key().clone(), rng)
         .map_err(err)?;
     let data_path = dir.join("train.data");
-    let file = std::fs::File::create(&data_path).map_err(err)?;
-    write_encrypted(
-        &producer,
-        &spec,
-        &train_set,
-        true,
-        std::io::BufWriter::new(file),
-        &mut || {},
-    )
-    .map_err(err)?;
+    write_encrypted_file(&producer, &spec, &train_set, true, &data_path, &mut || {})
+        .map_err(err)?;
     // The server, in this process, on loopback.
     let server = Server::open(&dir.join("STORE"), true).map_err(err)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

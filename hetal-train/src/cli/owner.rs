@@ -11,8 +11,8 @@ use super::CliError;
 use crate::ckks_engine::CkksEngine;
 use crate::io::model::{confusion, Model, ModelMeta};
 use crate::io::plot::write_loss_svg;
-use crate::io::{read_features, read_labelled, read_labels, write_atomic};
-use crate::job::data::write_encrypted;
+use crate::io::{read_features, read_labelled, read_labels};
+use crate::job::data::write_encrypted_file;
 use crate::job::geometry::Geometry;
 use crate::job::keyfiles::{self, EVAL_KEYS};
 use crate::job::JobSpec;
@@ -66,24 +66,7 @@ pub fn encrypt(public: &Path, features: &Path, labels: &Path, out: &Path) -> Res
         "encrypting {bar:40} {pos}/{len} batches {eta}",
     );
     let path = out.join(TRAIN_DATA);
-    let mut failure = None;
-    write_atomic(&path, |f| {
-        match write_encrypted(
-            &engine,
-            &spec,
-            &data,
-            true,
-            std::io::BufWriter::new(f),
-            &mut || progress.inc(1),
-        ) {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                failure = Some(e);
-                Err(std::io::Error::other("encryption failed"))
-            }
-        }
-    })
-    .map_err(|e| failure.take().map_or(CliError::File(e), CliError::Data))?;
+    write_encrypted_file(&engine, &spec, &data, true, &path, &mut || progress.inc(1))?;
     progress.finish_and_clear();
     let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     println!(

@@ -6,7 +6,8 @@
 //! validation file ([`Content::ValidationData`]) holds the feature tiles
 //! only. The meta block is a [`DataMeta`].
 
-use std::io::Write;
+use std::io::{BufWriter, IntoInnerError, Write};
+use std::path::Path;
 
 use hetal_nostd::wire::{decode_ciphertext, Limits};
 use serde::{Deserialize, Serialize};
@@ -166,6 +167,30 @@ pub fn write_encrypted<W: Write>(
         progress();
     }
     Ok(w.finish()?)
+}
+
+/// [`write_encrypted`] into the file `path`, atomically (a temporary file
+/// renamed into place: a failure leaves nothing half-written), keeping the
+/// encryption's own error.
+pub fn write_encrypted_file(
+    engine: &CkksEngine,
+    spec: &JobSpec,
+    data: &Dataset,
+    labels: bool,
+    path: &Path,
+    progress: &mut dyn FnMut(),
+) -> Result<(), DataError> {
+    let mut failure = None;
+    crate::io::write_atomic(path, |f| {
+        match write_encrypted(engine, spec, data, labels, BufWriter::new(f), progress) {
+            Ok(w) => w.into_inner().map(drop).map_err(IntoInnerError::into_error),
+            Err(e) => {
+                failure = Some(e);
+                Err(std::io::Error::other("encryption failed"))
+            }
+        }
+    })
+    .map_err(|e| failure.take().unwrap_or(DataError::Io(e)))
 }
 
 /// The block-matrix shapes of one batch: features, then labels if `labels`.

@@ -18,9 +18,9 @@ use super::store::JobHandle;
 use super::upload::UploadKind;
 use crate::ckks_engine::{CkksEngine, OwnerKeys};
 use crate::data::Dataset;
-use crate::io::{write_atomic, FileError};
+use crate::io::FileError;
 use crate::job::checkpoint::{matrices_from_bytes, matrices_to_bytes};
-use crate::job::data::{read_encrypted, write_encrypted, DataError};
+use crate::job::data::{read_encrypted, write_encrypted_file, DataError};
 use crate::job::frames::{open_frames, Content};
 use crate::job::geometry::Geometry;
 use crate::job::JobSpec;
@@ -87,18 +87,7 @@ pub fn predict(req: &PredictRequest<'_>) -> Result<Matrix, OwnerError> {
     let engine =
         CkksEngine::producer(spec.preset(), geo.slots, req.keys.public_key().clone(), rng)?;
     let path: PathBuf = req.model.join("features.data");
-    write_atomic(&path, |f| {
-        write_encrypted(
-            &engine,
-            spec,
-            req.data,
-            false,
-            std::io::BufWriter::new(f),
-            &mut || {},
-        )
-        .map(drop)
-        .map_err(std::io::Error::other)
-    })?;
+    write_encrypted_file(&engine, spec, req.data, false, &path, &mut || {})?;
     let server = req.server.unwrap_or(&session.server);
     let client = Client::with_ca(server, req.ca)?.with_token(&session.token);
     let bytes = client.predict(&session.job, &path);

@@ -19,9 +19,9 @@ use super::{JobState, Status, VerdictMsg};
 use crate::ckks_engine::{CkksEngine, OwnerKeys};
 use crate::data::Dataset;
 use crate::engine::EngineError;
-use crate::io::{write_atomic, write_atomic_mode, FileError};
+use crate::io::{write_atomic_mode, FileError};
 use crate::job::checkpoint::matrices_from_bytes;
-use crate::job::data::{write_encrypted, DataError};
+use crate::job::data::{write_encrypted_file, DataError};
 use crate::job::frames::Content;
 use crate::job::geometry::Geometry;
 use crate::job::JobSpec;
@@ -191,18 +191,7 @@ pub fn train(req: &TrainRequest<'_>, ui: &mut dyn Progress) -> Result<TrainOutco
     if client.status(&id)?.state == JobState::Created {
         let val_path = req.out.join("validation.data");
         ui.stage("encrypting the validation features");
-        write_atomic(&val_path, |f| {
-            write_encrypted(
-                &engine,
-                spec,
-                req.validation,
-                false,
-                std::io::BufWriter::new(f),
-                &mut || {},
-            )
-            .map(drop)
-            .map_err(std::io::Error::other)
-        })?;
+        write_encrypted_file(&engine, spec, req.validation, false, &val_path, &mut || {})?;
         for (route, path) in [
             ("eval-keys", req.eval_keys),
             ("train-data", req.train_data),

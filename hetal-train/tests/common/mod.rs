@@ -97,6 +97,22 @@ pub fn ok(dir: &Path, args: &[&str]) -> String {
     out
 }
 
+/// `hetal predict --model MODEL --features Xt.npy --labels yt.npy` plus
+/// `extra`, which must succeed; its standard output.
+pub fn predict(dir: &Path, extra: &[&str]) -> String {
+    let mut args = vec![
+        "predict",
+        "--model",
+        "MODEL",
+        "--features",
+        "Xt.npy",
+        "--labels",
+        "yt.npy",
+    ];
+    args.extend_from_slice(extra);
+    ok(dir, &args)
+}
+
 /// A child process killed (SIGKILL) when dropped.
 pub struct Proc(pub Child);
 
