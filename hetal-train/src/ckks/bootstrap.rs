@@ -61,7 +61,7 @@ impl Evaluator {
                 ));
             }
         }
-        let to_dense = prepare(ctx, &keys.to_dense, KeyKind::SparseToDense)?;
+        let to_dense = prepare(ctx, keys.to_dense.clone(), KeyKind::SparseToDense)?;
         self.encapsulation = Some(Encapsulation {
             to_sparse: (base.b.clone(), base.expand_a(ctx)),
             to_dense,

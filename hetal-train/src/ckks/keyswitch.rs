@@ -299,11 +299,26 @@ pub(crate) fn mod_up(
         .collect()
 }
 
-/// A prepared switching key: `b_j` and the expanded `a_j`, over Q then P.
+/// A prepared switching key: `b_j` and the expanded `a_j` of the digits it
+/// has, each over its limbs only (the Q primes `0..=level`, then P).
 #[derive(Debug)]
 pub(crate) struct PreparedKey {
+    /// Highest ciphertext level the key serves.
+    pub level: usize,
     pub b: Vec<RnsPoly>,
     pub a: Vec<RnsPoly>,
+}
+
+impl PreparedKey {
+    /// The key's limb for position `t` of the extended basis at `level`
+    /// (at most the key's): Q prime `t`, or the `(t − level − 1)`-th P prime.
+    fn row(&self, level: usize, t: usize) -> usize {
+        if t <= level {
+            t
+        } else {
+            self.level + 1 + (t - level - 1)
+        }
+    }
 }
 
 /// Inner product of the raised digits with a key, at `level`: returns the
@@ -328,8 +343,9 @@ pub(crate) fn inner_product(
             let qp = ext_index(ctx, level, t);
             let m = ctx.modulus(qp);
             let d: Vec<&[u64]> = digits.iter().map(|dj| dj.limb(t)).collect();
-            let b: Vec<&[u64]> = key.b.iter().map(|bj| bj.limb(qp)).collect();
-            let a: Vec<&[u64]> = key.a.iter().map(|aj| aj.limb(qp)).collect();
+            let row = key.row(level, t);
+            let b: Vec<&[u64]> = key.b.iter().map(|bj| bj.limb(row)).collect();
+            let a: Vec<&[u64]> = key.a.iter().map(|aj| aj.limb(row)).collect();
             #[cfg(target_arch = "x86_64")]
             if inner_simd(
                 kernel::active(),

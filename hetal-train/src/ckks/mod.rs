@@ -89,14 +89,15 @@ impl Evaluator {
         }
         let relin = keys
             .relin
-            .map(|k| prepare(&ctx, &k, KeyKind::Relin))
+            .map(|k| prepare(&ctx, k, KeyKind::Relin))
             .transpose()?;
         let mut galois = HashMap::new();
         for k in keys.galois {
             let KeyKind::Galois(g) = k.kind else {
                 return Err(EvalError::Malformed("Galois key (another kind given)"));
             };
-            galois.insert(g, (prepare(&ctx, &k, k.kind)?, k.level));
+            let (kind, level) = (k.kind, k.level);
+            galois.insert(g, (prepare(&ctx, k, kind)?, level));
         }
         let levels = (0..ctx.q_len())
             .map(|l| LevelTables::new(&ctx, l))
@@ -245,7 +246,7 @@ impl Evaluator {
 }
 
 /// Checks a switching key's shape and expands its `a` polynomials.
-fn prepare(ctx: &Context, key: &SwitchingKey, kind: KeyKind) -> EvalResult<PreparedKey> {
+fn prepare(ctx: &Context, key: SwitchingKey, kind: KeyKind) -> EvalResult<PreparedKey> {
     if &key.digest != ctx.params().digest() {
         return Err(EvalError::ParamsMismatch);
     }
@@ -280,24 +281,15 @@ fn prepare(ctx: &Context, key: &SwitchingKey, kind: KeyKind) -> EvalResult<Prepa
             return Err(EvalError::Malformed("switching key (Galois element)"));
         }
     }
-    // The key switch indexes keys over every Q and P prime and digit: a key
-    // for fewer levels is laid out there, zero where it has no limbs (those
-    // are never read at the levels it serves).
-    let dnum = ctx.q_len().div_ceil(ctx.params().digit_size());
-    let full = |p: &RnsPoly| -> RnsPoly {
-        let mut out = RnsPoly::zero(ctx.n(), ctx.q_len() + ctx.p_len());
-        for (limb, &i) in p.limbs_iter().zip(&basis) {
-            out.limb_mut(i).copy_from_slice(limb);
-        }
-        out
-    };
-    let empty = || RnsPoly::zero(ctx.n(), ctx.q_len() + ctx.p_len());
-    let (b, a) = (0..dnum)
+    // Only the digits and limbs the key has are kept (a key for fewer
+    // levels is smaller in memory too): `b_j` as given, `a_j` expanded.
+    let a = (0..key.b.len())
         .into_par_iter()
-        .map(|j| match key.b.get(j) {
-            Some(bj) => (full(bj), full(&key.expand_a(ctx, j))),
-            None => (empty(), empty()),
-        })
-        .unzip();
-    Ok(PreparedKey { b, a })
+        .map(|j| key.expand_a(ctx, j))
+        .collect();
+    Ok(PreparedKey {
+        level: key.level,
+        b: key.b,
+        a,
+    })
 }
