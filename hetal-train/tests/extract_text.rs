@@ -123,14 +123,24 @@ fn csv_to_features_and_labels() {
 }
 
 /// Raw text to a trained classifier: a small CSV of positive and negative
-/// sentences is embedded with MiniLM and a softmax head is trained on the
-/// features with the f64 reference trainer (plaintext), then tested on
-/// sentences it has not seen.
+/// sentences is embedded with MiniLM; a softmax head is trained on the
+/// features with the f64 reference trainer (plaintext), and on their PCA
+/// projection to 16 columns (fitted on the training rows) by the HETAL
+/// trainer on CKKS ciphertexts (INSECURE-n10, bootstrapping, early stopping
+/// through the key owner); both are tested on sentences they have not seen.
 #[test]
 fn raw_text_to_trained_classifier() {
+    use hetal_nostd::params::presets::INSECURE_N10;
+    use hetal_nostd::ring::sampling::Csprng;
+    use hetal_train::data::pca::Projection;
     use hetal_train::data::Dataset;
     use hetal_train::linalg::Matrix;
-    use hetal_train::train::{accuracy, train_reference, Optimizer, TrainConfig, WeightRefresh};
+    use hetal_train::softmax::SoftmaxMethod;
+    use hetal_train::train::{
+        accuracy, encrypt_dataset, plan_job, train_encrypted, train_reference, JobShape, KeyOwner,
+        Optimizer, TrainConfig, WeightRefresh,
+    };
+    use hetal_train::{BootstrapConfig, CkksDecryptor, CkksEngine};
 
     let Some(dir) = asset_for_test("HETAL_MINILM_DIR") else {
         return;
@@ -218,4 +228,68 @@ fn raw_text_to_trained_classifier() {
     eprintln!("raw text -> MiniLM -> f64 softmax head: held-out accuracy {acc:.3}");
     assert!(acc >= 0.9, "held-out accuracy {acc}");
     std::fs::remove_dir_all(scratch).unwrap();
+
+    // The same head on ciphertexts, after a client-side PCA to 16 columns
+    // scaled to max |x| = 1 (the trainer's input range).
+    let fit = Projection::fit(&to_dataset(&train).features, 16).unwrap();
+    let project = |rows: &[usize], top: f64| {
+        let d = to_dataset(rows);
+        let y = fit.projection.apply(&d.features).unwrap();
+        Dataset {
+            features: Matrix::from_fn(y.rows(), y.cols(), |r, c| y.row(r)[c] / top),
+            ..d
+        }
+    };
+    let raw = project(&train, 1.0);
+    let top = raw.features.data().iter().fold(0f64, |m, v| m.max(v.abs()));
+    let (train_set, test_set) = (project(&train, top), project(&test, top));
+    let config = TrainConfig {
+        learning_rate: 1.0,
+        batch_size: 36,
+        max_epochs: 4,
+        patience: 4,
+        optimizer: Optimizer::Nesterov { momentum: 0.9 },
+        seed: 1,
+        weight_refresh: WeightRefresh::Packed,
+        weight_scale: 8.0,
+    };
+    let slots = 512;
+    let shape = JobShape::new(&INSECURE_N10.build().unwrap(), slots, 16, 2);
+    let plan = plan_job(&shape, &config, SoftmaxMethod::HetalLean).unwrap();
+    let steps: Vec<i64> = plan.rotations.iter().map(|&r| r as i64).collect();
+    let engine = CkksEngine::bootstrappable(
+        &INSECURE_N10,
+        slots,
+        &steps,
+        &BootstrapConfig::for_chain(&INSECURE_N10),
+        Csprng::from_entropy([21; 32]),
+    )
+    .unwrap();
+    let data = encrypt_dataset(&engine, &train_set, &train_set, &config, shape.data_level).unwrap();
+    let mut owner = KeyOwner::new(CkksDecryptor(&engine), train_set.labels.clone(), 4)
+        .with_scale(config.weight_scale);
+    let report = train_encrypted(
+        &engine,
+        &data,
+        &config,
+        &mut owner,
+        SoftmaxMethod::HetalLean,
+    )
+    .unwrap();
+    let weights = owner
+        .decrypt_weights::<CkksEngine>(&report.weights)
+        .unwrap();
+    let encrypted_acc = accuracy(&weights, &test_set).unwrap();
+    let reference = train_reference(&train_set, &train_set, &config).unwrap();
+    let reference_acc = accuracy(&reference.weights, &test_set).unwrap();
+    eprintln!(
+        "raw text -> MiniLM -> PCA 16 -> HETAL on CKKS (INSECURE-n10): held-out accuracy \
+         {encrypted_acc:.3} (f64 reference {reference_acc:.3}), {} epochs",
+        report.epochs
+    );
+    assert!(
+        encrypted_acc >= 0.9,
+        "encrypted held-out accuracy {encrypted_acc}"
+    );
+    assert!((encrypted_acc - reference_acc).abs() <= 1.0 / 12.0 + 1e-9);
 }
