@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::CliError;
 use crate::ckks_engine::CkksEngine;
-use crate::io::model::{confusion, Model, ModelMeta};
+use crate::io::model::{argmax, confusion, Model, ModelMeta};
 use crate::io::plot::write_loss_svg;
 use crate::io::{read_features, read_labelled, read_labels};
 use crate::job::data::write_encrypted_file;
@@ -268,19 +268,6 @@ fn predict_encrypted(
         .filter(|(a, b)| **a == *b)
         .count();
     Ok((predicted, agree))
-}
-
-fn argmax(row: &[f64]) -> usize {
-    row.iter()
-        .enumerate()
-        .fold((0, f64::NEG_INFINITY), |best, (k, &v)| {
-            if v > best.1 {
-                (k, v)
-            } else {
-                best
-            }
-        })
-        .0
 }
 
 /// `hetal predict` (with `remote`: encrypted inference on the server).

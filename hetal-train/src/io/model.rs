@@ -88,22 +88,7 @@ impl Model {
     /// The class of highest logit for each sample.
     pub fn predict(&self, x: &Matrix) -> Vec<usize> {
         let logits = self.logits(x);
-        (0..logits.rows())
-            .map(|r| {
-                logits
-                    .row(r)
-                    .iter()
-                    .enumerate()
-                    .fold((0, f64::NEG_INFINITY), |best, (k, &v)| {
-                        if v > best.1 {
-                            (k, v)
-                        } else {
-                            best
-                        }
-                    })
-                    .0
-            })
-            .collect()
+        (0..logits.rows()).map(|r| argmax(logits.row(r))).collect()
     }
 }
 
@@ -116,4 +101,19 @@ pub fn confusion(classes: usize, truth: &[usize], predicted: &[usize]) -> Vec<Ve
         }
     }
     m
+}
+
+/// The index of the largest value of `row` (the first of equals; 0 for an
+/// empty row).
+pub fn argmax(row: &[f64]) -> usize {
+    row.iter()
+        .enumerate()
+        .fold((0, f64::NEG_INFINITY), |best, (k, &v)| {
+            if v > best.1 {
+                (k, v)
+            } else {
+                best
+            }
+        })
+        .0
 }
