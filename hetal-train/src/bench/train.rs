@@ -7,6 +7,9 @@
 //!   batch, so that the weights start at the level the loop leaves them at)
 //!   for the shapes `digits` (the demo's plan: 988 rows, 65 columns, 10
 //!   classes) and `mnist` (1024 × 769, 10 classes), on 1 and 2 threads.
+//! * `train_gradient`: DiagATB alone (the iteration's gradient) with each
+//!   column sum (`per_pair`, HETAL's; `shared`, the trainer's), side by side
+//!   on the same keys, data and threads.
 //! * `train_ckks`: the whole digits demo run on 2 threads (`hetal demo`'s
 //!   training stage), with its accuracy beside the f64 reference's.
 //!
@@ -21,12 +24,15 @@ use std::time::Instant;
 use serde_json::json;
 
 use crate::bench::{emit, env_usize, peak_rss_bytes, process_cpu_seconds};
-use crate::ckks_engine::{BootstrapConfig, CkksEngine};
+use crate::ckks_engine::{BootstrapConfig, CkksCt, CkksEngine};
 use crate::demo::encrypted::{bootstrap_seconds, digits_config, MAX_EPOCHS};
-use crate::linalg::{encrypt_matrix, padded_classes, Layout, Matrix};
+use crate::linalg::{
+    diag_atb_scaled, encrypt_matrix, padded_classes, BlockMatrix, ColumnSum, Layout, Matrix,
+};
 use crate::softmax::SoftmaxMethod;
 use crate::train::epochs::initial_state;
-use crate::train::{plan_job, step, EncryptedBatch, JobShape, TrainConfig};
+use crate::train::{gradient_level, plan_job, step, EncryptedBatch, JobShape, TrainConfig};
+
 use hetal_nostd::params::{presets, ParamsLiteral};
 use hetal_nostd::ring::sampling::Csprng;
 
@@ -157,8 +163,54 @@ fn train_iteration(
             }))
         })?;
         emit(record);
+        let d = Matrix::from_fn(rows, classes, |r, c| ((r + 3 * c) % 7) as f64 / 7.0 - 0.5);
+        let d = encrypt_matrix(
+            &engine,
+            &d,
+            plan.shape,
+            Layout::Horizontal { period },
+            gradient_level(&config),
+        )
+        .map_err(|e| e.to_string())?;
+        for (name, sum) in [
+            ("per_pair", ColumnSum::PerPair),
+            ("shared", ColumnSum::Shared),
+        ] {
+            let median = pool.install(|| gradient_seconds(&engine, &d, &batch.x, sum, runs))?;
+            emit(json!({
+                "bench": "train_gradient",
+                "params": lit.name,
+                "shape": shape_name,
+                "threads": t,
+                "runs": runs.max(1),
+                "median_s": median,
+                "column_sum": name,
+                "tile": [plan.shape.s0, plan.shape.s1],
+                "period": period,
+                "d_level": gradient_level(&config),
+            }));
+        }
     }
     Ok(())
+}
+
+/// Median seconds of DiagATB on `d` and `x` with the column sum `sum`.
+fn gradient_seconds(
+    engine: &CkksEngine,
+    d: &BlockMatrix<CkksCt>,
+    x: &BlockMatrix<CkksCt>,
+    sum: ColumnSum,
+    runs: usize,
+) -> Result<f64, String> {
+    let mut times = (0..runs.max(1))
+        .map(|_| {
+            let t0 = Instant::now();
+            diag_atb_scaled(engine, d, x, 0.5, sum).map_err(|e| e.to_string())?;
+            Ok(t0.elapsed().as_secs_f64())
+        })
+        .collect::<Result<Vec<f64>, String>>()?;
+    times.sort_by(f64::total_cmp);
+    Ok(times[times.len() / 2])
 }
 
 fn train_ckks(lit: &ParamsLiteral<'_>, epochs: usize) -> Result<(), String> {

@@ -169,9 +169,27 @@ pub fn diag_abt<E: Engine>(
     )
 }
 
+/// How DiagATB sums each diagonal pair's products over a tile's `s0` rows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ColumnSum {
+    /// HETAL's schedule (the paper's Table 7): every pair's product is
+    /// summed over all `s0` rows, `log2 s0` rotations per pair and column
+    /// tile.
+    PerPair,
+    /// Every pair's product is summed over `c'` consecutive rows (`log2 c'`
+    /// rotations) and masked, the pairs are added, and one sum over the
+    /// `s0 / c'` blocks of `c'` rows finishes each column tile
+    /// (`log2(s0 / c')` rotations, one level lower). The masks repeat every
+    /// `c'` rows, so the block sum commutes with them and the result is the
+    /// same; Rot drops by `(c'/2 − 1)·B·log2(s0 / c')`.
+    #[default]
+    Shared,
+}
+
 /// DiagATB: `Dᵀ · X` for `D` (`a × c`, horizontal layout with period `c'`)
 /// and `X` (`a × b`, plain layout), giving `c × b` in the vertical layout
-/// (ready to update the weights).
+/// (ready to update the weights), with HETAL's schedule
+/// ([`ColumnSum::PerPair`]).
 ///
 /// With both inputs at the same level (the higher one is dropped) it uses
 /// RotLeft on `D`: CMult `(c'/2)·(A + B)`, Rot `(c'/2)·(2A + B·log2 s0)`,
@@ -184,16 +202,20 @@ pub fn diag_atb<E: Engine>(
     d: &BlockMatrix<E::Ct>,
     x: &BlockMatrix<E::Ct>,
 ) -> LinalgResult<BlockMatrix<E::Ct>> {
-    diag_atb_scaled(engine, d, x, 1.0)
+    diag_atb_scaled(engine, d, x, 1.0, ColumnSum::PerPair)
 }
 
 /// [`diag_atb`] times a real constant, folded into its final masks (no extra
-/// level or CMult): the gradient step `(lr / n)·(P − Y)ᵀ·X` in one go.
+/// level or CMult): the gradient step `(lr / n)·(P − Y)ᵀ·X` in one go; `sum`
+/// chooses how the products are summed over the rows (with
+/// [`ColumnSum::Shared`], each `B·(c'/2)·log2 s0` in the Rot counts above
+/// becomes `B·((c'/2)·log2 c' + log2(s0 / c'))`).
 pub fn diag_atb_scaled<E: Engine>(
     engine: &E,
     d: &BlockMatrix<E::Ct>,
     x: &BlockMatrix<E::Ct>,
     scale: f64,
+    sum: ColumnSum,
 ) -> LinalgResult<BlockMatrix<E::Ct>> {
     expect_plain(x)?;
     let period = period_of(d, false)?;
@@ -206,6 +228,13 @@ pub fn diag_atb_scaled<E: Engine>(
         (d.clone(), drop_all(engine, x, level_d + 1)?)
     } else {
         (drop_all(engine, d, level_x)?, x.clone())
+    };
+    // Rows summed per pair, then blocks of them summed once per column tile.
+    let per_pair = match sum {
+        ColumnSum::Shared if shape.s0 % period == 0 && (shape.s0 / period).is_power_of_two() => {
+            period
+        }
+        _ => shape.s0,
     };
     let cols = x.col_tiles();
     // D + i·RotLeft(D, 1): columns k and k+1 in one tile.
@@ -252,12 +281,20 @@ pub fn diag_atb_scaled<E: Engine>(
                 engine,
                 &engine.rescale(&products)?,
                 shape.s1 as isize,
-                shape.s0,
+                per_pair,
             )?;
             let placed = engine.mul_plain(&sums, &diag)?;
             *slot = Some(accumulate(engine, slot.take(), placed)?);
         }
     }
+    let blocks = shape.s0 / per_pair;
+    let acc = acc
+        .into_iter()
+        .map(|a| {
+            a.map(|t| rotate_sum(engine, &t, (shape.s1 * per_pair) as isize, blocks))
+                .transpose()
+        })
+        .collect::<LinalgResult<Vec<_>>>()?;
     finish_tiles(
         engine,
         acc,

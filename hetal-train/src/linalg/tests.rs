@@ -64,15 +64,31 @@ fn diag_products_match_f64_for_many_shapes() {
                 .max_abs_diff(&want)
                 .unwrap();
             assert!(err < 1e-9, "DiagATB {a}x{c}x{b}, D at {d_level}: {err}");
-            let scaled = diag_atb_scaled(&e, &de, &xe, -0.25).unwrap();
-            let err = decrypt_matrix(&ClearDecryptor, &scaled)
-                .unwrap()
-                .max_abs_diff(&Matrix::from_fn(c, b, |i, j| {
-                    -0.25 * want.get(i, j).unwrap_or(0.0)
-                }))
-                .unwrap();
-            assert!(err < 1e-9, "scaled DiagATB: {err}");
-            assert_eq!(e.level(&scaled.tiles()[0]), e.level(&grad.tiles()[0]));
+            for sum in [ColumnSum::PerPair, ColumnSum::Shared] {
+                let scaled = diag_atb_scaled(&e, &de, &xe, -0.25, sum).unwrap();
+                let err = decrypt_matrix(&ClearDecryptor, &scaled)
+                    .unwrap()
+                    .max_abs_diff(&Matrix::from_fn(c, b, |i, j| {
+                        -0.25 * want.get(i, j).unwrap_or(0.0)
+                    }))
+                    .unwrap();
+                assert!(err < 1e-9, "scaled DiagATB ({sum:?}): {err}");
+                assert_eq!(e.level(&scaled.tiles()[0]), e.level(&grad.tiles()[0]));
+                // every slot, replicas and padding included, as the paper's schedule
+                let paper = diag_atb_scaled(&e, &de, &xe, -0.25, ColumnSum::PerPair).unwrap();
+                for (u, v) in scaled.tiles().iter().zip(paper.tiles()) {
+                    let (u, v) = (
+                        crate::engine::Decryptor::decrypt_real(&ClearDecryptor, u).unwrap(),
+                        crate::engine::Decryptor::decrypt_real(&ClearDecryptor, v).unwrap(),
+                    );
+                    let worst = u
+                        .iter()
+                        .zip(&v)
+                        .map(|(p, q)| (p - q).abs())
+                        .fold(0.0, f64::max);
+                    assert!(worst < 1e-9, "{sum:?} differs from PerPair by {worst}");
+                }
+            }
             let expected_level = if d_level == 12 { 8 } else { d_level - 3 };
             let expected_level = if p == 2 && d_level == 12 {
                 9
@@ -319,6 +335,19 @@ fn operation_counts_equal_corrected_table_7() {
             "DiagATB lower {:?}",
             row.shape
         );
+        // The shared column sum: the same products, fewer rotations.
+        let shared = |d_level| {
+            measure(&|e| {
+                let d = enc(e, a, c, horizontal, d_level);
+                let x = enc(e, a, b, Layout::Plain, 12);
+                diag_atb_scaled(e, &d, &x, 1.0, ColumnSum::Shared).unwrap();
+            })
+        };
+        let lg = |v: usize| u64::from(v.trailing_zeros());
+        let (col_tiles, half) = (b.div_ceil(slots / a) as u64, c as u64 / 2);
+        let saved = col_tiles * (half * lg(a) - half * lg(c) - lg(a / c));
+        assert_eq!(triple(shared(12)), (cm_eq, mult, rot_eq - saved));
+        assert_eq!(triple(shared(11)), (cm_low, mult, rot_low - saved));
         let rm = measure(&|e| {
             let d = enc(e, a, c, horizontal, 12);
             let x = enc(e, a, b, Layout::Plain, 12);

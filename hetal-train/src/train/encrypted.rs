@@ -10,7 +10,7 @@ use crate::data::Dataset;
 use crate::engine::{ensure_levels, ensure_levels_pair, Engine};
 use crate::linalg::{
     bootstrap_vertical_packed, diag_abt, diag_atb_scaled, encrypt_matrix, padded_classes,
-    BlockMatrix, Layout, LinalgError, Matrix, TileShape,
+    BlockMatrix, ColumnSum, Layout, LinalgError, Matrix, TileShape,
 };
 use crate::softmax::{softmax_scaled, SoftmaxMethod};
 
@@ -204,22 +204,28 @@ pub fn step_observed<E: Engine>(
     let p = softmax_scaled(engine, &logits, method, config.weight_scale)?;
     done(Phase::Softmax);
     let d = p.try_zip(&batch.y, |a, b| Ok(engine.sub(a, b)?))?;
-    // The packed refresh masks the next weights once, so they must keep a
-    // level after the gradient (and after Nesterov's momentum product).
-    let spare = match (config.weight_refresh, config.optimizer) {
-        (WeightRefresh::PerTile, _) => 0,
-        (WeightRefresh::Packed, Optimizer::Sgd) => 1,
-        (WeightRefresh::Packed, Optimizer::Nesterov { .. }) => 2,
-    };
-    let d = ensure_all(engine, &d, ATB_DEPTH + spare)?;
+    let d = ensure_all(engine, &d, gradient_level(config))?;
     done(Phase::Error);
     let scale = config.learning_rate / (batch.x.rows() as f64 * config.weight_scale);
-    let g = diag_atb_scaled(engine, &d, &batch.x, scale)?;
+    let g = diag_atb_scaled(engine, &d, &batch.x, scale, ColumnSum::Shared)?;
     done(Phase::Gradient);
     let v_new = w.try_zip(&g, |a, b| Ok(engine.sub(a, b)?))?;
     let out = update(engine, state, v_new, config)?;
     done(Phase::Update);
     Ok(out)
+}
+
+/// The fewest levels the error matrix `P − Y` has when it enters DiagATB:
+/// the PRotUp variant's three, plus what the update needs after it (the
+/// packed refresh masks the next weights once, so they must keep a level
+/// after the gradient, and after Nesterov's momentum product).
+pub fn gradient_level(config: &TrainConfig) -> usize {
+    let spare = match (config.weight_refresh, config.optimizer) {
+        (WeightRefresh::PerTile, _) => 0,
+        (WeightRefresh::Packed, Optimizer::Sgd) => 1,
+        (WeightRefresh::Packed, Optimizer::Nesterov { .. }) => 2,
+    };
+    ATB_DEPTH + spare
 }
 
 /// Gives the weights DiagABT's levels by the configured strategy.
