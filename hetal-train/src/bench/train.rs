@@ -7,6 +7,9 @@
 //!   batch, so that the weights start at the level the loop leaves them at)
 //!   for the shapes `digits` (the demo's plan: 988 rows, 65 columns, 10
 //!   classes) and `mnist` (1024 × 769, 10 classes), on 1 and 2 threads.
+//!   Each record carries the seconds of each phase of the last timed
+//!   iteration (`phases_s`: weight refresh, forward, softmax, error,
+//!   gradient, update).
 //! * `train_gradient`: DiagATB alone (the iteration's gradient) with each
 //!   column sum (`per_pair`, HETAL's; `shared`, the trainer's), side by side
 //!   on the same keys, data and threads.
@@ -31,7 +34,9 @@ use crate::linalg::{
 };
 use crate::softmax::SoftmaxMethod;
 use crate::train::epochs::initial_state;
-use crate::train::{gradient_level, plan_job, step, EncryptedBatch, JobShape, TrainConfig};
+use crate::train::{
+    gradient_level, plan_job, step, step_observed, EncryptedBatch, JobShape, Phase, TrainConfig,
+};
 
 use hetal_nostd::params::{presets, ParamsLiteral};
 use hetal_nostd::ring::sampling::Csprng;
@@ -121,9 +126,19 @@ fn train_iteration(
                 state = step(&engine, state, &batch, &config, method).map_err(|e| e.to_string())?;
             }
             let (mut times, mut cpu) = (Vec::new(), Vec::new());
+            let mut phases = serde_json::Map::new();
             for _ in 0..runs.max(1) {
                 let (t0, c0) = (Instant::now(), process_cpu_seconds());
-                state = step(&engine, state, &batch, &config, method).map_err(|e| e.to_string())?;
+                let mut mark = t0;
+                state = step_observed(&engine, state, &batch, &config, method, &mut |phase| {
+                    let now = Instant::now();
+                    phases.insert(
+                        phase_name(phase).to_string(),
+                        json!((now - mark).as_secs_f64()),
+                    );
+                    mark = now;
+                })
+                .map_err(|e| e.to_string())?;
                 times.push(t0.elapsed().as_secs_f64());
                 cpu.push(process_cpu_seconds() - c0);
                 eprintln!(
@@ -160,6 +175,7 @@ fn train_iteration(
                 "key_bytes_expanded": key_bytes_expanded,
                 "plain_cache_bytes": engine.plain_cache_bytes(),
                 "variant": "packed_weights_lean_softmax",
+                "phases_s": phases,
             }))
         })?;
         emit(record);
@@ -192,6 +208,17 @@ fn train_iteration(
         }
     }
     Ok(())
+}
+
+fn phase_name(phase: Phase) -> &'static str {
+    match phase {
+        Phase::WeightRefresh => "weight_refresh",
+        Phase::Forward => "forward",
+        Phase::Softmax => "softmax",
+        Phase::Error => "error",
+        Phase::Gradient => "gradient",
+        Phase::Update => "update",
+    }
 }
 
 /// Median seconds of DiagATB on `d` and `x` with the column sum `sum`.
