@@ -11,7 +11,7 @@
 //!   iteration (`phases_s`: weight refresh, forward, softmax, error,
 //!   gradient, update).
 //! * `train_gradient`: DiagATB alone (the iteration's gradient) with each
-//!   column sum (`per_pair`, HETAL's; `shared`, the trainer's), side by side
+//!   schedule (`paper`, HETAL's; `shared`, the trainer's), side by side
 //!   on the same keys, data and threads.
 //! * `train_ckks`: the whole digits demo run on 2 threads (`hetal demo`'s
 //!   training stage), with its accuracy beside the f64 reference's.
@@ -30,7 +30,7 @@ use crate::bench::{emit, env_usize, peak_rss_bytes, process_cpu_seconds};
 use crate::ckks_engine::{BootstrapConfig, CkksCt, CkksEngine};
 use crate::demo::encrypted::{bootstrap_seconds, digits_config, MAX_EPOCHS};
 use crate::linalg::{
-    diag_atb_scaled, encrypt_matrix, padded_classes, BlockMatrix, ColumnSum, Layout, Matrix,
+    diag_atb_scaled, encrypt_matrix, padded_classes, AtbSchedule, BlockMatrix, Layout, Matrix,
 };
 use crate::softmax::SoftmaxMethod;
 use crate::train::epochs::initial_state;
@@ -188,11 +188,12 @@ fn train_iteration(
             gradient_level(&config),
         )
         .map_err(|e| e.to_string())?;
-        for (name, sum) in [
-            ("per_pair", ColumnSum::PerPair),
-            ("shared", ColumnSum::Shared),
+        for (name, schedule) in [
+            ("paper", AtbSchedule::Paper),
+            ("shared", AtbSchedule::Shared),
         ] {
-            let median = pool.install(|| gradient_seconds(&engine, &d, &batch.x, sum, runs))?;
+            let median =
+                pool.install(|| gradient_seconds(&engine, &d, &batch.x, schedule, runs))?;
             emit(json!({
                 "bench": "train_gradient",
                 "params": lit.name,
@@ -200,7 +201,7 @@ fn train_iteration(
                 "threads": t,
                 "runs": runs.max(1),
                 "median_s": median,
-                "column_sum": name,
+                "schedule": name,
                 "tile": [plan.shape.s0, plan.shape.s1],
                 "period": period,
                 "d_level": gradient_level(&config),
@@ -221,18 +222,18 @@ fn phase_name(phase: Phase) -> &'static str {
     }
 }
 
-/// Median seconds of DiagATB on `d` and `x` with the column sum `sum`.
+/// Median seconds of DiagATB on `d` and `x` with the rotations ordered by `schedule`.
 fn gradient_seconds(
     engine: &CkksEngine,
     d: &BlockMatrix<CkksCt>,
     x: &BlockMatrix<CkksCt>,
-    sum: ColumnSum,
+    schedule: AtbSchedule,
     runs: usize,
 ) -> Result<f64, String> {
     let mut times = (0..runs.max(1))
         .map(|_| {
             let t0 = Instant::now();
-            diag_atb_scaled(engine, d, x, 0.5, sum).map_err(|e| e.to_string())?;
+            diag_atb_scaled(engine, d, x, 0.5, schedule).map_err(|e| e.to_string())?;
             Ok(t0.elapsed().as_secs_f64())
         })
         .collect::<Result<Vec<f64>, String>>()?;

@@ -6,7 +6,7 @@
 //! pair suffice; a final `acc + conj(acc)` after complex masks
 //! `(M_k − i·M_{k+1})/2` puts each diagonal where it belongs.
 
-use super::rowops::{indicator, mask, prot_up, rot_left, rotate_sum};
+use super::rowops::{indicator, mask, prot_up, prot_up_from, rot_left, rotate_sum};
 use super::{BlockMatrix, Layout, LinalgError, LinalgResult, TileShape};
 use crate::engine::{Complex, Engine};
 
@@ -169,19 +169,22 @@ pub fn diag_abt<E: Engine>(
     )
 }
 
-/// How DiagATB sums each diagonal pair's products over a tile's `s0` rows.
+/// The order of DiagATB's rotations: the same result either way.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum ColumnSum {
-    /// HETAL's schedule (the paper's Table 7): every pair's product is
-    /// summed over all `s0` rows, `log2 s0` rotations per pair and column
-    /// tile.
-    PerPair,
-    /// Every pair's product is summed over `c'` consecutive rows (`log2 c'`
-    /// rotations) and masked, the pairs are added, and one sum over the
-    /// `s0 / c'` blocks of `c'` rows finishes each column tile
-    /// (`log2(s0 / c')` rotations, one level lower). The masks repeat every
-    /// `c'` rows, so the block sum commutes with them and the result is the
-    /// same; Rot drops by `(c'/2 − 1)·B·log2(s0 / c')`.
+pub enum AtbSchedule {
+    /// HETAL's (the paper's Table 7): every diagonal pair's product is
+    /// summed over all `s0` rows (`log2 s0` rotations per pair and column
+    /// tile), and the PRotUp variant rotates each `X` tile up by a row once
+    /// per pair.
+    Paper,
+    /// Work shared between the pairs. Each pair's product is summed over
+    /// `c'` consecutive rows only (`log2 c'` rotations) and masked, the pairs
+    /// are added, and one sum over the `s0 / c'` blocks of `c'` rows finishes
+    /// each column tile (`log2(s0 / c')` rotations, one level lower): the
+    /// masks repeat every `c'` rows, so the block sum commutes with them.
+    /// The PRotUp variant rotates each `X` tile up by a row once, for every
+    /// pair. Rot drops by `(c'/2 − 1)·B·log2(s0 / c')`, and in the PRotUp
+    /// variant by `(c'/2 − 2)·A·B` more.
     #[default]
     Shared,
 }
@@ -189,7 +192,7 @@ pub enum ColumnSum {
 /// DiagATB: `Dᵀ · X` for `D` (`a × c`, horizontal layout with period `c'`)
 /// and `X` (`a × b`, plain layout), giving `c × b` in the vertical layout
 /// (ready to update the weights), with HETAL's schedule
-/// ([`ColumnSum::PerPair`]).
+/// ([`AtbSchedule::Paper`]).
 ///
 /// With both inputs at the same level (the higher one is dropped) it uses
 /// RotLeft on `D`: CMult `(c'/2)·(A + B)`, Rot `(c'/2)·(2A + B·log2 s0)`,
@@ -202,20 +205,18 @@ pub fn diag_atb<E: Engine>(
     d: &BlockMatrix<E::Ct>,
     x: &BlockMatrix<E::Ct>,
 ) -> LinalgResult<BlockMatrix<E::Ct>> {
-    diag_atb_scaled(engine, d, x, 1.0, ColumnSum::PerPair)
+    diag_atb_scaled(engine, d, x, 1.0, AtbSchedule::Paper)
 }
 
 /// [`diag_atb`] times a real constant, folded into its final masks (no extra
-/// level or CMult): the gradient step `(lr / n)·(P − Y)ᵀ·X` in one go; `sum`
-/// chooses how the products are summed over the rows (with
-/// [`ColumnSum::Shared`], each `B·(c'/2)·log2 s0` in the Rot counts above
-/// becomes `B·((c'/2)·log2 c' + log2(s0 / c'))`).
+/// level or CMult): the gradient step `(lr / n)·(P − Y)ᵀ·X` in one go, with
+/// the rotations ordered by `schedule`.
 pub fn diag_atb_scaled<E: Engine>(
     engine: &E,
     d: &BlockMatrix<E::Ct>,
     x: &BlockMatrix<E::Ct>,
     scale: f64,
-    sum: ColumnSum,
+    schedule: AtbSchedule,
 ) -> LinalgResult<BlockMatrix<E::Ct>> {
     expect_plain(x)?;
     let period = period_of(d, false)?;
@@ -230,8 +231,8 @@ pub fn diag_atb_scaled<E: Engine>(
         (drop_all(engine, d, level_x)?, x.clone())
     };
     // Rows summed per pair, then blocks of them summed once per column tile.
-    let per_pair = match sum {
-        ColumnSum::Shared if shape.s0 % period == 0 && (shape.s0 / period).is_power_of_two() => {
+    let per_pair = match schedule {
+        AtbSchedule::Shared if shape.s0 % period == 0 && (shape.s0 / period).is_power_of_two() => {
             period
         }
         _ => shape.s0,
@@ -246,6 +247,15 @@ pub fn diag_atb_scaled<E: Engine>(
             Ok(engine.add(t, &engine.mul_const(&next, Complex::I)?)?)
         })
         .collect::<LinalgResult<_>>()?;
+    // PRotUp's row rotation of each X tile, once for all pairs.
+    let ups: Vec<E::Ct> = if lower && period > 2 && schedule == AtbSchedule::Shared {
+        x.tiles()
+            .iter()
+            .map(|t| engine.rotate(t, shape.s1 as isize))
+            .collect::<Result<_, _>>()?
+    } else {
+        Vec::new()
+    };
     let mut acc: Vec<Option<E::Ct>> = vec![None; cols];
     for pair in 0..period / 2 {
         let k = 2 * pair;
@@ -266,9 +276,14 @@ pub fn diag_atb_scaled<E: Engine>(
         for (l, slot) in acc.iter_mut().enumerate() {
             let mut products: Option<E::Ct> = None;
             for (t, d_tile) in d_k.iter().enumerate() {
-                let x_tile = &x.tiles()[t * cols + l];
+                let index = t * cols + l;
+                let x_tile = &x.tiles()[index];
                 let product = if k > 0 && lower {
-                    engine.mul_lazy(d_tile, &prot_up(engine, x_tile, k, shape)?)?
+                    let shifted = match ups.get(index) {
+                        Some(up) => prot_up_from(engine, x_tile, up, k, shape)?,
+                        None => prot_up(engine, x_tile, k, shape)?,
+                    };
+                    engine.mul_lazy(d_tile, &shifted)?
                 } else {
                     engine.mul_lazy(d_tile, x_tile)?
                 };

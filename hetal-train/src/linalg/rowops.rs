@@ -80,7 +80,20 @@ pub fn prot_up<E: Engine>(
 ) -> LinalgResult<E::Ct> {
     check_amount(k, shape, "PRotUp amount (1..s1)")?;
     let up = engine.rotate(ct, shape.s1 as isize)?;
-    let diff = engine.sub(&up, ct)?;
+    prot_up_from(engine, ct, &up, k, shape)
+}
+
+/// [`prot_up`] given `up`, `ct` rotated up by one row (`s1` slots): no
+/// rotation, so one `up` serves every amount.
+pub(crate) fn prot_up_from<E: Engine>(
+    engine: &E,
+    ct: &E::Ct,
+    up: &E::Ct,
+    k: usize,
+    shape: TileShape,
+) -> LinalgResult<E::Ct> {
+    check_amount(k, shape, "PRotUp amount (1..s1)")?;
+    let diff = engine.sub(up, ct)?;
     let tail = indicator(shape, |_, j| j + k >= shape.s1);
     Ok(engine.add(ct, &engine.mul_plain(&diff, &tail)?)?)
 }

@@ -10,7 +10,7 @@ use crate::data::Dataset;
 use crate::engine::{ensure_levels, ensure_levels_pair, Engine};
 use crate::linalg::{
     bootstrap_vertical_packed, diag_abt, diag_atb_scaled, encrypt_matrix, padded_classes,
-    BlockMatrix, ColumnSum, Layout, LinalgError, Matrix, TileShape,
+    AtbSchedule, BlockMatrix, Layout, LinalgError, Matrix, TileShape,
 };
 use crate::softmax::{softmax_scaled, SoftmaxMethod};
 
@@ -207,7 +207,7 @@ pub fn step_observed<E: Engine>(
     let d = ensure_all(engine, &d, gradient_level(config))?;
     done(Phase::Error);
     let scale = config.learning_rate / (batch.x.rows() as f64 * config.weight_scale);
-    let g = diag_atb_scaled(engine, &d, &batch.x, scale, ColumnSum::Shared)?;
+    let g = diag_atb_scaled(engine, &d, &batch.x, scale, AtbSchedule::Shared)?;
     done(Phase::Gradient);
     let v_new = w.try_zip(&g, |a, b| Ok(engine.sub(a, b)?))?;
     let out = update(engine, state, v_new, config)?;
