@@ -127,28 +127,27 @@ pub fn diag_abt<E: Engine>(
         })
         .collect::<LinalgResult<_>>()?;
     let first_column = indicator(shape, |_, j| j == 0);
-    let mut acc: Vec<Option<E::Ct>> = vec![None; x.row_tiles()];
-    for pair in 0..period / 2 {
-        let k = 2 * pair;
-        let w_k: Vec<E::Ct> = if k == 0 {
-            w_pair.clone()
-        } else {
-            w_pair
-                .iter()
-                .map(|t| engine.rotate(t, k as isize * s1))
-                .collect::<Result<_, _>>()?
-        };
-        let diag = pair_mask(shape, k, 1.0, |i, j, k| j % period == (i + k) % period);
-        for (t, slot) in acc.iter_mut().enumerate() {
-            let mut products: Option<E::Ct> = None;
-            for (l, w_tile) in w_k.iter().enumerate() {
-                let x_tile = &x.tiles()[t * cols + l];
-                products = Some(accumulate(
-                    engine,
-                    products,
-                    engine.mul_lazy(x_tile, w_tile)?,
-                )?);
+    let pairs = period / 2;
+    // Σ_l X[t, l] ⊙ rot(W_pair[l], k·s1) for every pair and row tile; the
+    // rotations of one weight tile by every k share one key-switch
+    // decomposition (hoisted), and each sum still runs over l in order.
+    let steps: Vec<isize> = (1..pairs).map(|p| 2 * p as isize * s1).collect();
+    let mut products: Vec<Vec<Option<E::Ct>>> = vec![vec![None; x.row_tiles()]; pairs];
+    for (l, tile) in w_pair.iter().enumerate() {
+        let rotated = engine.rotate_many(tile, &steps)?;
+        for (pair, w_k) in std::iter::once(tile).chain(&rotated).enumerate() {
+            for (t, slot) in products[pair].iter_mut().enumerate() {
+                let term = engine.mul_lazy(&x.tiles()[t * cols + l], w_k)?;
+                *slot = Some(accumulate(engine, slot.take(), term)?);
             }
+        }
+    }
+    let mut acc: Vec<Option<E::Ct>> = vec![None; x.row_tiles()];
+    for (pair, sums) in products.into_iter().enumerate() {
+        let diag = pair_mask(shape, 2 * pair, 1.0, |i, j, k| {
+            j % period == (i + k) % period
+        });
+        for (slot, products) in acc.iter_mut().zip(sums) {
             let Some(products) = products else {
                 continue;
             };
@@ -256,16 +255,23 @@ pub fn diag_atb_scaled<E: Engine>(
     } else {
         Vec::new()
     };
+    // The PRotUp variant's rotations of each D tile by every k, hoisted.
+    let steps: Vec<isize> = (1..period / 2).map(|p| 2 * p as isize).collect();
+    let d_rotated: Vec<Vec<E::Ct>> = if lower {
+        d_pair
+            .iter()
+            .map(|t| engine.rotate_many(t, &steps))
+            .collect::<Result<_, _>>()?
+    } else {
+        Vec::new()
+    };
     let mut acc: Vec<Option<E::Ct>> = vec![None; cols];
     for pair in 0..period / 2 {
         let k = 2 * pair;
         let d_k: Vec<E::Ct> = if k == 0 {
             d_pair.clone()
         } else if lower {
-            d_pair
-                .iter()
-                .map(|t| engine.rotate(t, k as isize))
-                .collect::<Result<_, _>>()?
+            d_rotated.iter().map(|r| r[pair - 1].clone()).collect()
         } else {
             d_pair
                 .iter()
