@@ -25,7 +25,7 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use crate::bench::{emit, env_usize, peak_rss_bytes, process_cpu_seconds};
+use crate::bench::{emit, env_usize, median, peak_rss_bytes, process_cpu_seconds};
 use crate::ckks_engine::{BootstrapConfig, CkksDecryptor, CkksEngine};
 use crate::engine::{Complex, Decryptor, Engine};
 use hetal_nostd::params::presets;
@@ -192,10 +192,8 @@ fn run_preset(
             );
             bits.extend(run_bits);
         }
-        times.sort_by(f64::total_cmp);
-        cpu_times.sort_by(f64::total_cmp);
-        let median_s = times[times.len() / 2];
-        let cpu_median_s = cpu_times[cpu_times.len() / 2];
+        let median_s = median(&mut times);
+        let cpu_median_s = median(&mut cpu_times);
         let mean = bits.iter().sum::<f64>() / bits.len() as f64;
         let min = bits.iter().copied().fold(f64::INFINITY, f64::min);
         emit(json!({
@@ -221,10 +219,6 @@ fn run_preset(
             "setup_s": setup_s,
             "peak_rss_bytes": peak_rss_bytes(),
         }));
-        let median = |v: &mut Vec<f64>| {
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
         let profile: serde_json::Map<String, serde_json::Value> = stages
             .iter_mut()
             .map(|(stage, wall, cpu)| {

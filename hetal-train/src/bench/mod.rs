@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use hetal_nostd::math::kernel;
 
-pub use crate::demo::measure::{peak_rss_bytes, process_cpu_seconds};
+pub use crate::demo::measure::{median, peak_rss_bytes, process_cpu_seconds};
 
 /// Runs `f` `runs` times after one warm-up call and returns the median wall time in seconds.
 pub fn median_seconds<F: FnMut()>(runs: usize, mut f: F) -> f64 {
@@ -27,8 +27,7 @@ pub fn median_seconds<F: FnMut()>(runs: usize, mut f: F) -> f64 {
             start.elapsed().as_secs_f64()
         })
         .collect();
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
+    median(&mut times)
 }
 
 /// Like [`median_seconds`], also returning the median CPU seconds the
@@ -44,9 +43,7 @@ pub fn median_wall_cpu<F: FnMut()>(runs: usize, mut f: F) -> (f64, f64) {
         wall.push(start.elapsed().as_secs_f64());
         cpu.push(process_cpu_seconds() - start_cpu);
     }
-    wall.sort_by(f64::total_cmp);
-    cpu.sort_by(f64::total_cmp);
-    (wall[wall.len() / 2], cpu[cpu.len() / 2])
+    (median(&mut wall), median(&mut cpu))
 }
 
 /// Prints one benchmark record as a JSON line on stdout, with the kernel

@@ -26,7 +26,7 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use crate::bench::{emit, env_usize, peak_rss_bytes, process_cpu_seconds};
+use crate::bench::{emit, env_usize, median, peak_rss_bytes, process_cpu_seconds};
 use crate::ckks_engine::{BootstrapConfig, CkksCt, CkksEngine};
 use crate::demo::encrypted::{bootstrap_seconds, digits_config, MAX_EPOCHS};
 use crate::linalg::{
@@ -116,6 +116,16 @@ fn train_iteration(
     };
     let start =
         initial_state(&engine, classes, features + 1, plan.shape).map_err(|e| e.to_string())?;
+    // An error matrix P − Y at the lowest level the trainer hands DiagATB.
+    let d = Matrix::from_fn(rows, classes, |r, c| ((r + 3 * c) % 7) as f64 / 7.0 - 0.5);
+    let d = encrypt_matrix(
+        &engine,
+        &d,
+        plan.shape,
+        Layout::Horizontal { period },
+        gradient_level(&config),
+    )
+    .map_err(|e| e.to_string())?;
     for &t in threads {
         let pool = pool(t)?;
         let record = pool.install(|| -> Result<serde_json::Value, String> {
@@ -146,19 +156,16 @@ fn train_iteration(
                     times[times.len() - 1]
                 );
             }
-            times.sort_by(f64::total_cmp);
-            cpu.sort_by(f64::total_cmp);
-            let median = times[times.len() / 2];
-            let median_cpu = cpu[cpu.len() / 2];
+            let (median_s, median_cpu) = (median(&mut times), median(&mut cpu));
             Ok(json!({
                 "bench": "train_iteration",
                 "params": lit.name,
                 "shape": shape_name,
                 "threads": t,
                 "runs": times.len(),
-                "median_s": median,
+                "median_s": median_s,
                 "bootstrap_s": bootstrap_s,
-                "bootstrap_times": median / bootstrap_s,
+                "bootstrap_times": median_s / bootstrap_s,
                 "cpu_s": median_cpu,
                 "bootstrap_cpu_s": bootstrap_cpu_s,
                 "bootstrap_times_cpu": median_cpu / bootstrap_cpu_s,
@@ -179,20 +186,11 @@ fn train_iteration(
             }))
         })?;
         emit(record);
-        let d = Matrix::from_fn(rows, classes, |r, c| ((r + 3 * c) % 7) as f64 / 7.0 - 0.5);
-        let d = encrypt_matrix(
-            &engine,
-            &d,
-            plan.shape,
-            Layout::Horizontal { period },
-            gradient_level(&config),
-        )
-        .map_err(|e| e.to_string())?;
         for (name, schedule) in [
             ("paper", AtbSchedule::Paper),
             ("shared", AtbSchedule::Shared),
         ] {
-            let median =
+            let median_s =
                 pool.install(|| gradient_seconds(&engine, &d, &batch.x, schedule, runs))?;
             emit(json!({
                 "bench": "train_gradient",
@@ -200,7 +198,7 @@ fn train_iteration(
                 "shape": shape_name,
                 "threads": t,
                 "runs": runs.max(1),
-                "median_s": median,
+                "median_s": median_s,
                 "schedule": name,
                 "tile": [plan.shape.s0, plan.shape.s1],
                 "period": period,
@@ -237,8 +235,7 @@ fn gradient_seconds(
             Ok(t0.elapsed().as_secs_f64())
         })
         .collect::<Result<Vec<f64>, String>>()?;
-    times.sort_by(f64::total_cmp);
-    Ok(times[times.len() / 2])
+    Ok(median(&mut times))
 }
 
 fn train_ckks(lit: &ParamsLiteral<'_>, epochs: usize) -> Result<(), String> {

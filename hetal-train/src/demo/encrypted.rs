@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use hetal_nostd::params::ParamsLiteral;
 use hetal_nostd::ring::sampling::Csprng;
 
-use super::measure::{peak_rss_bytes, process_cpu_seconds};
+use super::measure::{median, peak_rss_bytes, process_cpu_seconds};
 use super::DemoError;
 use crate::ckks_engine::{evaluation_key_sizes, BootstrapConfig, CkksDecryptor, CkksEngine};
 use crate::data::{self, Split};
@@ -129,11 +129,6 @@ pub fn bootstrap_seconds(engine: &CkksEngine, runs: usize) -> Result<(f64, f64),
         cpu.push(process_cpu_seconds() - c);
     }
     Ok((median(&mut wall), median(&mut cpu)))
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 fn minutes(d: Duration) -> String {

@@ -19,6 +19,13 @@ pub fn process_cpu_seconds() -> f64 {
     0.0
 }
 
+/// The median of `v` (of an even count, the upper middle value), sorting
+/// `v` in place; `v` must not be empty.
+pub fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
 /// Peak resident set size of this process (VmHWM), 0 where unavailable.
 pub fn peak_rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/status")
