@@ -255,29 +255,26 @@ pub fn diag_atb_scaled<E: Engine>(
     } else {
         Vec::new()
     };
-    // The PRotUp variant's rotations of each D tile by every k, hoisted.
+    // D's tiles shifted for every pair's k: by k columns with RotLeft at
+    // equal levels, by k slots with plain rotations (hoisted) for PRotUp.
     let steps: Vec<isize> = (1..period / 2).map(|p| 2 * p as isize).collect();
-    let d_rotated: Vec<Vec<E::Ct>> = if lower {
-        d_pair
-            .iter()
-            .map(|t| engine.rotate_many(t, &steps))
-            .collect::<Result<_, _>>()?
-    } else {
-        Vec::new()
-    };
-    let mut acc: Vec<Option<E::Ct>> = vec![None; cols];
-    for pair in 0..period / 2 {
-        let k = 2 * pair;
-        let d_k: Vec<E::Ct> = if k == 0 {
-            d_pair.clone()
-        } else if lower {
-            d_rotated.iter().map(|r| r[pair - 1].clone()).collect()
+    let mut shifted: Vec<Vec<E::Ct>> = vec![Vec::with_capacity(d_pair.len()); period / 2];
+    for tile in d_pair {
+        let moved: Vec<E::Ct> = if lower {
+            engine.rotate_many(&tile, &steps)?
         } else {
-            d_pair
+            steps
                 .iter()
-                .map(|t| rot_left(engine, t, k, shape))
+                .map(|&k| rot_left(engine, &tile, k as usize, shape))
                 .collect::<LinalgResult<_>>()?
         };
+        for (pair, ct) in std::iter::once(tile).chain(moved).enumerate() {
+            shifted[pair].push(ct);
+        }
+    }
+    let mut acc: Vec<Option<E::Ct>> = vec![None; cols];
+    for (pair, d_k) in shifted.iter().enumerate() {
+        let k = 2 * pair;
         let diag = pair_mask(shape, k, scale, |i, j, k| i % period == (j + k) % period);
         for (l, slot) in acc.iter_mut().enumerate() {
             let mut products: Option<E::Ct> = None;

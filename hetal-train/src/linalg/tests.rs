@@ -2,13 +2,25 @@
 //! paper's corrected Table 7.
 
 use super::*;
-use crate::engine::{ClearConfig, ClearDecryptor, ClearEngine, Engine, OpCounts};
+use crate::engine::{
+    ClearConfig, ClearCt, ClearDecryptor, ClearEngine, Decryptor, Engine, OpCounts,
+};
 use crate::reproducible::Xorshift;
 
 /// A reproducible matrix of entries in [−1, 1).
 pub(crate) fn random_matrix(rows: usize, cols: usize, seed: u64) -> Matrix {
     let mut rng = Xorshift::new(seed);
     Matrix::from_fn(rows, cols, |_, _| rng.symmetric())
+}
+
+/// The largest |Δ| between `expected` and the slots of `ct`, every slot.
+fn slot_gap(expected: &[f64], ct: &ClearCt) -> f64 {
+    let got = ClearDecryptor.decrypt_real(ct).unwrap();
+    expected
+        .iter()
+        .zip(&got)
+        .map(|(u, v)| (u - v).abs())
+        .fold(0.0, f64::max)
 }
 
 fn engine(slots: usize) -> ClearEngine {
@@ -45,12 +57,7 @@ fn diag_products_match_f64_for_many_shapes() {
         // every replicated copy is right, not just the first period
         let copies = BlockMatrix::encode(&got, shape, Layout::Horizontal { period: p }).unwrap();
         for (tile, ct) in copies.tiles().iter().zip(logits.tiles()) {
-            let slots_back = crate::engine::Decryptor::decrypt_real(&ClearDecryptor, ct).unwrap();
-            let worst = tile
-                .iter()
-                .zip(&slots_back)
-                .map(|(u, v)| (u - v).abs())
-                .fold(0.0, f64::max);
+            let worst = slot_gap(tile, ct);
             assert!(worst < 1e-9, "replicas differ by {worst}");
         }
 
@@ -77,15 +84,7 @@ fn diag_products_match_f64_for_many_shapes() {
                 // every slot, replicas and padding included, as the paper's schedule
                 let paper = diag_atb_scaled(&e, &de, &xe, -0.25, AtbSchedule::Paper).unwrap();
                 for (u, v) in scaled.tiles().iter().zip(paper.tiles()) {
-                    let (u, v) = (
-                        crate::engine::Decryptor::decrypt_real(&ClearDecryptor, u).unwrap(),
-                        crate::engine::Decryptor::decrypt_real(&ClearDecryptor, v).unwrap(),
-                    );
-                    let worst = u
-                        .iter()
-                        .zip(&v)
-                        .map(|(p, q)| (p - q).abs())
-                        .fold(0.0, f64::max);
+                    let worst = slot_gap(&ClearDecryptor.decrypt_real(v).unwrap(), u);
                     assert!(worst < 1e-9, "{schedule:?} differs from Paper by {worst}");
                 }
             }
