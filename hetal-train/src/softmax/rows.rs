@@ -44,20 +44,19 @@ impl Rows {
     /// Sum over the `c'` columns starting at each column (valid for the
     /// columns `j ≤ s1 − c'`; later columns mix in the next row).
     pub(crate) fn window_sum<E: Engine>(&self, engine: &E, ct: &E::Ct) -> EngineResult<E::Ct> {
-        rotate_sum(engine, ct, 1, self.period).map_err(|e| match e {
-            crate::linalg::LinalgError::Engine(inner) => inner,
-            _ => crate::engine::EngineError::SizeMismatch {
-                len: self.period,
-                slots: engine.slots(),
-            },
-        })
+        self.block_sum(engine, ct, self.period)
     }
 
-    /// Takes a value that is constant along each row on the columns
-    /// `j ≤ s1 − c'` (a row maximum or row sum computed with cyclic
-    /// rotations), multiplies it by `scale` and copies it to every column of
-    /// its row: one masked product (one level) and `log2(s1 / w)` rotations,
-    /// with `w` the largest power of two not above `s1 − c' + 1`.
+    /// Takes a value computed for each row by a window of `c'` columns (a
+    /// row maximum or row sum from cyclic rotations, valid on the columns
+    /// `j ≤ s1 − c'`), multiplies it by `scale` and copies it to every column
+    /// of its row. The copied value is the one of a single window per row
+    /// (the last column of each aligned block): an approximate maximum
+    /// differs from column to column, and a shift that varies along a row
+    /// would break softmax's invariance to it. One masked product (one
+    /// level), `log2(b)` rotations to fill each block of `b = min(w, c')`
+    /// columns and `log2(s1 / w)` to fill the row, with `w` the largest power
+    /// of two not above `s1 − c' + 1`.
     pub(crate) fn broadcast<E: Engine>(
         &self,
         engine: &E,
@@ -67,10 +66,15 @@ impl Rows {
         let s1 = self.shape.s1;
         let valid = s1 - self.period + 1;
         let width = 1usize << (usize::BITS - 1 - valid.leading_zeros());
+        let block = width.min(self.period);
         let keep = mask(self.shape, |_, j| {
-            Complex::real(if j < width { scale } else { 0.0 })
+            Complex::real(if j < width && j % block == block - 1 {
+                scale
+            } else {
+                0.0
+            })
         });
-        let mut acc = engine.mul_plain(ct, &keep)?;
+        let mut acc = self.block_sum(engine, &engine.mul_plain(ct, &keep)?, block)?;
         let mut shift = width;
         while shift < s1 {
             let moved = engine.rotate(&acc, -(shift as isize))?;
@@ -78,5 +82,16 @@ impl Rows {
             shift *= 2;
         }
         Ok(acc)
+    }
+
+    /// Sum over the `len` columns starting at each column.
+    fn block_sum<E: Engine>(&self, engine: &E, ct: &E::Ct, len: usize) -> EngineResult<E::Ct> {
+        rotate_sum(engine, ct, 1, len).map_err(|e| match e {
+            crate::linalg::LinalgError::Engine(inner) => inner,
+            _ => crate::engine::EngineError::SizeMismatch {
+                len,
+                slots: engine.slots(),
+            },
+        })
     }
 }

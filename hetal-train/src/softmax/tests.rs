@@ -12,7 +12,8 @@ fn exact_softmax_is_a_distribution() {
 }
 
 /// Max and mean (over rows) of the row-wise max absolute error, and the
-/// output depth, on an engine with `levels` levels and bootstraps back to 9.
+/// output depth, on an engine with `levels` levels and bootstraps back to 9,
+/// with tiles of one row per sample (`s1 = c'`).
 fn errors(
     method: SoftmaxMethod,
     classes: usize,
@@ -20,8 +21,21 @@ fn errors(
     slots: usize,
     levels: usize,
 ) -> (f64, f64, usize, u64) {
+    errors_in_tiles(method, classes, range, slots, slots, levels)
+}
+
+/// [`errors`] with tiles of `batch` rows: `s1 / c'` replicas of each row
+/// when `batch · c' < slots`, as in training.
+fn errors_in_tiles(
+    method: SoftmaxMethod,
+    classes: usize,
+    range: f64,
+    batch: usize,
+    slots: usize,
+    levels: usize,
+) -> (f64, f64, usize, u64) {
     let period = padded_classes(classes);
-    let shape = TileShape::for_batch(slots, period, slots).unwrap();
+    let shape = TileShape::for_batch(batch, period, slots).unwrap();
     let rows = 2 * shape.s0;
     let x = sample_logits(rows, classes, range, classes as u64);
     let mut cfg = ClearConfig::exact(slots, levels);
@@ -74,6 +88,22 @@ fn hetal_softmax_meets_the_paper_error_on_wide_inputs() {
                 "a 12-level engine must bootstrap inside the softmax"
             );
         }
+    }
+}
+
+/// Training tiles hold `s1 / c'` replicas of each row. The approximate row
+/// max found by cyclic rotations differs from column to column (each
+/// column's window meets the classes in another order); the softmax must
+/// subtract one value from all of a row's columns, or the probabilities are
+/// off by far more than the approximation error (0.0995 here when each
+/// column kept its own).
+#[test]
+fn replicated_rows_share_one_shift() {
+    for (classes, bound) in [(3, 5e-3), (10, 5e-3)] {
+        let (batch, slots) = (32, 1 << 11);
+        let (max, _, _, _) =
+            errors_in_tiles(SoftmaxMethod::HetalPrecise, classes, 4.0, batch, slots, 200);
+        assert!(max <= bound, "{classes} classes: max error {max}");
     }
 }
 
