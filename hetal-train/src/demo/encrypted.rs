@@ -72,7 +72,7 @@ pub struct EncryptedRun {
 /// training set in one batch where a tile holds it (one iteration costs
 /// about the same for 128 or 1024 rows), Nesterov with learning rate 2 and
 /// momentum 0.9 (full-batch steps take a larger rate than the paper's
-/// mini-batches), 25 epochs at most, patience 3, the packed weight refresh.
+/// mini-batches), 30 epochs at most, patience 3, the packed weight refresh.
 pub fn digits_config(train_samples: usize, slots: usize, max_epochs: usize) -> TrainConfig {
     TrainConfig {
         learning_rate: 2.0,
@@ -87,7 +87,7 @@ pub fn digits_config(train_samples: usize, slots: usize, max_epochs: usize) -> T
 }
 
 /// Default epoch cap of the demo.
-pub const MAX_EPOCHS: usize = 25;
+pub const MAX_EPOCHS: usize = 30;
 
 /// The key owner's side of early stopping, reporting each epoch.
 struct Judge<'a, 'e> {

@@ -94,7 +94,7 @@ pub fn run(preset: &ParamsLiteral<'_>, options: DemoOptions) -> Result<(), DemoE
         println!("{record}");
     }
     if options.simulate_epochs > 0 {
-        simulate::run(options.simulate_epochs)?;
+        simulate::run(&preset.build()?, options.simulate_epochs)?;
     }
     Ok(())
 }

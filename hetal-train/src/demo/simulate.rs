@@ -1,16 +1,21 @@
-//! The demo's second stage: the whole HETAL training pipeline on the clear
-//! slot simulator (`ClearEngine`, CKKS-like noise, levels and bootstraps
-//! tracked as CKKS would) against the f64 reference trainer. Nothing is
-//! encrypted here; the output says so.
+//! The demo's optional stage: the encrypted stage's job (same data split,
+//! hyper-parameters, softmax and preset levels) on the clear slot simulator
+//! (`ClearEngine`: CKKS-like noise, the preset's levels, bootstraps where
+//! CKKS would need them, the CKKS bootstrap's input bound) against the f64
+//! reference trainer. Nothing is encrypted here; the output says so.
 
+use super::encrypted::digits_config;
 use crate::data;
-use crate::engine::{ClearConfig, ClearDecryptor, ClearEngine, Engine, NoiseConfig};
+use crate::engine::{
+    ClearConfig, ClearDecryptor, ClearEngine, Engine, NoiseConfig, BOOTSTRAP_RANGE,
+};
 use crate::linalg::BlockMatrix;
 use crate::softmax::SoftmaxMethod;
 use crate::train::{
-    accuracy, encrypt_dataset, train_encrypted, train_reference, KeyOwner, Optimizer, TrainConfig,
-    TrainError, ValidationJudge, Verdict, WeightRefresh,
+    accuracy, encrypt_dataset, train_encrypted, train_reference, JobShape, KeyOwner, TrainError,
+    ValidationJudge, Verdict,
 };
+use hetal_nostd::params::Params;
 use std::time::Instant;
 
 /// Passes judgement to the key owner and reports each epoch on stderr.
@@ -41,51 +46,68 @@ impl ValidationJudge<ClearEngine> for Progress<'_> {
     }
 }
 
-/// Trains on digits on the simulator and with the reference trainer; prints a JSON summary.
-pub fn run(max_epochs: usize) -> Result<(), TrainError> {
+/// Test accuracies of the simulated run and of the f64 reference.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SimulatedRun {
+    /// The HETAL trainer on the simulator.
+    pub acc: f64,
+    /// The f64 reference trainer, same hyper-parameters.
+    pub acc_reference: f64,
+}
+
+/// Trains the encrypted stage's digits job on the simulator, with the
+/// levels of `params`, and with the reference trainer; prints a JSON summary.
+pub fn run(params: &Params, max_epochs: usize) -> Result<SimulatedRun, TrainError> {
     eprintln!("[hetal demo] simulated training: clear slot simulator with CKKS-like noise (NOT encrypted)");
     let split = data::digits()?.split(0.15, 0.3, 1)?;
-    let config = TrainConfig {
-        learning_rate: 1.0,
-        batch_size: 128,
-        max_epochs,
-        patience: 3,
-        optimizer: Optimizer::Nesterov { momentum: 0.9 },
-        seed: 3,
-        weight_refresh: WeightRefresh::PerTile,
-        weight_scale: 1.0,
-    };
+    let slots = params.max_slots();
+    let config = digits_config(split.train.len(), slots, max_epochs);
+    let method = SoftmaxMethod::HetalLean;
     eprintln!(
-        "    digits: {} train / {} validation / {} test, batch {}, Nesterov, lr 1, patience 3",
+        "    digits: {} train / {} validation / {} test, batch {}, Nesterov, lr {}, patience {}, \
+         levels of `{}`",
         split.train.len(),
         split.validation.len(),
         split.test.len(),
-        config.batch_size
+        config.batch_size,
+        config.learning_rate,
+        config.patience,
+        params.name()
     );
     let reference = train_reference(&split.train, &split.validation, &config)?;
     let acc_reference = accuracy(&reference.weights, &split.test)?;
-    let mut engine_config = ClearConfig::paper();
-    engine_config.noise = Some(NoiseConfig::ckks_like(42));
-    let engine = ClearEngine::new(engine_config)?;
+    let shape = JobShape::new(
+        params,
+        slots,
+        split.train.features.cols(),
+        split.train.classes,
+    );
+    let engine = ClearEngine::new(ClearConfig {
+        bootstrap_level: shape.bootstrap_level,
+        noise: Some(NoiseConfig::ckks_like(42)),
+        bootstrap_bound: Some(BOOTSTRAP_RANGE),
+        ..ClearConfig::exact(slots, shape.max_level)
+    })?;
     let start = Instant::now();
     let data = encrypt_dataset(
         &engine,
         &split.train,
         &split.validation,
         &config,
-        engine.max_level(),
+        shape.data_level,
     )?;
     let mut key_owner = KeyOwner::new(
         ClearDecryptor,
         split.validation.labels.clone(),
         config.patience,
-    );
+    )
+    .with_scale(config.weight_scale);
     let mut judge = Progress {
         key_owner: &mut key_owner,
         start,
     };
-    let report = train_encrypted(&engine, &data, &config, &mut judge, SoftmaxMethod::Hetal)?;
-    let weights = key_owner.decrypt::<ClearEngine>(&report.weights)?;
+    let report = train_encrypted(&engine, &data, &config, &mut judge, method)?;
+    let weights = key_owner.decrypt_weights::<ClearEngine>(&report.weights)?;
     let acc = accuracy(&weights, &split.test)?;
     let counts = engine.counts();
     eprintln!(
@@ -101,8 +123,29 @@ pub fn run(max_epochs: usize) -> Result<(), TrainError> {
             "demo": "train_simulated", "encrypted": false, "dataset": "digits", "acc": acc,
             "acc_reference": acc_reference, "epochs": report.epochs, "best_epoch": report.best_epoch,
             "iterations": report.iterations, "bootstraps": counts.bootstrap, "rotations": counts.rot,
-            "seconds": start.elapsed().as_secs_f64(),
+            "seconds": start.elapsed().as_secs_f64(), "levels_of": params.name(),
         })
     );
-    Ok(())
+    Ok(SimulatedRun { acc, acc_reference })
+}
+
+#[cfg(test)]
+mod tests {
+    use hetal_nostd::params::presets::INSECURE_N12_TRAIN;
+
+    /// The stage runs the encrypted stage's job (weight scale, refresh and
+    /// softmax included) within the CKKS bootstrap's input bound; it once
+    /// ran another job whose weights left that bound in the second epoch.
+    #[test]
+    fn simulated_stage_trains_the_demo_job() {
+        let params = INSECURE_N12_TRAIN.build().unwrap();
+        let run = super::run(&params, 2).unwrap();
+        assert!(
+            (run.acc - run.acc_reference).abs() <= 0.01,
+            "simulated {} vs reference {}",
+            run.acc,
+            run.acc_reference
+        );
+        assert!(run.acc > 0.5, "accuracy {}", run.acc);
+    }
 }
