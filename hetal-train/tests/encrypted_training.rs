@@ -13,8 +13,8 @@ use hetal_train::train::{
     Optimizer, TrainConfig, WeightRefresh,
 };
 use hetal_train::{
-    BootstrapConfig, CkksDecryptor, CkksEngine, ClearConfig, ClearDecryptor, ClearEngine,
-    Decryptor, Engine, EngineError,
+    BootstrapConfig, CkksDecryptor, CkksEngine, ClearDecryptor, ClearEngine, Decryptor, Engine,
+    EngineError,
 };
 
 const SLOTS: usize = 1024;
@@ -81,11 +81,7 @@ fn ckks_training_with_bootstrapping_matches_the_clear_run_and_the_reference() {
     )
     .unwrap();
     ckks.set_range_audit(true);
-    let clear = ClearEngine::new(ClearConfig {
-        bootstrap_level: shape.bootstrap_level,
-        ..ClearConfig::exact(SLOTS, shape.max_level)
-    })
-    .unwrap();
+    let clear = ClearEngine::new(shape.clear_config()).unwrap();
     let level = shape.data_level;
     let encrypted = train(&ckks, CkksDecryptor(&ckks), &subset, &validation, level);
     let simulated = train(&clear, ClearDecryptor, &subset, &validation, level);

@@ -27,7 +27,7 @@ use std::time::Instant;
 use super::env_usize;
 use crate::data::pca::Projection;
 use crate::data::{self, Dataset, Split};
-use crate::engine::{ClearConfig, ClearDecryptor, ClearEngine, NoiseConfig, BOOTSTRAP_RANGE};
+use crate::engine::{ClearConfig, ClearDecryptor, ClearEngine, NoiseConfig};
 use crate::io::{read_npy_labels, read_npy_matrix};
 use crate::job::geometry::Geometry;
 use crate::job::JobSpec;
@@ -169,10 +169,8 @@ fn simulate(spec: &JobSpec, split: &Split) -> Result<serde_json::Value, String> 
         spec.classes,
     );
     let engine = ClearEngine::new(ClearConfig {
-        bootstrap_level: shape.bootstrap_level,
         noise: Some(NoiseConfig::ckks_like(42)),
-        bootstrap_bound: Some(BOOTSTRAP_RANGE),
-        ..ClearConfig::exact(shape.slots, shape.max_level)
+        ..shape.clear_config()
     })
     .map_err(|e| err(&e))?;
     let start = Instant::now();

@@ -6,9 +6,7 @@
 
 use super::encrypted::digits_config;
 use crate::data;
-use crate::engine::{
-    ClearConfig, ClearDecryptor, ClearEngine, Engine, NoiseConfig, BOOTSTRAP_RANGE,
-};
+use crate::engine::{ClearConfig, ClearDecryptor, ClearEngine, Engine, NoiseConfig};
 use crate::linalg::BlockMatrix;
 use crate::softmax::SoftmaxMethod;
 use crate::train::{
@@ -83,10 +81,8 @@ pub fn run(params: &Params, max_epochs: usize) -> Result<SimulatedRun, TrainErro
         split.train.classes,
     );
     let engine = ClearEngine::new(ClearConfig {
-        bootstrap_level: shape.bootstrap_level,
         noise: Some(NoiseConfig::ckks_like(42)),
-        bootstrap_bound: Some(BOOTSTRAP_RANGE),
-        ..ClearConfig::exact(slots, shape.max_level)
+        ..shape.clear_config()
     })?;
     let start = Instant::now();
     let data = encrypt_dataset(

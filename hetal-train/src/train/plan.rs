@@ -48,6 +48,17 @@ impl JobShape {
             classes,
         }
     }
+
+    /// The clear simulator's configuration for this job: its slots, the
+    /// chain's levels, bootstraps back to the job's bootstrap level, exact
+    /// arithmetic and the CKKS bootstrap's input bound (set noise or
+    /// counting on the result as needed).
+    pub fn clear_config(&self) -> ClearConfig {
+        ClearConfig {
+            bootstrap_level: self.bootstrap_level,
+            ..ClearConfig::exact(self.slots, self.max_level)
+        }
+    }
 }
 
 /// The outcome of a dry run.
@@ -79,8 +90,7 @@ pub fn plan_job(
     }
     let engine = ClearEngine::new(ClearConfig {
         counting_only: true,
-        bootstrap_level: shape.bootstrap_level,
-        ..ClearConfig::exact(shape.slots, shape.max_level)
+        ..shape.clear_config()
     })?;
     let period = padded_classes(shape.classes);
     let tiles = TileShape::for_batch(config.batch_size, period, shape.slots)?;
