@@ -231,7 +231,7 @@ fn gradient_seconds(
     let mut times = (0..runs.max(1))
         .map(|_| {
             let t0 = Instant::now();
-            diag_atb_scaled(engine, d, x, 0.5, schedule).map_err(|e| e.to_string())?;
+            diag_atb_scaled(engine, d, x, 0.5, schedule, None).map_err(|e| e.to_string())?;
             Ok(t0.elapsed().as_secs_f64())
         })
         .collect::<Result<Vec<f64>, String>>()?;

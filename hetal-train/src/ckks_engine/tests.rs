@@ -4,7 +4,8 @@ use super::*;
 use crate::engine::{ClearConfig, ClearDecryptor, ClearEngine, Coefficient};
 use crate::linalg::tests::random_matrix;
 use crate::linalg::{
-    decrypt_matrix, diag_abt, diag_atb, encrypt_matrix, padded_classes, Layout, TileShape,
+    decrypt_matrix, diag_abt, diag_atb, diag_atb_scaled, encrypt_matrix, padded_classes,
+    AtbSchedule, Layout, Matrix, TileShape,
 };
 use hetal_nostd::params::presets::{INSECURE_N10, INSECURE_N11};
 
@@ -49,6 +50,46 @@ fn diag_products_match_the_clear_engine() {
     let err = got.max_abs_diff(&d.t_mul(&x).unwrap()).unwrap();
     eprintln!("DiagATB on CkksEngine (INSECURE-n10): max error {err:.2e}");
     assert!(err < 1e-6, "DiagATB: {err}");
+}
+
+/// The trainer's gradient lands on the weights' target, whatever its scale:
+/// the update then subtracts at equal levels and scales, with no alignment
+/// (an equal level with another scale would be a `ScaleMismatch`).
+#[test]
+fn diag_atb_lands_exactly_on_a_given_target() {
+    let slots = 64;
+    let ckks = CkksEngine::new(&INSECURE_N10, slots, &[], Csprng::from_entropy([4; 32])).unwrap();
+    let (a, b, c) = (8, 8, 4);
+    let p = padded_classes(c);
+    let shape = TileShape::for_batch(a, p, slots).unwrap();
+    let (x, d) = (random_matrix(a, b, 5), random_matrix(a, c, 6));
+    let de = encrypt_matrix(&ckks, &d, shape, Layout::Horizontal { period: p }, 8).unwrap();
+    let xe = encrypt_matrix(&ckks, &x, shape, Layout::Plain, 8).unwrap();
+    let w = ckks.encrypt_real(&[0.0; 64], 9).unwrap();
+    let target = CkksTarget {
+        level: 4,
+        scale: ckks.target_of(&w).scale * (1.0 + 3e-3),
+    };
+    let g = diag_atb_scaled(&ckks, &de, &xe, 0.5, AtbSchedule::Shared, Some(target)).unwrap();
+    for tile in g.tiles() {
+        let got = ckks.target_of(tile);
+        assert_eq!((got.level, got.scale), (target.level, target.scale));
+    }
+    let exact = d.t_mul(&x).unwrap();
+    let want = Matrix::from_fn(exact.rows(), exact.cols(), |r, c| 0.5 * exact.row(r)[c]);
+    let err = decrypt_matrix(&CkksDecryptor(&ckks), &g)
+        .unwrap()
+        .max_abs_diff(&want)
+        .unwrap();
+    assert!(err < 1e-6, "DiagATB landed: {err}");
+    let on_target = ckks
+        .linear_combination(
+            &[(&w, Coefficient::Const(Complex::real(1.0)))],
+            Complex::default(),
+            target,
+        )
+        .unwrap();
+    ckks.sub(&on_target, &g.tiles()[0]).unwrap();
 }
 
 #[test]

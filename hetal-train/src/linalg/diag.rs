@@ -8,7 +8,7 @@
 
 use super::rowops::{indicator, mask, prot_up, prot_up_from, rot_left, rotate_sum};
 use super::{BlockMatrix, Layout, LinalgError, LinalgResult, TileShape};
-use crate::engine::{Complex, Engine};
+use crate::engine::{Coefficient, Complex, Engine};
 
 fn period_of(m: &BlockMatrix<impl Clone>, vertical: bool) -> LinalgResult<usize> {
     match (m.layout(), vertical) {
@@ -204,18 +204,23 @@ pub fn diag_atb<E: Engine>(
     d: &BlockMatrix<E::Ct>,
     x: &BlockMatrix<E::Ct>,
 ) -> LinalgResult<BlockMatrix<E::Ct>> {
-    diag_atb_scaled(engine, d, x, 1.0, AtbSchedule::Paper)
+    diag_atb_scaled(engine, d, x, 1.0, AtbSchedule::Paper, None)
 }
 
 /// [`diag_atb`] times a real constant, folded into its final masks (no extra
 /// level or CMult): the gradient step `(lr / n)·(P − Y)ᵀ·X` in one go, with
-/// the rotations ordered by `schedule`.
+/// the rotations ordered by `schedule`. With `out`, the final masks land the
+/// result exactly on that target (level and scale, as
+/// [`Engine::linear_combination`] does), which must lie below the level
+/// the row sums reach (`D`'s level − 2 in the PRotUp variant); the weights'
+/// target, so that the update subtracts without aligning.
 pub fn diag_atb_scaled<E: Engine>(
     engine: &E,
     d: &BlockMatrix<E::Ct>,
     x: &BlockMatrix<E::Ct>,
     scale: f64,
     schedule: AtbSchedule,
+    out: Option<E::Target>,
 ) -> LinalgResult<BlockMatrix<E::Ct>> {
     expect_plain(x)?;
     let period = period_of(d, false)?;
@@ -301,7 +306,14 @@ pub fn diag_atb_scaled<E: Engine>(
                 shape.s1 as isize,
                 per_pair,
             )?;
-            let placed = engine.mul_plain(&sums, &diag)?;
+            let placed = match out {
+                Some(target) => engine.linear_combination(
+                    &[(&sums, Coefficient::Plain(&diag))],
+                    Complex::ZERO,
+                    target,
+                )?,
+                None => engine.mul_plain(&sums, &diag)?,
+            };
             *slot = Some(accumulate(engine, slot.take(), placed)?);
         }
     }

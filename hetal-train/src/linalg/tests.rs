@@ -72,7 +72,7 @@ fn diag_products_match_f64_for_many_shapes() {
                 .unwrap();
             assert!(err < 1e-9, "DiagATB {a}x{c}x{b}, D at {d_level}: {err}");
             for schedule in [AtbSchedule::Paper, AtbSchedule::Shared] {
-                let scaled = diag_atb_scaled(&e, &de, &xe, -0.25, schedule).unwrap();
+                let scaled = diag_atb_scaled(&e, &de, &xe, -0.25, schedule, None).unwrap();
                 let err = decrypt_matrix(&ClearDecryptor, &scaled)
                     .unwrap()
                     .max_abs_diff(&Matrix::from_fn(c, b, |i, j| {
@@ -82,7 +82,7 @@ fn diag_products_match_f64_for_many_shapes() {
                 assert!(err < 1e-9, "scaled DiagATB ({schedule:?}): {err}");
                 assert_eq!(e.level(&scaled.tiles()[0]), e.level(&grad.tiles()[0]));
                 // every slot, replicas and padding included, as the paper's schedule
-                let paper = diag_atb_scaled(&e, &de, &xe, -0.25, AtbSchedule::Paper).unwrap();
+                let paper = diag_atb_scaled(&e, &de, &xe, -0.25, AtbSchedule::Paper, None).unwrap();
                 for (u, v) in scaled.tiles().iter().zip(paper.tiles()) {
                     let worst = slot_gap(&ClearDecryptor.decrypt_real(v).unwrap(), u);
                     assert!(worst < 1e-9, "{schedule:?} differs from Paper by {worst}");
@@ -339,7 +339,7 @@ fn operation_counts_equal_corrected_table_7() {
             measure(&|e| {
                 let d = enc(e, a, c, horizontal, d_level);
                 let x = enc(e, a, b, Layout::Plain, 12);
-                diag_atb_scaled(e, &d, &x, 1.0, AtbSchedule::Shared).unwrap();
+                diag_atb_scaled(e, &d, &x, 1.0, AtbSchedule::Shared, None).unwrap();
             })
         };
         let lg = |v: usize| u64::from(v.trailing_zeros());

@@ -9,7 +9,7 @@ use super::{Optimizer, TrainConfig, TrainError, ValidationJudge, Verdict, Weight
 use crate::data::Dataset;
 use crate::engine::{ensure_levels, ensure_levels_pair, Engine};
 use crate::linalg::{
-    bootstrap_vertical_packed, diag_abt, diag_atb_scaled, encrypt_matrix, padded_classes,
+    bootstrap_vertical_packed, diag_abt, diag_atb_scaled, drop_all, encrypt_matrix, padded_classes,
     AtbSchedule, BlockMatrix, Layout, LinalgError, Matrix, TileShape,
 };
 use crate::softmax::{softmax_scaled, SoftmaxMethod};
@@ -22,6 +22,9 @@ pub(super) const ABT_DEPTH: usize = 3;
 pub(super) const FORWARD_DEPTH: usize = ABT_DEPTH + 1;
 /// Levels DiagATB's PRotUp variant consumes below the error matrix.
 const ATB_DEPTH: usize = 3;
+/// Levels DiagATB consumes with `D` and `X` at the same level (the RotLeft
+/// variant, whose rotations act on `D`'s few tiles rather than `X`'s).
+const ATB_EQUAL_DEPTH: usize = 4;
 
 /// One encrypted mini-batch: features with the bias column (plain layout)
 /// and one-hot labels (horizontal layout).
@@ -207,7 +210,8 @@ pub fn step_observed<E: Engine>(
     let d = ensure_all(engine, &d, gradient_level(config))?;
     done(Phase::Error);
     let scale = config.learning_rate / (batch.x.rows() as f64 * config.weight_scale);
-    let g = diag_atb_scaled(engine, &d, &batch.x, scale, AtbSchedule::Shared)?;
+    let (d, x, out) = gradient_operands(engine, d, &batch.x, &w)?;
+    let g = diag_atb_scaled(engine, &d, &x, scale, AtbSchedule::Shared, out)?;
     done(Phase::Gradient);
     let v_new = w.try_zip(&g, |a, b| Ok(engine.sub(a, b)?))?;
     let out = update(engine, state, v_new, config)?;
@@ -227,6 +231,42 @@ pub fn gradient_level(config: &TrainConfig) -> usize {
     };
     ATB_DEPTH + spare
 }
+
+/// DiagATB's operands at the fewest levels that let the gradient land
+/// exactly on the weights' target (its rotations cost less the lower they
+/// run, and the update needs the gradient no higher than the weights): `D`
+/// and `X` dropped to the weights' level + [`ATB_EQUAL_DEPTH`]. Where they
+/// lack those levels (weights just refreshed), they stay as they are and
+/// the gradient lands below the weights.
+fn gradient_operands<E: Engine>(
+    engine: &E,
+    d: BlockMatrix<E::Ct>,
+    x: &BlockMatrix<E::Ct>,
+    w: &BlockMatrix<E::Ct>,
+) -> Result<GradientOperands<E::Ct, E::Target>, TrainError> {
+    let lowest = |m| lowest_tile(engine, m);
+    let (Some(w_low), Some(d_low), Some(x_low)) = (lowest(w), lowest(&d), lowest(x)) else {
+        return Err(TrainError::Empty);
+    };
+    let target = engine.target_of(w_low);
+    let level = engine.target_level(target) + ATB_EQUAL_DEPTH;
+    if level > engine.level(d_low).min(engine.level(x_low)) {
+        return Ok((d, x.clone(), None));
+    }
+    Ok((
+        drop_all(engine, &d, level)?,
+        drop_all(engine, x, level)?,
+        Some(target),
+    ))
+}
+
+/// The tile of `m` at the lowest level (`None` for no tiles).
+fn lowest_tile<'a, E: Engine>(engine: &E, m: &'a BlockMatrix<E::Ct>) -> Option<&'a E::Ct> {
+    m.tiles().iter().min_by_key(|t| engine.level(t))
+}
+
+/// `D`, `X` and the gradient's target (see [`gradient_operands`]).
+type GradientOperands<C, T> = (BlockMatrix<C>, BlockMatrix<C>, Option<T>);
 
 /// Gives the weights DiagABT's levels by the configured strategy.
 fn refresh_weights<E: Engine>(
