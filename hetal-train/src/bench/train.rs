@@ -10,9 +10,10 @@
 //!   Each record carries the seconds of each phase of the last timed
 //!   iteration (`phases_s`: weight refresh, forward, softmax, error,
 //!   gradient, update).
-//! * `train_gradient`: DiagATB alone (the iteration's gradient) with each
-//!   schedule (`paper`, HETAL's; `shared`, the trainer's), side by side
-//!   on the same keys, data and threads.
+//! * `train_gradient`: DiagATB alone (the iteration's gradient, on the
+//!   operands and onto the target the timed iteration hands it: `d_level`)
+//!   with each schedule (`paper`, HETAL's; `shared`, the trainer's), side by
+//!   side on the same keys, data and threads.
 //! * `train_ckks`: the whole digits demo run on 2 threads (`hetal demo`'s
 //!   training stage), with its accuracy beside the f64 reference's.
 //!
@@ -27,15 +28,17 @@ use std::time::Instant;
 use serde_json::json;
 
 use crate::bench::{emit, env_usize, median, peak_rss_bytes, process_cpu_seconds};
-use crate::ckks_engine::{BootstrapConfig, CkksCt, CkksEngine};
+use crate::ckks_engine::{BootstrapConfig, CkksCt, CkksEngine, CkksTarget};
 use crate::demo::encrypted::{bootstrap_seconds, digits_config, MAX_EPOCHS};
+use crate::engine::Engine;
 use crate::linalg::{
     diag_atb_scaled, encrypt_matrix, padded_classes, AtbSchedule, BlockMatrix, Layout, Matrix,
 };
 use crate::softmax::SoftmaxMethod;
 use crate::train::epochs::initial_state;
 use crate::train::{
-    gradient_level, plan_job, step, step_observed, EncryptedBatch, JobShape, Phase, TrainConfig,
+    gradient_operands, plan_job, step, step_observed, EncryptedBatch, GradientOperands, JobShape,
+    Phase, TrainConfig,
 };
 
 use hetal_nostd::params::{presets, ParamsLiteral};
@@ -60,6 +63,10 @@ fn pool(threads: usize) -> Result<rayon::ThreadPool, String> {
         .build()
         .map_err(|e| e.to_string())
 }
+
+/// A `train_iteration` record and DiagATB's operands as its timed
+/// iteration saw them.
+type Timed = (serde_json::Value, GradientOperands<CkksCt, CkksTarget>);
 
 fn iteration_config(rows: usize, slots: usize) -> TrainConfig {
     digits_config(rows, slots, 1)
@@ -116,25 +123,28 @@ fn train_iteration(
     };
     let start =
         initial_state(&engine, classes, features + 1, plan.shape).map_err(|e| e.to_string())?;
-    // An error matrix P − Y at the lowest level the trainer hands DiagATB.
+    // An error matrix P − Y as the error's bootstrap leaves it.
     let d = Matrix::from_fn(rows, classes, |r, c| ((r + 3 * c) % 7) as f64 / 7.0 - 0.5);
     let d = encrypt_matrix(
         &engine,
         &d,
         plan.shape,
         Layout::Horizontal { period },
-        gradient_level(&config),
+        job.bootstrap_level,
     )
     .map_err(|e| e.to_string())?;
     for &t in threads {
         let pool = pool(t)?;
-        let record = pool.install(|| -> Result<serde_json::Value, String> {
+        let record = pool.install(|| -> Result<Timed, String> {
             let (bootstrap_s, bootstrap_cpu_s) =
                 bootstrap_seconds(&engine, 3).map_err(|e| e.to_string())?;
             let mut state = start.clone();
             for _ in 0..2 {
                 state = step(&engine, state, &batch, &config, method).map_err(|e| e.to_string())?;
             }
+            // DiagATB's operands as the timed iteration hands them over.
+            let operands = gradient_operands(&engine, d.clone(), &batch.x, &state.w)
+                .map_err(|e| e.to_string())?;
             let (mut times, mut cpu) = (Vec::new(), Vec::new());
             let mut phases = serde_json::Map::new();
             for _ in 0..runs.max(1) {
@@ -157,7 +167,7 @@ fn train_iteration(
                 );
             }
             let (median_s, median_cpu) = (median(&mut times), median(&mut cpu));
-            Ok(json!({
+            let record = json!({
                 "bench": "train_iteration",
                 "params": lit.name,
                 "shape": shape_name,
@@ -183,15 +193,17 @@ fn train_iteration(
                 "plain_cache_bytes": engine.plain_cache_bytes(),
                 "variant": "packed_weights_lean_softmax",
                 "phases_s": phases,
-            }))
+            });
+            Ok((record, operands))
         })?;
+        let (record, (d_op, x_op, out)) = record;
         emit(record);
         for (name, schedule) in [
             ("paper", AtbSchedule::Paper),
             ("shared", AtbSchedule::Shared),
         ] {
             let median_s =
-                pool.install(|| gradient_seconds(&engine, &d, &batch.x, schedule, runs))?;
+                pool.install(|| gradient_seconds(&engine, (&d_op, &x_op, out), schedule, runs))?;
             emit(json!({
                 "bench": "train_gradient",
                 "params": lit.name,
@@ -202,7 +214,7 @@ fn train_iteration(
                 "schedule": name,
                 "tile": [plan.shape.s0, plan.shape.s1],
                 "period": period,
-                "d_level": gradient_level(&config),
+                "d_level": d_op.tiles().first().map(|t| engine.level(t)),
             }));
         }
     }
@@ -220,18 +232,22 @@ fn phase_name(phase: Phase) -> &'static str {
     }
 }
 
-/// Median seconds of DiagATB on `d` and `x` with the rotations ordered by `schedule`.
+/// Median seconds of DiagATB on `d` and `x`, landing on `out`, with the
+/// rotations ordered by `schedule`.
 fn gradient_seconds(
     engine: &CkksEngine,
-    d: &BlockMatrix<CkksCt>,
-    x: &BlockMatrix<CkksCt>,
+    (d, x, out): (
+        &BlockMatrix<CkksCt>,
+        &BlockMatrix<CkksCt>,
+        Option<CkksTarget>,
+    ),
     schedule: AtbSchedule,
     runs: usize,
 ) -> Result<f64, String> {
     let mut times = (0..runs.max(1))
         .map(|_| {
             let t0 = Instant::now();
-            diag_atb_scaled(engine, d, x, 0.5, schedule, None).map_err(|e| e.to_string())?;
+            diag_atb_scaled(engine, d, x, 0.5, schedule, out).map_err(|e| e.to_string())?;
             Ok(t0.elapsed().as_secs_f64())
         })
         .collect::<Result<Vec<f64>, String>>()?;

@@ -238,7 +238,7 @@ pub fn gradient_level(config: &TrainConfig) -> usize {
 /// and `X` dropped to the weights' level + [`ATB_EQUAL_DEPTH`]. Where they
 /// lack those levels (weights just refreshed), they stay as they are and
 /// the gradient lands below the weights.
-fn gradient_operands<E: Engine>(
+pub fn gradient_operands<E: Engine>(
     engine: &E,
     d: BlockMatrix<E::Ct>,
     x: &BlockMatrix<E::Ct>,
@@ -266,7 +266,7 @@ fn lowest_tile<'a, E: Engine>(engine: &E, m: &'a BlockMatrix<E::Ct>) -> Option<&
 }
 
 /// `D`, `X` and the gradient's target (see [`gradient_operands`]).
-type GradientOperands<C, T> = (BlockMatrix<C>, BlockMatrix<C>, Option<T>);
+pub type GradientOperands<C, T> = (BlockMatrix<C>, BlockMatrix<C>, Option<T>);
 
 /// Gives the weights DiagABT's levels by the configured strategy.
 fn refresh_weights<E: Engine>(

@@ -20,8 +20,9 @@ pub mod reference;
 
 pub use config::{filling_batch, Optimizer, TrainConfig, WeightRefresh};
 pub use encrypted::{
-    encrypt_dataset, gradient_level, step, step_observed, train_encrypted,
-    train_encrypted_observed, EncryptedBatch, EncryptedData, Phase, Progress, State, TrainReport,
+    encrypt_dataset, gradient_level, gradient_operands, step, step_observed, train_encrypted,
+    train_encrypted_observed, EncryptedBatch, EncryptedData, GradientOperands, Phase, Progress,
+    State, TrainReport,
 };
 pub use epochs::{initial_state, validation_logits};
 pub use key_owner::{KeyOwner, Patience, ValidationJudge, Verdict};
