@@ -212,8 +212,9 @@ pub fn diag_atb<E: Engine>(
 /// the rotations ordered by `schedule`. With `out`, the final masks land the
 /// result exactly on that target (level and scale, as
 /// [`Engine::linear_combination`] does), which must lie below the level
-/// the row sums reach (`D`'s level − 2 in the PRotUp variant); the weights'
-/// target, so that the update subtracts without aligning.
+/// the row sums reach (two below `D` in the PRotUp variant, three in the
+/// RotLeft one); the weights' target, so that the update subtracts without
+/// aligning.
 pub fn diag_atb_scaled<E: Engine>(
     engine: &E,
     d: &BlockMatrix<E::Ct>,

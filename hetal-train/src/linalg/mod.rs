@@ -15,8 +15,8 @@ mod tile;
 
 pub use baselines::{col_major, jin_abt, jin_atb, row_major, ColumnPacked, Replicated};
 pub use block::{decrypt_matrix, encrypt_matrix, BlockMatrix, Layout};
-pub(crate) use diag::drop_all;
 pub use diag::{diag_abt, diag_atb, diag_atb_scaled, AtbSchedule};
+pub(crate) use diag::{drop_all, min_level};
 pub use eigen::{symmetric_eigen, SymmetricEigen};
 pub use matrix::Matrix;
 pub use repack::bootstrap_vertical_packed;

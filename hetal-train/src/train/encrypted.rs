@@ -9,8 +9,8 @@ use super::{Optimizer, TrainConfig, TrainError, ValidationJudge, Verdict, Weight
 use crate::data::Dataset;
 use crate::engine::{ensure_levels, ensure_levels_pair, Engine};
 use crate::linalg::{
-    bootstrap_vertical_packed, diag_abt, diag_atb_scaled, drop_all, encrypt_matrix, padded_classes,
-    AtbSchedule, BlockMatrix, Layout, LinalgError, Matrix, TileShape,
+    bootstrap_vertical_packed, diag_abt, diag_atb_scaled, drop_all, encrypt_matrix, min_level,
+    padded_classes, AtbSchedule, BlockMatrix, Layout, LinalgError, Matrix, TileShape,
 };
 use crate::softmax::{softmax_scaled, SoftmaxMethod};
 
@@ -210,8 +210,8 @@ pub fn step_observed<E: Engine>(
     let d = ensure_all(engine, &d, gradient_level(config))?;
     done(Phase::Error);
     let scale = config.learning_rate / (batch.x.rows() as f64 * config.weight_scale);
-    let (d, x, out) = gradient_operands(engine, d, &batch.x, &w)?;
-    let g = diag_atb_scaled(engine, &d, &x, scale, AtbSchedule::Shared, out)?;
+    let (d, x, target) = gradient_operands(engine, d, &batch.x, &w)?;
+    let g = diag_atb_scaled(engine, &d, &x, scale, AtbSchedule::Shared, target)?;
     done(Phase::Gradient);
     let v_new = w.try_zip(&g, |a, b| Ok(engine.sub(a, b)?))?;
     let out = update(engine, state, v_new, config)?;
@@ -244,13 +244,14 @@ pub fn gradient_operands<E: Engine>(
     x: &BlockMatrix<E::Ct>,
     w: &BlockMatrix<E::Ct>,
 ) -> Result<GradientOperands<E::Ct, E::Target>, TrainError> {
-    let lowest = |m| lowest_tile(engine, m);
-    let (Some(w_low), Some(d_low), Some(x_low)) = (lowest(w), lowest(&d), lowest(x)) else {
-        return Err(TrainError::Empty);
-    };
+    let w_low = w
+        .tiles()
+        .iter()
+        .min_by_key(|t| engine.level(t))
+        .ok_or(TrainError::Empty)?;
     let target = engine.target_of(w_low);
     let level = engine.target_level(target) + ATB_EQUAL_DEPTH;
-    if level > engine.level(d_low).min(engine.level(x_low)) {
+    if level > min_level(engine, d.tiles()).min(min_level(engine, x.tiles())) {
         return Ok((d, x.clone(), None));
     }
     Ok((
@@ -258,11 +259,6 @@ pub fn gradient_operands<E: Engine>(
         drop_all(engine, x, level)?,
         Some(target),
     ))
-}
-
-/// The tile of `m` at the lowest level (`None` for no tiles).
-fn lowest_tile<'a, E: Engine>(engine: &E, m: &'a BlockMatrix<E::Ct>) -> Option<&'a E::Ct> {
-    m.tiles().iter().min_by_key(|t| engine.level(t))
 }
 
 /// `D`, `X` and the gradient's target (see [`gradient_operands`]).
@@ -274,7 +270,7 @@ fn refresh_weights<E: Engine>(
     w: &BlockMatrix<E::Ct>,
     refresh: WeightRefresh,
 ) -> Result<BlockMatrix<E::Ct>, TrainError> {
-    let lowest = w.tiles().iter().map(|t| engine.level(t)).min().unwrap_or(0);
+    let lowest = min_level(engine, w.tiles());
     match refresh {
         WeightRefresh::PerTile => ensure_all(engine, w, FORWARD_DEPTH),
         WeightRefresh::Packed if lowest < FORWARD_DEPTH => {
