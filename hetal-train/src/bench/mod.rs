@@ -47,13 +47,39 @@ pub fn median_wall_cpu<F: FnMut()>(runs: usize, mut f: F) -> (f64, f64) {
 }
 
 /// Prints one benchmark record as a JSON line on stdout, with the kernel
-/// path that ran it (`kernel`) and the CPU model (`cpu`) added.
+/// path that ran it (`kernel`), the CPU model (`cpu`) and the huge-page
+/// setting (`huge_pages`, see [`huge_pages`]) added.
 pub fn emit(mut record: serde_json::Value) {
     if let Some(fields) = record.as_object_mut() {
         fields.insert("kernel".into(), kernel::active().name().into());
         fields.insert("cpu".into(), cpu_model().into());
+        fields.insert("huge_pages".into(), huge_pages().into());
     }
     println!("{record}");
+}
+
+/// The system's transparent-huge-page mode (the selected word of
+/// `/sys/kernel/mm/transparent_hugepage/enabled`: `always`, `madvise`,
+/// `never`; `unknown` where the file is missing), followed by `+malloc`
+/// where glibc's allocator asks for huge pages in this process (its tunable
+/// `glibc.malloc.hugetlb=1`, which the `hetal` binary sets at start unless
+/// `HETAL_HUGE_PAGES=0`).
+pub fn huge_pages() -> String {
+    let mode = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
+        .ok()
+        .and_then(|s| {
+            let start = s.find('[')?;
+            let end = s[start..].find(']')?;
+            Some(s[start + 1..start + end].to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let malloc = std::env::var("GLIBC_TUNABLES")
+        .is_ok_and(|t| t.split(':').any(|kv| kv == "glibc.malloc.hugetlb=1"));
+    if malloc {
+        format!("{mode}+malloc")
+    } else {
+        mode
+    }
 }
 
 /// The CPU's model name (from `/proc/cpuinfo`), or the architecture where
