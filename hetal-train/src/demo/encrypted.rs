@@ -118,8 +118,18 @@ impl ValidationJudge<CkksEngine> for Judge<'_, '_> {
 
 /// Median wall and CPU seconds (each its own median) of `runs` full-slot
 /// bootstraps of a fresh ciphertext on `engine`: the unit of training
-/// times, bootstrap-times.
+/// times, bootstrap-times (see [`bootstrap_samples`]).
 pub fn bootstrap_seconds(engine: &CkksEngine, runs: usize) -> Result<(f64, f64), DemoError> {
+    let (mut wall, mut cpu) = bootstrap_samples(engine, runs)?;
+    Ok((median(&mut wall), median(&mut cpu)))
+}
+
+/// Wall and CPU seconds of each of `runs` (at least one) full-slot
+/// bootstraps of a fresh ciphertext on `engine`.
+pub fn bootstrap_samples(
+    engine: &CkksEngine,
+    runs: usize,
+) -> Result<(Vec<f64>, Vec<f64>), DemoError> {
     let ct = engine.encrypt_real(&[0.5; 8], 0)?;
     let (mut wall, mut cpu) = (Vec::new(), Vec::new());
     for _ in 0..runs.max(1) {
@@ -128,7 +138,7 @@ pub fn bootstrap_seconds(engine: &CkksEngine, runs: usize) -> Result<(f64, f64),
         wall.push(t.elapsed().as_secs_f64());
         cpu.push(process_cpu_seconds() - c);
     }
-    Ok((median(&mut wall), median(&mut cpu)))
+    Ok((wall, cpu))
 }
 
 fn minutes(d: Duration) -> String {
