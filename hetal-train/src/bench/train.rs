@@ -4,7 +4,7 @@
 //! threads). In `train_iteration` the yardstick's runs are split, three
 //! before the iteration and three after it, so that a machine whose speed
 //! drifts over the minutes of a record moves both sides of the ratio
-//! (`bootstrap_s` is the upper median of the six); `bootstrap_runs_s` lists
+//! (`bootstrap_s` is the median of the six); `bootstrap_runs_s` lists
 //! them in that order.
 //!
 //! * `train_iteration`: one training iteration (the third of three on one

@@ -19,11 +19,16 @@ pub fn process_cpu_seconds() -> f64 {
     0.0
 }
 
-/// The median of `v` (of an even count, the upper middle value), sorting
-/// `v` in place; `v` must not be empty.
+/// The median of `v` (of an even count, the mean of the two middle values),
+/// sorting `v` in place; `v` must not be empty.
 pub fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+    let mid = v.len() / 2;
+    if v.len().is_multiple_of(2) {
+        (v[mid - 1] + v[mid]) / 2.0
+    } else {
+        v[mid]
+    }
 }
 
 /// Peak resident set size of this process (VmHWM), 0 where unavailable.
@@ -37,4 +42,16 @@ pub fn peak_rss_bytes() -> u64 {
                 .and_then(|kb| kb.parse::<u64>().ok())
         })
         .map_or(0, |kb| kb * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median;
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&mut [26.9, 19.4, 25.3, 19.5, 26.2, 20.4]), 22.85);
+        assert_eq!(median(&mut [5.0]), 5.0);
+    }
 }
