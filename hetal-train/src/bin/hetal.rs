@@ -10,8 +10,8 @@ fn main() {
 /// N = 2^16 is 512 KiB per limb, a ciphertext tens of MiB). Many Linux
 /// systems grant huge pages only to memory that asks for them
 /// (`/sys/kernel/mm/transparent_hugepage/enabled` = `madvise`); on 4 KiB
-/// pages every fresh buffer costs a page fault per 4 KiB and the NTT's
-/// strided passes miss the TLB. glibc asks for huge pages on all the memory
+/// pages every fresh buffer costs a page fault per 4 KiB (the README's
+/// "Benchmarks" has the measured effect). glibc asks for huge pages on all the memory
 /// it maps when its tunable `glibc.malloc.hugetlb=1` is set, and tunables
 /// are read only when a program starts: so `hetal` restarts itself once
 /// (`exec`, same process id, arguments and environment) with the tunable
