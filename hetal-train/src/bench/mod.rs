@@ -58,6 +58,11 @@ pub fn emit(mut record: serde_json::Value) {
     println!("{record}");
 }
 
+/// glibc's tunable that makes its allocator ask for transparent huge pages
+/// (set to `1`); the `hetal` binary adds it at start, [`huge_pages`]
+/// reports it.
+pub const HUGE_PAGE_TUNABLE: &str = "glibc.malloc.hugetlb";
+
 /// The system's transparent-huge-page mode (the selected word of
 /// `/sys/kernel/mm/transparent_hugepage/enabled`: `always`, `madvise`,
 /// `never`; `unknown` where the file is missing), followed by `+malloc`
@@ -73,8 +78,10 @@ pub fn huge_pages() -> String {
             Some(s[start + 1..start + end].to_string())
         })
         .unwrap_or_else(|| "unknown".into());
-    let malloc = std::env::var("GLIBC_TUNABLES")
-        .is_ok_and(|t| t.split(':').any(|kv| kv == "glibc.malloc.hugetlb=1"));
+    let malloc = std::env::var("GLIBC_TUNABLES").is_ok_and(|t| {
+        t.split(':')
+            .any(|kv| kv == format!("{HUGE_PAGE_TUNABLE}=1"))
+    });
     if malloc {
         format!("{mode}+malloc")
     } else {

@@ -23,7 +23,7 @@ mod huge_pages {
     use std::os::unix::process::CommandExt;
     use std::process::Command;
 
-    const TUNABLE: &str = "glibc.malloc.hugetlb";
+    use hetal_train::bench::HUGE_PAGE_TUNABLE as TUNABLE;
 
     /// The `GLIBC_TUNABLES` value to restart with, or `None` to run on as
     /// started.
