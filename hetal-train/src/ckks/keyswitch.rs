@@ -301,6 +301,11 @@ pub(crate) fn mod_up(
 
 /// A prepared switching key: `b_j` and the expanded `a_j` of the digits it
 /// has, each over its limbs only (the Q primes `0..=level`, then P).
+///
+/// A Galois key for σ is kept with its NTT slots moved by σ^{-1}: a key
+/// switch then reads the ciphertext's digits as they are and applies σ once
+/// to its result (see [`super::Evaluator::automorphism`]), instead of to
+/// every digit.
 #[derive(Debug)]
 pub(crate) struct PreparedKey {
     /// Highest ciphertext level the key serves.
@@ -322,14 +327,12 @@ impl PreparedKey {
 }
 
 /// Inner product of the raised digits with a key, at `level`: returns the
-/// pair over the extended basis (NTT). With `perm`, digit values are read
-/// through the NTT-slot permutation of an automorphism (hoisted rotation).
+/// pair over the extended basis (NTT).
 pub(crate) fn inner_product(
     ctx: &Context,
     level: usize,
     digits: &[RnsPoly],
     key: &PreparedKey,
-    perm: Option<&[u32]>,
 ) -> (RnsPoly, RnsPoly) {
     let n = ctx.n();
     let ext = level + 1 + ctx.p_len();
@@ -347,39 +350,30 @@ pub(crate) fn inner_product(
             let b: Vec<&[u64]> = key.b.iter().map(|bj| bj.limb(row)).collect();
             let a: Vec<&[u64]> = key.a.iter().map(|aj| aj.limb(row)).collect();
             #[cfg(target_arch = "x86_64")]
-            if inner_simd(
-                kernel::active(),
-                m,
-                (&d, &b, &a),
-                perm,
-                (&mut *o0, &mut *o1),
-            ) {
+            if inner_simd(kernel::active(), m, (&d, &b, &a), (&mut *o0, &mut *o1)) {
                 return;
             }
-            inner_portable(m, &d, &b, &a, perm, o0, o1);
+            inner_portable(m, &d, &b, &a, o0, o1);
         });
     (out0, out1)
 }
 
-/// `o0[k] = Σ_j d_j[src(k)]·b_j[k] mod q` and `o1[k] = Σ_j d_j[src(k)]·a_j[k]
-/// mod q` over the digits `d_j` (`b` and `a` may hold more), where `src(k)`
-/// is `perm[k]` or `k`.
+/// `o0[k] = Σ_j d_j[k]·b_j[k] mod q` and `o1[k] = Σ_j d_j[k]·a_j[k] mod q`
+/// over the digits `d_j` (`b` and `a` may hold more).
 fn inner_portable(
     m: &Modulus,
     d: &[&[u64]],
     b: &[&[u64]],
     a: &[&[u64]],
-    perm: Option<&[u32]>,
     o0: &mut [u64],
     o1: &mut [u64],
 ) {
     // The evaluator admits at most 8 digits: at most 8 products below
     // 2^124 each, so the sums cannot overflow a u128.
     for k in 0..o0.len() {
-        let src = perm.map_or(k, |p| p[k] as usize);
         let (mut acc0, mut acc1) = (0u128, 0u128);
         for ((dj, bj), aj) in d.iter().zip(b).zip(a) {
-            let v = dj[src] as u128;
+            let v = dj[k] as u128;
             acc0 += v * bj[k] as u128;
             acc1 += v * aj[k] as u128;
         }

@@ -33,7 +33,7 @@ use std::sync::Arc;
 
 use hetal_nostd::encrypt::{Ciphertext, C1};
 use hetal_nostd::evk::{key_basis, key_digits, EvaluationKeys, KeyKind, SwitchingKey};
-use hetal_nostd::math::galois::galois_element_for_rotation;
+use hetal_nostd::math::galois::{automorphism_ntt_permutation, galois_element_for_rotation};
 use hetal_nostd::ring::{Context, RnsPoly};
 use keyswitch::{LevelTables, PreparedKey};
 use rayon::prelude::*;
@@ -283,13 +283,27 @@ fn prepare(ctx: &Context, key: SwitchingKey, kind: KeyKind) -> EvalResult<Prepar
     }
     // Only the digits and limbs the key has are kept (a key for fewer
     // levels is smaller in memory too): `b_j` as given, `a_j` expanded.
-    let a = (0..key.b.len())
+    let mut a: Vec<RnsPoly> = (0..key.b.len())
         .into_par_iter()
         .map(|j| key.expand_a(ctx, j))
         .collect();
+    let mut b = key.b;
+    if let KeyKind::Galois(g) = kind {
+        // Moved by σ^{-1}: slot perm[k] takes slot k (see `PreparedKey`).
+        let mut perm = vec![0u32; ctx.n()];
+        automorphism_ntt_permutation(ctx.params().log_n(), g, &mut perm);
+        b.iter_mut().chain(&mut a).for_each(|p| {
+            p.data_mut().par_chunks_mut(ctx.n()).for_each(|limb| {
+                let moved = limb.to_vec();
+                for (&v, &to) in moved.iter().zip(&perm) {
+                    limb[to as usize] = v;
+                }
+            })
+        });
+    }
     Ok(PreparedKey {
         level: key.level,
-        b: key.b,
+        b,
         a,
     })
 }

@@ -212,7 +212,7 @@ impl Evaluator {
         let (d0, d1, d2) = self.tensor(a, b, level);
         let tables = &self.levels[level];
         let digits = mod_up(&self.ctx, tables, level, &d2);
-        let (mut e0, mut e1) = inner_product(&self.ctx, level, &digits, key, None);
+        let (mut e0, mut e1) = inner_product(&self.ctx, level, &digits, key);
         // e_k += P·d_k on the Q limbs (the P limbs of P·d_k are zero), so
         // that ModDown returns d_k + key-switched part, then rescale.
         let n = self.ctx.n();

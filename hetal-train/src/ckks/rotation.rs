@@ -21,23 +21,21 @@ impl Evaluator {
     ) -> (RnsPoly, RnsPoly) {
         let tables = &self.levels[level];
         let digits = mod_up(&self.ctx, tables, level, d);
-        self.finish_switch(level, &digits, key, None)
+        self.finish_switch(level, &digits, key)
     }
 
-    pub(super) fn finish_switch(
+    fn finish_switch(
         &self,
         level: usize,
         digits: &[RnsPoly],
         key: &PreparedKey,
-        perm: Option<&[u32]>,
     ) -> (RnsPoly, RnsPoly) {
         let tables = &self.levels[level];
-        let (e0, e1) = inner_product(&self.ctx, level, digits, key, perm);
-        let (r0, r1) = rayon::join(
+        let (e0, e1) = inner_product(&self.ctx, level, digits, key);
+        rayon::join(
             || mod_down(&self.ctx, tables, level, &e0),
             || mod_down(&self.ctx, tables, level, &e1),
-        );
-        (r0, r1)
+        )
     }
 
     pub(super) fn permutation(&self, g: u64) -> Vec<u32> {
@@ -46,18 +44,27 @@ impl Evaluator {
         perm
     }
 
-    pub(super) fn permute(&self, p: &RnsPoly, perm: &[u32], limbs: usize) -> RnsPoly {
-        let mut out = RnsPoly::zero(self.ctx.n(), limbs);
-        self.map_limbs(&mut out, |_, i, o| {
-            let src = p.limb(i);
-            for (x, &j) in o.iter_mut().zip(perm) {
+    /// Moves the NTT slots of every limb of `p` by the automorphism of
+    /// `perm`: slot `k` takes slot `perm[k]`.
+    pub(super) fn permute_in_place(&self, p: &mut RnsPoly, perm: &[u32]) {
+        self.map_limbs(p, |_, _, limb| {
+            let src = limb.to_vec();
+            for (x, &j) in limb.iter_mut().zip(perm) {
                 *x = src[j as usize];
             }
         });
-        out
     }
 
-    /// Applies the automorphism `g` with its key: `(σ(c0) + ks0, ks1)`.
+    /// Applies the automorphism `g` with its key: `σ(c0) + ks0, ks1`, where
+    /// `ks` switches `σ(c1)` from `σ(s)` to `s`.
+    ///
+    /// ModUp and ModDown commute exactly with σ, a permutation of the NTT
+    /// slots (a signed permutation of the coefficients, and their base
+    /// conversions are odd: centred residues of odd primes), and slot-wise
+    /// products commute with it as well. So with the key kept moved by
+    /// σ^{-1} ([`PreparedKey`]), the switch runs on the digits of `c1` as
+    /// they are and σ is applied once to the result:
+    /// `(σ(c0 + ks'0), σ(ks'1))`, bit for bit the same ciphertext.
     pub(super) fn automorphism(
         &self,
         a: &Ciphertext,
@@ -65,13 +72,28 @@ impl Evaluator {
         key: &PreparedKey,
     ) -> EvalResult<Ciphertext> {
         self.check(a)?;
-        let perm = self.permutation(g);
-        let l = a.level + 1;
-        let c1 = self.permute(&self.c1(a), &perm, l);
-        let (k0, k1) = self.key_switch(a.level, &c1, key);
-        let c0 = self.permute(&a.c0, &perm, l);
-        let c0 = self.zip_limbs(&c0, &k0, l, |m, u, v| m.add(u, v));
-        Ok(self.make(a, a.level, a.scale, c0, k1))
+        let digits = mod_up(&self.ctx, &self.levels[a.level], a.level, &self.c1(a));
+        Ok(self.apply_galois(a, &digits, key, &self.permutation(g)))
+    }
+
+    /// The automorphism of [`Self::automorphism`] from the ModUp digits of
+    /// `a`'s `c1`, which hoisted rotations share.
+    fn apply_galois(
+        &self,
+        a: &Ciphertext,
+        digits: &[RnsPoly],
+        key: &PreparedKey,
+        perm: &[u32],
+    ) -> Ciphertext {
+        let (mut c0, mut c1) = self.finish_switch(a.level, digits, key);
+        self.map_limbs(&mut c0, |m, i, o| {
+            for (x, &u) in o.iter_mut().zip(a.c0.limb(i)) {
+                *x = m.add(*x, u);
+            }
+        });
+        self.permute_in_place(&mut c0, perm);
+        self.permute_in_place(&mut c1, perm);
+        self.make(a, a.level, a.scale, c0, c1)
     }
 
     /// The Galois element and key for a left rotation by `k` over `slots`
@@ -136,7 +158,6 @@ impl Evaluator {
             .map(|&k| self.rotation_key(k, slots, a.level))
             .collect::<EvalResult<Vec<_>>>()?;
         let c1 = self.c1(a);
-        let l = a.level + 1;
         let digits = if keys.iter().any(|(_, k)| k.is_some()) {
             mod_up(&self.ctx, &self.levels[a.level], a.level, &c1)
         } else {
@@ -145,13 +166,7 @@ impl Evaluator {
         keys.into_iter()
             .map(|(g, key)| match key {
                 None => Ok(self.make(a, a.level, a.scale, a.c0.clone(), c1.clone().into_owned())),
-                Some(key) => {
-                    let perm = self.permutation(g);
-                    let (k0, k1) = self.finish_switch(a.level, &digits, key, Some(&perm));
-                    let c0 = self.permute(&a.c0, &perm, l);
-                    let c0 = self.zip_limbs(&c0, &k0, l, |m, u, v| m.add(u, v));
-                    Ok(self.make(a, a.level, a.scale, c0, k1))
-                }
+                Some(key) => Ok(self.apply_galois(a, &digits, key, &self.permutation(g))),
             })
             .collect()
     }

@@ -230,6 +230,54 @@ fn hoisted_rotations_equal_plain_ones() {
     assert!(max_err(&s.dec(&rs), &want) < 1e-5);
 }
 
+/// The Galois key is kept moved by σ^{-1} and σ applied after the switch;
+/// the result must be the textbook automorphism bit for bit: the switch of
+/// σ(c1) with the key as generated (regenerated here from the same seed,
+/// not taken from the evaluator), plus σ(c0). Rotations at two levels and
+/// the conjugation, whose primes (36- to 61-bit, below and above every
+/// SIMD bound) cover both sides of each kernel.
+#[test]
+fn automorphism_after_the_switch_is_the_textbook_one_bit_for_bit() {
+    let (steps, seed) = ([3, -70], 11);
+    let s = setup(N12, &steps, true, seed);
+    let mut rng = Csprng::from_entropy([seed; 32]);
+    let sk = SecretKey::generate(&s.ctx, &mut rng);
+    let generated = EvaluationKeys::generate(&s.ctx, &sk, &steps, true, &mut rng);
+    assert_eq!(sk.ntt().data(), s.sk.ntt().data(), "same seed, same secret");
+    let x = values(2048, 12);
+    for level in [s.ctx.params().max_level(), 4] {
+        let ct = s.ev.expand(&s.enc(&x, level)).unwrap();
+        let C1::Full(c1) = &ct.c1 else {
+            panic!("expanded ciphertexts carry c1")
+        };
+        for key in &generated.galois {
+            let KeyKind::Galois(g) = key.kind else {
+                panic!("Galois keys only")
+            };
+            let textbook = PreparedKey {
+                level: key.level,
+                b: key.b.clone(),
+                a: (0..key.b.len()).map(|j| key.expand_a(&s.ctx, j)).collect(),
+            };
+            let perm = s.ev.permutation(g);
+            let permuted = |p: &RnsPoly| {
+                let mut q = p.clone();
+                s.ev.permute_in_place(&mut q, &perm);
+                q
+            };
+            let l = level + 1;
+            let (k0, k1) = s.ev.key_switch(level, &permuted(c1), &textbook);
+            let c0 =
+                s.ev.zip_limbs(&permuted(&ct.c0), &k0, l, |m, u, v| m.add(u, v));
+            let got =
+                s.ev.automorphism(&ct, g, s.ev.galois_key(g, level).unwrap())
+                    .unwrap();
+            assert_eq!(got.c0, c0, "g = {g}, level {level}");
+            assert_eq!(got.c1, C1::Full(k1), "g = {g}, level {level}");
+        }
+    }
+}
+
 #[test]
 fn results_do_not_depend_on_the_thread_count() {
     let s = setup(N12, &[1, 2, 4, 8], true, 6);

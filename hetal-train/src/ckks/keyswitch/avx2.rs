@@ -111,9 +111,8 @@ const FP_Q: u64 = 1 << 49;
 const FP_INPUT: u64 = 1 << 50;
 
 impl Avx2 {
-    /// `o0[k] = Σ_j d_j[src(k)]·b_j[k] mod q` and `o1[k] = Σ_j d_j[src(k)]·a_j[k]
-    /// mod q` over the digits `d_j` (`b` and `a` may hold more), where
-    /// `src(k)` is `perm[k]` or `k`, in floating point: each product is the
+    /// `o0[k] = Σ_j d_j[k]·b_j[k] mod q` and `o1[k] = Σ_j d_j[k]·a_j[k] mod q`
+    /// over the digits `d_j` (`b` and `a` may hold more), in floating point: each product is the
     /// lazy one of `hetal_nostd::math::lanes256::fp` (`d·b/q < d < 2^50`), in
     /// `[0, 2q)`, and the sums are kept in `[0, 2q)`. Returns false, with
     /// the outputs unspecified, where it does not apply (then use the portable
@@ -123,7 +122,6 @@ impl Avx2 {
         &self,
         q: u64,
         (d, b, a): Operands,
-        perm: Option<&[u32]>,
         (o0, o1): (&mut [u64], &mut [u64]),
     ) -> bool {
         let n = o0.len();
@@ -131,25 +129,19 @@ impl Avx2 {
             && d.iter().all(|x| x.len() >= n)
             && b.len() >= d.len()
             && a.len() >= d.len()
-            && b.iter().chain(a).take(2 * d.len()).all(|x| x.len() >= n)
-            && perm.is_none_or(|p| p.len() >= n && p.iter().all(|&s| (s as usize) < n));
+            && b.iter().chain(a).take(2 * d.len()).all(|x| x.len() >= n);
         if q >= FP_Q || !n.is_multiple_of(4) || !shaped || !std::is_x86_feature_detected!("fma") {
             return false;
         }
         // SAFETY: `self` proves AVX2 and FMA was detected just above.
-        unsafe { inner_fp(q, (d, b, a), perm, (o0, o1)) }
+        unsafe { inner_fp(q, (d, b, a), (o0, o1)) }
     }
 }
 
 /// [`Avx2::inner_product`] once its shape is checked; false where an input
 /// is not below `2^50`.
 #[target_feature(enable = "avx2,fma")]
-fn inner_fp(
-    q: u64,
-    (d, b, a): Operands,
-    perm: Option<&[u32]>,
-    (o0, o1): (&mut [u64], &mut [u64]),
-) -> bool {
+fn inner_fp(q: u64, (d, b, a): Operands, (o0, o1): (&mut [u64], &mut [u64])) -> bool {
     let c = fp::Consts::new(q);
     let zero = _mm256_setzero_pd();
     // The bitwise OR of every input, to check them against 2^50 at the end.
@@ -163,14 +155,7 @@ fn inner_fp(
         let at = 4 * k;
         let (mut acc0, mut acc1) = (zero, zero);
         for ((dj, bj), aj) in d.iter().zip(b).zip(a) {
-            let x = match perm {
-                Some(p) => {
-                    let g = |i: usize| dj[p[at + i] as usize] as i64;
-                    _mm256_setr_epi64x(g(0), g(1), g(2), g(3))
-                }
-                None => load_at(dj, at),
-            };
-            let (y, z) = (load_at(bj, at), load_at(aj, at));
+            let (x, y, z) = (load_at(dj, at), load_at(bj, at), load_at(aj, at));
             seen = _mm256_or_si256(seen, _mm256_or_si256(x, _mm256_or_si256(y, z)));
             let x = fp::from_ints(x);
             let v0 = fp::mul_lazy(&c, x, fp::from_ints(y));

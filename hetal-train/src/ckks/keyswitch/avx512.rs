@@ -46,38 +46,26 @@ impl Avx512 {
         ok.then_some(Avx512 { ifma })
     }
 
-    /// `o0[k] = Σ_j d_j[src(k)]·b_j[k] mod q` and `o1[k] = Σ_j d_j[src(k)]·a_j[k]
-    /// mod q` over the digits `d_j` (at most 8; `b` and `a` may hold more),
-    /// where `src(k)` is `perm[k]` or `k`. Returns false, with the outputs
-    /// unspecified, where the kernel does not apply (then use the portable
-    /// code): no IFMA, `q >= 2^50`, more than 8 digits, a length not a
-    /// multiple of 8, or an input value not below `2^50`.
+    /// `o0[k] = Σ_j d_j[k]·b_j[k] mod q` and `o1[k] = Σ_j d_j[k]·a_j[k] mod q`
+    /// over the digits `d_j` (at most 8; `b` and `a` may hold more). Returns
+    /// false, with the outputs unspecified, where the kernel does not apply
+    /// (then use the portable code): no IFMA, `q >= 2^50`, more than 8
+    /// digits, a length not a multiple of 8, or an input value not below
+    /// `2^50`.
     pub(super) fn inner_product(
         &self,
         q: &Modulus,
         d: &[&[u64]],
         b: &[&[u64]],
         a: &[&[u64]],
-        perm: Option<&[u32]>,
         (o0, o1): (&mut [u64], &mut [u64]),
     ) -> bool {
         let n = o0.len();
         if !self.ifma || q.value() >= IFMA_BOUND || d.len() > 8 || n % 8 != 0 {
             return false;
         }
-        let gathered: Vec<Vec<u64>>;
-        let d: Vec<&[u64]> = match perm {
-            Some(p) => {
-                gathered = d
-                    .iter()
-                    .map(|dj| p[..n].iter().map(|&s| dj[s as usize]).collect())
-                    .collect();
-                gathered.iter().map(Vec::as_slice).collect()
-            }
-            None => d.to_vec(),
-        };
         // SAFETY: `ifma` was detected with the other features of `self`.
-        unsafe { inner_ifma(q.value(), &d, b, a, o0, o1) }
+        unsafe { inner_ifma(q.value(), d, b, a, o0, o1) }
     }
 
     /// `out[k] = (Σ_c y_c[k]·hat[c] + offset) mod t` where `y` holds the
@@ -202,7 +190,7 @@ fn vectors<'a>(s: &[&'a [u64]], count: usize, n: usize) -> Vec<&'a [[u64; 8]]> {
     s.iter().take(count).map(|x| x[..n].as_chunks().0).collect()
 }
 
-/// [`Avx512::inner_product`] without a permutation, once its shape is checked.
+/// [`Avx512::inner_product`] once its shape is checked.
 #[target_feature(enable = "avx512f,avx512dq,avx512ifma")]
 fn inner_ifma(
     q: u64,

@@ -21,15 +21,15 @@ pub(super) fn inner_simd(
     path: Kernel,
     m: &Modulus,
     (d, b, a): Operands,
-    perm: Option<&[u32]>,
     (o0, o1): (&mut [u64], &mut [u64]),
 ) -> bool {
     match path {
         Kernel::Avx512Ifma => {
-            avx512::Avx512::detect().is_some_and(|k| k.inner_product(m, d, b, a, perm, (o0, o1)))
+            avx512::Avx512::detect().is_some_and(|k| k.inner_product(m, d, b, a, (o0, o1)))
         }
-        Kernel::Avx2 | Kernel::Avx512 => avx2::Avx2::detect()
-            .is_some_and(|k| k.inner_product(m.value(), (d, b, a), perm, (o0, o1))),
+        Kernel::Avx2 | Kernel::Avx512 => {
+            avx2::Avx2::detect().is_some_and(|k| k.inner_product(m.value(), (d, b, a), (o0, o1)))
+        }
         Kernel::Portable => false,
     }
 }
