@@ -33,7 +33,7 @@ use std::sync::Arc;
 
 use hetal_nostd::encrypt::{Ciphertext, C1};
 use hetal_nostd::evk::{key_basis, key_digits, EvaluationKeys, KeyKind, SwitchingKey};
-use hetal_nostd::math::galois::{automorphism_ntt_permutation, galois_element_for_rotation};
+use hetal_nostd::math::galois::galois_element_for_rotation;
 use hetal_nostd::ring::{Context, RnsPoly};
 use keyswitch::{LevelTables, PreparedKey};
 use rayon::prelude::*;
@@ -290,8 +290,7 @@ fn prepare(ctx: &Context, key: SwitchingKey, kind: KeyKind) -> EvalResult<Prepar
     let mut b = key.b;
     if let KeyKind::Galois(g) = kind {
         // Moved by σ^{-1}: slot perm[k] takes slot k (see `PreparedKey`).
-        let mut perm = vec![0u32; ctx.n()];
-        automorphism_ntt_permutation(ctx.params().log_n(), g, &mut perm);
+        let perm = rotation::galois_permutation(ctx, g);
         b.iter_mut().chain(&mut a).for_each(|p| {
             p.data_mut().par_chunks_mut(ctx.n()).for_each(|limb| {
                 let moved = limb.to_vec();

@@ -5,10 +5,18 @@ use hetal_nostd::encrypt::Ciphertext;
 use hetal_nostd::math::galois::{
     automorphism_ntt_permutation, galois_element_conjugate, galois_element_for_rotation,
 };
-use hetal_nostd::ring::RnsPoly;
+use hetal_nostd::ring::{Context, RnsPoly};
 
 use super::keyswitch::{inner_product, mod_down, mod_up, PreparedKey};
 use super::{EvalError, EvalResult, Evaluator};
+
+/// The NTT-slot permutation of the automorphism `g`: slot `k` of `σ(x)` is
+/// slot `perm[k]` of `x`.
+pub(super) fn galois_permutation(ctx: &Context, g: u64) -> Vec<u32> {
+    let mut perm = vec![0u32; ctx.n()];
+    automorphism_ntt_permutation(ctx.params().log_n(), g, &mut perm);
+    perm
+}
 
 impl Evaluator {
     /// Switches `d` (level `level`, NTT, decrypting under the key's source
@@ -36,12 +44,6 @@ impl Evaluator {
             || mod_down(&self.ctx, tables, level, &e0),
             || mod_down(&self.ctx, tables, level, &e1),
         )
-    }
-
-    pub(super) fn permutation(&self, g: u64) -> Vec<u32> {
-        let mut perm = vec![0u32; self.ctx.n()];
-        automorphism_ntt_permutation(self.ctx.params().log_n(), g, &mut perm);
-        perm
     }
 
     /// Moves the NTT slots of every limb of `p` by the automorphism of
@@ -73,7 +75,7 @@ impl Evaluator {
     ) -> EvalResult<Ciphertext> {
         self.check(a)?;
         let digits = mod_up(&self.ctx, &self.levels[a.level], a.level, &self.c1(a));
-        Ok(self.apply_galois(a, &digits, key, &self.permutation(g)))
+        Ok(self.apply_galois(a, &digits, key, &galois_permutation(&self.ctx, g)))
     }
 
     /// The automorphism of [`Self::automorphism`] from the ModUp digits of
@@ -166,7 +168,9 @@ impl Evaluator {
         keys.into_iter()
             .map(|(g, key)| match key {
                 None => Ok(self.make(a, a.level, a.scale, a.c0.clone(), c1.clone().into_owned())),
-                Some(key) => Ok(self.apply_galois(a, &digits, key, &self.permutation(g))),
+                Some(key) => {
+                    Ok(self.apply_galois(a, &digits, key, &galois_permutation(&self.ctx, g)))
+                }
             })
             .collect()
     }

@@ -259,7 +259,7 @@ fn automorphism_after_the_switch_is_the_textbook_one_bit_for_bit() {
                 b: key.b.clone(),
                 a: (0..key.b.len()).map(|j| key.expand_a(&s.ctx, j)).collect(),
             };
-            let perm = s.ev.permutation(g);
+            let perm = rotation::galois_permutation(&s.ctx, g);
             let permuted = |p: &RnsPoly| {
                 let mut q = p.clone();
                 s.ev.permute_in_place(&mut q, &perm);
