@@ -115,12 +115,12 @@ impl BootstrapCircuit {
         let twice_re = engine.add(&x, &conj)?;
         let twice_im = engine.mul_const(&engine.sub(&x, &conj)?, Complex::new(0.0, -1.0))?;
         let em = targets.eval_mod;
-        // The two EvalMods are independent: run them side by side.
-        let (re, im) = rayon::join(
-            || self.eval_mod.apply(engine, &twice_re, amplitude, em),
-            || self.eval_mod.apply(engine, &twice_im, amplitude, em),
-        );
-        let (re, im) = (re?, im?);
+        // One EvalMod after the other, each parallel inside its products:
+        // side by side, the two power bases and their temporaries were live
+        // at once (and spread over two threads' allocator arenas), which
+        // made a bootstrap's memory peak.
+        let re = self.eval_mod.apply(engine, &twice_re, amplitude, em)?;
+        let im = self.eval_mod.apply(engine, &twice_im, amplitude, em)?;
         let mut z = engine.add(&re, &engine.mul_const(&im, Complex::new(0.0, 1.0))?)?;
         mark("eval_mod");
         for (t, &target) in self.slots_to_coeffs.iter().zip(&targets.slots_to_coeffs) {
