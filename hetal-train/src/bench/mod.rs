@@ -47,28 +47,66 @@ pub fn median_wall_cpu<F: FnMut()>(runs: usize, mut f: F) -> (f64, f64) {
 }
 
 /// Prints one benchmark record as a JSON line on stdout, with the kernel
-/// path that ran it (`kernel`), the CPU model (`cpu`) and the huge-page
-/// setting (`huge_pages`, see [`huge_pages`]) added.
+/// path that ran it (`kernel`), the CPU model (`cpu`), the huge-page
+/// setting (`huge_pages`, see [`huge_pages`]) and the allocator's tunables
+/// (`malloc`, see [`malloc_tunables`]) added.
 pub fn emit(mut record: serde_json::Value) {
     if let Some(fields) = record.as_object_mut() {
         fields.insert("kernel".into(), kernel::active().name().into());
         fields.insert("cpu".into(), cpu_model().into());
         fields.insert("huge_pages".into(), huge_pages().into());
+        fields.insert("malloc".into(), malloc_tunables().into());
     }
     println!("{record}");
 }
 
 /// glibc's tunable that makes its allocator ask for transparent huge pages
-/// (set to `1`); the `hetal` binary adds it at start, [`huge_pages`]
-/// reports it.
+/// (set to `1`); [`huge_pages`] reports it.
 pub const HUGE_PAGE_TUNABLE: &str = "glibc.malloc.hugetlb";
+
+/// The glibc allocator tunables the `hetal` binary starts with (each one
+/// unless `GLIBC_TUNABLES` already names it; `HETAL_MALLOC_TUNABLES=0`
+/// leaves them all out). The README's "Allocator settings" has the
+/// measurements behind them.
+/// - `hugetlb=1`: transparent huge pages for the allocator's memory.
+/// - `arena_max=1`: one arena for every thread. With one arena per pool
+///   thread, a thread's heap (at most 64 MiB) held three or four limb
+///   buffers of tens of MiB, so glibc mapped a new heap, and unmapped it
+///   once emptied, about ten times a second: fresh pages to clear on every
+///   use.
+/// - `mmap_threshold` (32 MiB, glibc's largest) and `trim_threshold`
+///   (4 GiB): freed buffers stay in the heap for the next ones instead of
+///   going back to the system. Naming either turns off glibc's adaptive
+///   threshold, so both are set.
+pub const MALLOC_TUNABLES: [(&str, &str); 4] = [
+    (HUGE_PAGE_TUNABLE, "1"),
+    ("glibc.malloc.arena_max", "1"),
+    ("glibc.malloc.mmap_threshold", "33554432"),
+    ("glibc.malloc.trim_threshold", "4294967296"),
+];
+
+/// The `glibc.malloc.*` tunables in effect in this process (from
+/// `GLIBC_TUNABLES`, without the `glibc.malloc.` prefix, comma-separated),
+/// or `default` where none is set.
+pub fn malloc_tunables() -> String {
+    let set = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
+    let named: Vec<&str> = set
+        .split(':')
+        .filter_map(|kv| kv.strip_prefix("glibc.malloc."))
+        .collect();
+    if named.is_empty() {
+        "default".into()
+    } else {
+        named.join(",")
+    }
+}
 
 /// The system's transparent-huge-page mode (the selected word of
 /// `/sys/kernel/mm/transparent_hugepage/enabled`: `always`, `madvise`,
 /// `never`; `unknown` where the file is missing), followed by `+malloc`
 /// where glibc's allocator asks for huge pages in this process (its tunable
-/// `glibc.malloc.hugetlb=1`, which the `hetal` binary sets at start unless
-/// `HETAL_HUGE_PAGES=0`).
+/// `glibc.malloc.hugetlb=1`, one of the [`MALLOC_TUNABLES`] the `hetal`
+/// binary starts with).
 pub fn huge_pages() -> String {
     let mode = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
         .ok()

@@ -2,51 +2,61 @@
 
 fn main() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    huge_pages::restart_with_huge_pages();
+    malloc_tunables::restart_with_tunables();
     std::process::exit(hetal_train::cli::main());
 }
 
-/// Transparent huge pages for the large buffers of CKKS (a polynomial at
-/// N = 2^16 is 512 KiB per limb, a ciphertext tens of MiB). Many Linux
-/// systems grant huge pages only to memory that asks for them
-/// (`/sys/kernel/mm/transparent_hugepage/enabled` = `madvise`); on 4 KiB
-/// pages every fresh buffer costs a page fault per 4 KiB (the README's
-/// "Benchmarks" has the measured effect). glibc asks for huge pages on all the memory
-/// it maps when its tunable `glibc.malloc.hugetlb=1` is set, and tunables
-/// are read only when a program starts: so `hetal` restarts itself once
-/// (`exec`, same process id, arguments and environment) with the tunable
-/// added. `HETAL_HUGE_PAGES=0`, or a `GLIBC_TUNABLES` that already names
-/// `glibc.malloc.hugetlb`, leaves the process as started.
+/// glibc's allocator settings for the large buffers of CKKS (a polynomial
+/// at N = 2^16 is 512 KiB per limb, a ciphertext tens of MiB): transparent
+/// huge pages, one arena, and freed buffers kept for reuse (the list and
+/// its reasons: [`hetal_train::bench::MALLOC_TUNABLES`]). glibc reads its
+/// tunables only when a program starts, so `hetal` restarts itself once
+/// (`exec`, same process id, arguments and environment) with the missing
+/// ones added to `GLIBC_TUNABLES`. A tunable the user already names there
+/// is left as the user set it; `HETAL_MALLOC_TUNABLES=0` leaves the process
+/// as started.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-mod huge_pages {
+mod malloc_tunables {
     use std::ffi::OsString;
     use std::os::unix::process::CommandExt;
     use std::process::Command;
 
-    use hetal_train::bench::HUGE_PAGE_TUNABLE as TUNABLE;
+    use hetal_train::bench::MALLOC_TUNABLES;
 
     /// The `GLIBC_TUNABLES` value to restart with, or `None` to run on as
-    /// started.
+    /// started (opted out, or nothing to add).
     pub fn tunables(opt_out: Option<OsString>, current: Option<OsString>) -> Option<OsString> {
         if opt_out.is_some_and(|v| v == "0") {
             return None;
         }
-        match current {
-            Some(t) if t.to_string_lossy().contains(TUNABLE) => None,
-            Some(mut t) if !t.is_empty() => {
-                t.push(format!(":{TUNABLE}=1"));
-                Some(t)
-            }
-            _ => Some(format!("{TUNABLE}=1").into()),
+        let current = current.unwrap_or_default();
+        let text = current.to_string_lossy();
+        let named = |name: &str| {
+            text.split(':')
+                .any(|kv| kv.split_once('=').is_some_and(|(k, _)| k == name))
+        };
+        let missing: Vec<String> = MALLOC_TUNABLES
+            .iter()
+            .filter(|(name, _)| !named(name))
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect();
+        if missing.is_empty() {
+            return None;
         }
+        let mut value = current.clone();
+        if !value.is_empty() {
+            value.push(":");
+        }
+        value.push(missing.join(":"));
+        Some(value)
     }
 
-    /// Restarts the program with huge pages asked for (see the module's
+    /// Restarts the program with the allocator's tunables (see the module's
     /// documentation). Where the restart fails, the program runs on as
-    /// started: the tunable changes speed, never results.
-    pub fn restart_with_huge_pages() {
+    /// started: the tunables change speed and memory, never results.
+    pub fn restart_with_tunables() {
         let Some(value) = tunables(
-            std::env::var_os("HETAL_HUGE_PAGES"),
+            std::env::var_os("HETAL_MALLOC_TUNABLES"),
             std::env::var_os("GLIBC_TUNABLES"),
         ) else {
             return;
@@ -60,29 +70,48 @@ mod huge_pages {
             command.arg0(arg0);
         }
         // `exec` returns only when it failed; the error is dropped and the
-        // program goes on without the tunable.
+        // program goes on without the tunables.
         let _failed = command.args(args).env("GLIBC_TUNABLES", value).exec();
     }
 }
 
 #[cfg(all(test, target_os = "linux", target_env = "gnu"))]
 mod tests {
-    use super::huge_pages::tunables;
+    use super::malloc_tunables::tunables;
+
+    const ALL: &str = "glibc.malloc.hugetlb=1:glibc.malloc.arena_max=1:\
+                       glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296";
 
     #[test]
-    fn the_tunable_is_added_once_and_never_against_the_user() {
+    fn the_tunables_are_added_once_and_never_against_the_user() {
         let t = |opt_out: Option<&str>, current: Option<&str>| {
             tunables(opt_out.map(Into::into), current.map(Into::into))
                 .map(|v| v.into_string().unwrap())
         };
-        assert_eq!(t(None, None).as_deref(), Some("glibc.malloc.hugetlb=1"));
-        assert_eq!(t(None, Some("")).as_deref(), Some("glibc.malloc.hugetlb=1"));
+        assert_eq!(t(None, None).as_deref(), Some(ALL));
+        assert_eq!(t(None, Some("")).as_deref(), Some(ALL));
         assert_eq!(
-            t(Some("1"), Some("glibc.malloc.arena_max=2")).as_deref(),
-            Some("glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1")
+            t(Some("1"), Some("glibc.rtld.nns=2")),
+            Some(format!("glibc.rtld.nns=2:{ALL}"))
         );
-        assert_eq!(t(None, Some("glibc.malloc.hugetlb=0")), None);
-        assert_eq!(t(None, Some("glibc.malloc.hugetlb=1")), None);
+        // The user's own settings stay; only the missing ones are added.
+        assert_eq!(
+            t(
+                None,
+                Some("glibc.malloc.hugetlb=0:glibc.malloc.arena_max=4")
+            )
+            .as_deref(),
+            Some(
+                "glibc.malloc.hugetlb=0:glibc.malloc.arena_max=4:\
+                 glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296"
+            )
+        );
+        // A name is matched whole: `arena_test` is not `arena_max`.
+        assert!(t(None, Some("glibc.malloc.arena_test=2"))
+            .unwrap()
+            .contains("glibc.malloc.arena_max=1"));
+        // Nothing to add (as after the restart itself), or opted out.
+        assert_eq!(t(None, Some(ALL)), None);
         assert_eq!(t(Some("0"), None), None);
     }
 }
