@@ -2,7 +2,7 @@
 //! evaluator of [`crate::ckks`]. An engine encrypts with the key owner's
 //! secret key (tests and benchmarks; [`CkksDecryptor`] then decrypts), with
 //! the public key (a producer) or trivially (a server, which holds no
-//! secret: see [`roles`]); server code written against [`Engine`] cannot
+//! secret: see the `roles` module); server code written against [`Engine`] cannot
 //! decrypt.
 //!
 //! This module sits above [`crate::circuits`]: it runs the bootstrapping

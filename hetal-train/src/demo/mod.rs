@@ -1,7 +1,7 @@
 //! `hetal demo`: the product's main job on an embedded default, with
 //! progress and figures on stderr and JSON summaries on stdout.
 //!
-//! 1. [`encrypt_roundtrip`]: a data producer encrypts one training tile of
+//! 1. `encrypt_roundtrip`: a data producer encrypts one training tile of
 //!    the digits data set with the public key, sends it through the wire
 //!    format, and the key owner validates and decrypts it (precision, sizes).
 //! 2. [`encrypted`]: HETAL training on real CKKS ciphertexts with

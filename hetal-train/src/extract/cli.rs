@@ -43,7 +43,7 @@ pub enum ExtractCommand {
         quiet: bool,
     },
     /// Extract EfficientNet-Lite0 features (1280-d) of images: a folder of
-    /// class sub-folders (PNG/JPEG), or an .npy stack (N,H,W[,C]) with
+    /// class sub-folders (PNG/JPEG), or an .npy stack (N,H,W or N,H,W,C) with
     /// --input-labels. Writes features, labels and class names.
     Image {
         /// EfficientNet-Lite0 weights: the .pth as shipped or a converted

@@ -54,7 +54,7 @@ const MAX_DISTANCE: i64 = 128;
 ///
 /// Half the buckets are for positive distances; of each half, distances
 /// below a quarter of the buckets are exact and larger ones share buckets on
-/// a log scale up to [`MAX_DISTANCE`]. The logarithm is taken in `f32` the
+/// a log scale up to `MAX_DISTANCE`. The logarithm is taken in `f32` the
 /// way the PyTorch reference does, so that the bucket edges agree with it.
 pub fn relative_position_bucket(relative: i64, num_buckets: usize) -> usize {
     let half = (num_buckets / 2) as i64;

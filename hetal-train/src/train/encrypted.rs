@@ -235,7 +235,7 @@ pub fn gradient_level(config: &TrainConfig) -> usize {
 /// DiagATB's operands at the fewest levels that let the gradient land
 /// exactly on the weights' target (its rotations cost less the lower they
 /// run, and the update needs the gradient no higher than the weights): `D`
-/// and `X` dropped to the weights' level + [`ATB_EQUAL_DEPTH`]. Where they
+/// and `X` dropped to the weights' level + `ATB_EQUAL_DEPTH`. Where they
 /// lack those levels (weights just refreshed), they stay as they are and
 /// the gradient lands below the weights.
 pub fn gradient_operands<E: Engine>(

@@ -78,7 +78,7 @@ pub struct JobPlan {
 /// from weights at the level the training loop leaves them at.
 const WARM_UP: usize = 2;
 
-/// Runs [`WARM_UP`] + 1 training steps and one validation forward pass on
+/// Runs `WARM_UP` + 1 training steps and one validation forward pass on
 /// zeros on a counting engine with `shape`'s levels.
 pub fn plan_job(
     shape: &JobShape,
