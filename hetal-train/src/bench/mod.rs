@@ -89,16 +89,27 @@ pub const MALLOC_TUNABLES: [(&str, &str); 4] = [
 /// `GLIBC_TUNABLES`, without the `glibc.malloc.` prefix, comma-separated),
 /// or `default` where none is set.
 pub fn malloc_tunables() -> String {
-    let set = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
-    let named: Vec<&str> = set
-        .split(':')
-        .filter_map(|kv| kv.strip_prefix("glibc.malloc."))
+    malloc_summary(&std::env::var("GLIBC_TUNABLES").unwrap_or_default())
+}
+
+/// [`malloc_tunables`] of a given `GLIBC_TUNABLES` list.
+fn malloc_summary(list: &str) -> String {
+    let named: Vec<String> = tunable_entries(list)
+        .filter_map(|(name, value)| {
+            Some(format!("{}={value}", name.strip_prefix("glibc.malloc.")?))
+        })
         .collect();
     if named.is_empty() {
         "default".into()
     } else {
         named.join(",")
     }
+}
+
+/// The `name=value` entries of a `GLIBC_TUNABLES` list (colon-separated),
+/// as `(name, value)` pairs; an entry without `=` is skipped.
+pub fn tunable_entries(list: &str) -> impl Iterator<Item = (&str, &str)> {
+    list.split(':').filter_map(|entry| entry.split_once('='))
 }
 
 /// The system's transparent-huge-page mode (the selected word of
@@ -116,10 +127,8 @@ pub fn huge_pages() -> String {
             Some(s[start + 1..start + end].to_string())
         })
         .unwrap_or_else(|| "unknown".into());
-    let malloc = std::env::var("GLIBC_TUNABLES").is_ok_and(|t| {
-        t.split(':')
-            .any(|kv| kv == format!("{HUGE_PAGE_TUNABLE}=1"))
-    });
+    let malloc = std::env::var("GLIBC_TUNABLES")
+        .is_ok_and(|t| tunable_entries(&t).any(|entry| entry == (HUGE_PAGE_TUNABLE, "1")));
     if malloc {
         format!("{mode}+malloc")
     } else {
@@ -178,4 +187,25 @@ pub fn run_suite(name: &str) -> Result<(), String> {
 /// `None` when it is unset or not a number.
 pub fn env_usize(name: &str) -> Option<usize> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{malloc_summary, tunable_entries};
+
+    #[test]
+    fn the_allocator_tunables_are_read_from_the_list() {
+        let list = "glibc.rtld.nns=2:glibc.malloc.hugetlb=1:junk:glibc.malloc.arena_max=1";
+        assert_eq!(
+            tunable_entries(list).collect::<Vec<_>>(),
+            [
+                ("glibc.rtld.nns", "2"),
+                ("glibc.malloc.hugetlb", "1"),
+                ("glibc.malloc.arena_max", "1")
+            ]
+        );
+        assert_eq!(malloc_summary(list), "hugetlb=1,arena_max=1");
+        assert_eq!(malloc_summary("glibc.rtld.nns=2"), "default");
+        assert_eq!(malloc_summary(""), "default");
+    }
 }

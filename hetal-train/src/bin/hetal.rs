@@ -21,7 +21,7 @@ mod malloc_tunables {
     use std::os::unix::process::CommandExt;
     use std::process::Command;
 
-    use hetal_train::bench::MALLOC_TUNABLES;
+    use hetal_train::bench::{tunable_entries, MALLOC_TUNABLES};
 
     /// The `GLIBC_TUNABLES` value to restart with, or `None` to run on as
     /// started (opted out, or nothing to add).
@@ -31,10 +31,7 @@ mod malloc_tunables {
         }
         let current = current.unwrap_or_default();
         let text = current.to_string_lossy();
-        let named = |name: &str| {
-            text.split(':')
-                .any(|kv| kv.split_once('=').is_some_and(|(k, _)| k == name))
-        };
+        let named = |name: &str| tunable_entries(&text).any(|(k, _)| k == name);
         let missing: Vec<String> = MALLOC_TUNABLES
             .iter()
             .filter(|(name, _)| !named(name))
