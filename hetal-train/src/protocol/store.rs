@@ -119,6 +119,9 @@ impl JobHandle {
         loop {
             if let Some(v) = g.verdict.take() {
                 g.logits = None;
+                // In the same step as the pending epoch: a status never
+                // reads "awaiting a verdict" without the epoch it awaits.
+                g.status.state = JobState::Training;
                 g.status.pending_epoch = None;
                 return Ok(v);
             }
