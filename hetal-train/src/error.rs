@@ -77,8 +77,8 @@ pub enum EngineError {
     /// Bootstrapping settings that cannot work.
     #[error("invalid configuration: {0}")]
     InvalidConfig(#[from] ConfigError),
-    /// A linear combination without terms.
-    #[error("a linear combination needs at least one term")]
+    /// A linear combination or a sum of rotations without terms.
+    #[error("a linear combination or a sum of rotations needs at least one term")]
     NoTerms,
     /// An operation this engine does not provide (yet).
     #[error("not available: {0}")]

@@ -40,6 +40,8 @@ pub fn run() -> Result<(), String> {
         Work::Switch,
         Work::HoistedDecomposition,
         Work::HoistedRotation,
+        Work::LazyRotation,
+        Work::LazySum,
         Work::Product,
         Work::PlainProduct,
         Work::Rescale,

@@ -1,7 +1,8 @@
 //! The `eval` suite: the CKKS evaluator at the production preset (N = 2^16,
 //! full chain), on 1 and 2 threads: multiply + relinearise + rescale (the
 //! fused [`Evaluator::mul_rescale`]), one rotation, 8 hoisted rotations
-//! against 8 plain ones, a plaintext multiply (a plaintext encoded and
+//! against 8 plain ones, 8 rotations added one by one against the same sum
+//! with one ModDown ([`Evaluator::sum_rotations`]), a plaintext multiply (a plaintext encoded and
 //! prepared in Montgomery form beforehand, no rescale) and a rescale.
 //!
 //! The environment variable `HETAL_EVAL_RUNS` overrides the number of timed
@@ -113,6 +114,22 @@ pub fn run() -> Result<(), String> {
             for k in STEPS {
                 let _ = black_box(ev.rotate(&a, k));
             }
+        });
+        // The giant steps of a linear transform: rotations of (here: one)
+        // ciphertext added, one by one and as one sum with one ModDown.
+        record("rotate_add_8", few, &|| {
+            let sum = STEPS.iter().try_fold(None, |acc: Option<_>, &k| {
+                let moved = ev.rotate(&a, k)?;
+                match acc {
+                    None => Ok(Some(moved)),
+                    Some(s) => ev.add(&s, &moved).map(Some),
+                }
+            });
+            let _ = black_box(sum);
+        });
+        let terms: Vec<_> = STEPS.iter().map(|&k| (&a, k)).collect();
+        record("sum_rotations_8", few, &|| {
+            let _ = black_box(ev.sum_rotations(&terms));
         });
         record("mul_plain", runs, &|| {
             let _ = black_box(ev.mul_plain_prepared(&a, &pt));

@@ -121,8 +121,9 @@ impl LinearTransform {
 
     /// A·v on a ciphertext of n slots, landing exactly on `out` (below the
     /// ciphertext's level): each giant step's inner sum Σ_b diag ⊙ rot(v, b)
-    /// is one [`Engine::linear_combination`] onto `out`, and rotations keep
-    /// the target.
+    /// is one [`Engine::linear_combination`] onto `out`, and the giant
+    /// steps' rotations of them are one [`Engine::add_rotations`] (on CKKS,
+    /// one ModDown for all of them).
     pub fn apply_to<E: Engine>(
         &self,
         engine: &E,
@@ -154,27 +155,24 @@ impl LinearTransform {
             .into_iter()
             .zip(engine.rotate_many(ct, &shifts)?)
             .collect();
-        let mut total: Option<E::Ct> = None;
-        for (giant, members) in &groups {
+        if groups.is_empty() {
+            return Ok(engine.linear_combination(
+                &[(ct, Coefficient::Const(Complex::default()))],
+                Complex::default(),
+                out,
+            )?);
+        }
+        // The giant steps' rotations added as one sum, each inner sum made
+        // when the sum takes it.
+        let inners = groups.iter().map(|(giant, members)| {
             let terms: Vec<(&E::Ct, Coefficient<'_>)> = members
                 .iter()
                 .map(|(b, d)| (&babies[b], Coefficient::Reused(d)))
                 .collect();
             let inner = engine.linear_combination(&terms, Complex::default(), out)?;
-            let moved = engine.rotate(&inner, *giant as isize)?;
-            total = Some(match total {
-                None => moved,
-                Some(acc) => engine.add(&acc, &moved)?,
-            });
-        }
-        match total {
-            Some(t) => Ok(t),
-            None => Ok(engine.linear_combination(
-                &[(ct, Coefficient::Const(Complex::default()))],
-                Complex::default(),
-                out,
-            )?),
-        }
+            Ok((inner, *giant as isize))
+        });
+        Ok(engine.add_rotations(inners)?)
     }
 }
 

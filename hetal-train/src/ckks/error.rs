@@ -36,6 +36,9 @@ pub enum EvalError {
     /// Scales that cannot be aligned.
     #[error("scale mismatch: {0} vs {1} cannot be aligned")]
     ScaleMismatch(f64, f64),
+    /// Levels that must be equal and are not.
+    #[error("level mismatch: {0} vs {1}")]
+    LevelMismatch(usize, usize),
     /// Slot counts that differ.
     #[error("slot-count mismatch: 2^{0} vs 2^{1}")]
     SlotMismatch(u32, u32),

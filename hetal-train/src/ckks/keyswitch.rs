@@ -342,20 +342,31 @@ pub(crate) fn inner_product(
         .par_chunks_mut(n)
         .zip(out1.data_mut().par_chunks_mut(n))
         .enumerate()
-        .for_each(|(t, (o0, o1))| {
-            let qp = ext_index(ctx, level, t);
-            let m = ctx.modulus(qp);
-            let d: Vec<&[u64]> = digits.iter().map(|dj| dj.limb(t)).collect();
-            let row = key.row(level, t);
-            let b: Vec<&[u64]> = key.b.iter().map(|bj| bj.limb(row)).collect();
-            let a: Vec<&[u64]> = key.a.iter().map(|aj| aj.limb(row)).collect();
-            #[cfg(target_arch = "x86_64")]
-            if inner_simd(kernel::active(), m, (&d, &b, &a), (&mut *o0, &mut *o1)) {
-                return;
-            }
-            inner_portable(m, &d, &b, &a, o0, o1);
-        });
+        .for_each(|(t, (o0, o1))| inner_product_limb(ctx, level, digits, key, t, o0, o1));
     (out0, out1)
+}
+
+/// Limb `t` of [`inner_product`] (the extended basis at `level`), written
+/// into `o0` and `o1`.
+pub(crate) fn inner_product_limb(
+    ctx: &Context,
+    level: usize,
+    digits: &[RnsPoly],
+    key: &PreparedKey,
+    t: usize,
+    o0: &mut [u64],
+    o1: &mut [u64],
+) {
+    let m = ctx.modulus(ext_index(ctx, level, t));
+    let d: Vec<&[u64]> = digits.iter().map(|dj| dj.limb(t)).collect();
+    let row = key.row(level, t);
+    let b: Vec<&[u64]> = key.b.iter().map(|bj| bj.limb(row)).collect();
+    let a: Vec<&[u64]> = key.a.iter().map(|aj| aj.limb(row)).collect();
+    #[cfg(target_arch = "x86_64")]
+    if inner_simd(kernel::active(), m, (&d, &b, &a), (&mut *o0, &mut *o1)) {
+        return;
+    }
+    inner_portable(m, &d, &b, &a, o0, o1);
 }
 
 /// `o0[k] = Σ_j d_j[k]·b_j[k] mod q` and `o1[k] = Σ_j d_j[k]·a_j[k] mod q`

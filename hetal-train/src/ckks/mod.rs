@@ -1,7 +1,8 @@
 //! The CKKS evaluator (server side): additions, plaintext and constant
 //! products, ct×ct products with relinearisation, rescaling with exact scale
 //! tracking, level drops, rotations and conjugation by Galois automorphisms
-//! with hybrid key switching, hoisted rotations and rotate-and-sum.
+//! with hybrid key switching, hoisted rotations, rotate-and-sum and sums of
+//! rotations with one ModDown.
 //!
 //! Ciphertexts are [`Ciphertext`]s of `hetal-nostd` (NTT domain). Results
 //! always carry an explicit `c1`. Scales are tracked exactly: a product's
@@ -20,12 +21,14 @@ mod keyswitch;
 mod lincomb;
 mod products;
 mod rotation;
+mod rotation_sum;
 mod scale;
 #[cfg(test)]
 mod tests;
 
 pub use error::EvalError;
 pub use products::{Factor, PreparedPlaintext};
+pub use rotation_sum::RotationSum;
 
 use std::borrow::Cow;
 use std::collections::HashMap;

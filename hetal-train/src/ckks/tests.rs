@@ -230,6 +230,55 @@ fn hoisted_rotations_equal_plain_ones() {
     assert!(max_err(&s.dec(&rs), &want) < 1e-5);
 }
 
+/// A sum of rotations with one ModDown decrypts to the rotations added one
+/// by one (to the noise of a rotation), at the top and at a low level,
+/// with a term that does not move, and refuses terms it cannot add.
+#[test]
+fn a_sum_of_rotations_decrypts_to_the_rotations_added() {
+    let steps = [1, 4, -5];
+    let s = setup(N12, &steps, false, 6);
+    let (x, y, z) = (values(2048, 8), values(2048, 9), values(2048, 10));
+    for level in [9, 2] {
+        let (cx, cy, cz) = (s.enc(&x, level), s.enc(&y, level), s.enc(&z, level));
+        let terms = [(&cx, 1), (&cy, -5), (&cz, 0), (&cx, 4)];
+        let lazy = s.ev.sum_rotations(&terms).unwrap();
+        assert_eq!((lazy.level, lazy.scale), (cx.level, cx.scale));
+        let mut eager = s.ev.rotate(&cx, 1).unwrap();
+        for &(a, k) in &terms[1..] {
+            eager = s.ev.add(&eager, &s.ev.rotate(a, k).unwrap()).unwrap();
+        }
+        let want: Vec<Complex> = (0..2048)
+            .map(|j| rot(&x, 1)[j] + rot(&y, -5)[j] + z[j] + rot(&x, 4)[j])
+            .collect();
+        let (got, plain) = (s.dec(&lazy), s.dec(&eager));
+        assert!(max_err(&got, &want) < 1e-5, "level {level}");
+        assert!(max_err(&got, &plain) < 1e-5, "level {level}");
+        assert_ne!(lazy, eager, "one rounding, not four");
+    }
+    let (top, low) = (s.enc(&x, 9), s.enc(&x, 8));
+    assert!(matches!(
+        s.ev.sum_rotations(&[]),
+        Err(EvalError::Malformed(_))
+    ));
+    assert_eq!(
+        s.ev.sum_rotations(&[(&top, 1), (&low, 1)]),
+        Err(EvalError::LevelMismatch(8, 9))
+    );
+    assert_eq!(
+        s.ev.sum_rotations(&[(&top, 1), (&top, 3)]),
+        Err(EvalError::MissingRotationKey(3))
+    );
+    let mut sum = s.ev.rotation_sum(&top).unwrap();
+    let doubled = s.ev.add(&top, &top).unwrap();
+    assert!(sum.accepts(&doubled) && !sum.accepts(&low));
+    let unscaled = s.ev.mul_const(&top, Complex::real(0.5)).unwrap();
+    assert!(!sum.accepts(&unscaled));
+    assert!(matches!(
+        sum.add(&unscaled, 1),
+        Err(EvalError::ScaleMismatch(..))
+    ));
+}
+
 /// The Galois key is kept moved by σ^{-1} and σ applied after the switch;
 /// the result must be the textbook automorphism bit for bit: the switch of
 /// σ(c1) with the key as generated (regenerated here from the same seed,

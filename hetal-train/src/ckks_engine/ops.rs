@@ -3,7 +3,7 @@
 use hetal_nostd::encrypt::{encrypt, Key};
 
 use super::{engine_error, CkksCt, CkksEngine, CkksTarget, EncryptKey};
-use crate::ckks::{EvalError, Factor};
+use crate::ckks::{EvalError, Factor, RotationSum};
 use crate::engine::{check_above, Coefficient, Complex, Engine, EngineError, EngineResult};
 
 impl Engine for CkksEngine {
@@ -159,6 +159,48 @@ impl Engine for CkksEngine {
                 pending_rescale: a.pending_rescale,
             })
             .collect())
+    }
+
+    fn add_rotations(
+        &self,
+        terms: impl IntoIterator<Item = EngineResult<(CkksCt, isize)>>,
+    ) -> EngineResult<CkksCt> {
+        // Terms at the first one's level and scale, with a key for their
+        // amount, share one ModDown; any other is rotated and added.
+        let n = self.slots() as isize;
+        let mut lazy: Option<RotationSum<'_>> = None;
+        let mut eager: Option<CkksCt> = None;
+        for term in terms {
+            let (a, k) = term?;
+            let shift = k.rem_euclid(n) as i64;
+            let keyed = !a.pending_rescale && (shift == 0 || self.ev.has_rotation(shift));
+            match &mut lazy {
+                Some(sum) if keyed && sum.accepts(&a.ct) => {
+                    sum.add(&a.ct, shift).map_err(engine_error)?
+                }
+                None if keyed => {
+                    let mut sum = self.ev.rotation_sum(&a.ct).map_err(engine_error)?;
+                    sum.add(&a.ct, shift).map_err(engine_error)?;
+                    lazy = Some(sum);
+                }
+                _ => {
+                    let moved = self.rotate(&a, k)?;
+                    eager = Some(match eager {
+                        None => moved,
+                        Some(e) => self.add(&e, &moved)?,
+                    });
+                }
+            }
+        }
+        let lazy = lazy.map(|sum| CkksCt {
+            ct: sum.finish(),
+            pending_rescale: false,
+        });
+        match (lazy, eager) {
+            (Some(l), Some(e)) => self.add(&l, &e),
+            (Some(s), None) | (None, Some(s)) => Ok(s),
+            (None, None) => Err(EngineError::NoTerms),
+        }
     }
 
     fn conjugate(&self, a: &CkksCt) -> EngineResult<CkksCt> {

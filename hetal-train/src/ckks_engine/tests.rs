@@ -200,3 +200,46 @@ fn key_sizes_are_known_before_the_keys_exist() {
         "{predicted:?} vs {made:?}"
     );
 }
+
+/// A sum of rotations adds the terms it can share one ModDown for (equal
+/// level and scale, a key for the amount) and rotates the others one by
+/// one; either way it decrypts to the rotations added, with one Rot each.
+#[test]
+fn a_sum_of_rotations_mixes_shared_and_single_rotations() {
+    use crate::engine::Decryptor;
+    let slots = 64;
+    let ckks = CkksEngine::new(&INSECURE_N10, slots, &[], Csprng::from_entropy([5; 32])).unwrap();
+    let values = |seed: usize| -> Vec<Complex> {
+        (0..slots)
+            .map(|j| Complex::new(((j * 7 + seed) % 11) as f64 / 11.0 - 0.5, 0.1))
+            .collect()
+    };
+    let top = ckks.max_level();
+    let xs: Vec<Vec<Complex>> = (0..4).map(values).collect();
+    let cts = [
+        ckks.encrypt(&xs[0], top).unwrap(),
+        ckks.encrypt(&xs[1], top).unwrap(),
+        // No key for 3 (composed of 1 and 2), another level: one by one.
+        ckks.encrypt(&xs[2], top).unwrap(),
+        ckks.encrypt(&xs[3], top - 1).unwrap(),
+    ];
+    let steps = [1isize, -4, 3, 2];
+    let sum = ckks
+        .add_rotations(cts.iter().cloned().zip(steps).map(Ok))
+        .unwrap();
+    let got = CkksDecryptor(&ckks).decrypt(&sum).unwrap();
+    for (j, g) in got.iter().enumerate() {
+        let want = xs
+            .iter()
+            .zip(steps)
+            .fold(Complex::default(), |acc, (x, k)| {
+                acc + x[(j as isize + k).rem_euclid(slots as isize) as usize]
+            });
+        assert!((*g - want).abs() < 1e-6, "slot {j}: {g:?} vs {want:?}");
+    }
+    assert_eq!(ckks.level(&sum), top - 1);
+    assert!(matches!(
+        ckks.add_rotations(std::iter::empty()),
+        Err(EngineError::NoTerms)
+    ));
+}

@@ -95,13 +95,15 @@ pub fn plan(job: &Path) -> Result<(), CliError> {
     );
     println!(
         "one bootstrap, modelled from its circuit: {:.2} s for {} key switches ({} single rotations and \
-         conjugations, {} hoisted groups of {} rotations in all, {} products) + {} products by plaintexts \
-         + {} rescales, at levels {lo}..={hi}",
+         conjugations, {} hoisted groups of {} rotations in all, {} sums of {} rotations in all, {} products) \
+         + {} products by plaintexts + {} rescales, at levels {lo}..={hi}",
         boot_one,
         census.key_switches(),
         census.total(Work::Switch),
         census.total(Work::HoistedDecomposition),
         census.total(Work::HoistedRotation),
+        census.total(Work::LazySum),
+        census.total(Work::LazyRotation),
         census.total(Work::Product),
         census.total(Work::PlainProduct),
         census.total(Work::Rescale),
@@ -116,7 +118,7 @@ pub fn plan(job: &Path) -> Result<(), CliError> {
         "  assumes: the iteration's rotations and products cost the measured top-user-level ones whatever \
          their level (an upper bound); each bootstrap operation costs what the same operation measured \
          here at its level (median of {}; a hoisted group = its decomposition + each rotation, read off \
-         groups of one and two); not modelled: ModRaise's NTTs, the level-0 switch to the sparse secret, \
+         groups of one and two; a sum of rotations likewise); not modelled: ModRaise's NTTs, the level-0 switch to the sparse secret, \
          additions, products by constants, plaintext encodings",
         crate::ckks_engine::bootstrap::RUNS,
     );

@@ -168,6 +168,28 @@ pub trait Engine: Sync {
         ks.iter().map(|&k| self.rotate(a, k)).collect()
     }
 
+    /// `Σ_i rot(a_i, k_i)`: the terms' left rotations added, the terms
+    /// produced one at a time (so that they need not all be in memory).
+    /// Engines that share work between the rotations of a sum override this
+    /// (CKKS: one ModDown for the terms at one level and scale instead of
+    /// one per rotation); the default rotates and adds. One Rot per non-zero
+    /// amount either way; at least one term.
+    fn add_rotations(
+        &self,
+        terms: impl IntoIterator<Item = EngineResult<(Self::Ct, isize)>>,
+    ) -> EngineResult<Self::Ct> {
+        let mut sum: Option<Self::Ct> = None;
+        for term in terms {
+            let (a, k) = term?;
+            let moved = self.rotate(&a, k)?;
+            sum = Some(match sum {
+                None => moved,
+                Some(s) => self.add(&s, &moved)?,
+            });
+        }
+        sum.ok_or(EngineError::NoTerms)
+    }
+
     /// Bootstraps two ciphertexts of real slot values; engines that can
     /// refresh both in one bootstrap (CKKS: as real and imaginary parts)
     /// override this, the default bootstraps each.

@@ -27,16 +27,16 @@ pub fn bootstrap_vertical_packed<E: Engine>(
     let block = indicator(shape, |i, _| i < period);
     let mut tiles = Vec::with_capacity(w.tiles().len());
     for group in w.tiles().chunks(per_ct) {
-        let mut packed: Option<E::Ct> = None;
-        for (j, tile) in group.iter().enumerate() {
-            let cut = engine.mul_plain(tile, &block)?;
-            let placed = engine.rotate(&cut, -((j * period) as isize) * s1)?;
-            packed = Some(match packed {
-                None => placed,
-                Some(p) => engine.add(&p, &placed)?,
-            });
+        if group.is_empty() {
+            continue;
         }
-        let Some(packed) = packed else { continue };
+        // Each tile's first `period` rows, moved down by j·period rows: one
+        // sum of rotations (on CKKS, one ModDown for the group).
+        let placed = group.iter().enumerate().map(|(j, tile)| {
+            let cut = engine.mul_plain(tile, &block)?;
+            Ok((cut, -((j * period) as isize) * s1))
+        });
+        let packed = engine.add_rotations(placed)?;
         let fresh = engine.bootstrap(&packed)?;
         for j in 0..group.len() {
             let back = engine.rotate(&fresh, (j * period) as isize * s1)?;

@@ -117,6 +117,12 @@ impl<E: Engine> Engine for Counting<'_, E> {
     fn rotate_many(&self, a: &Self::Ct, ks: &[isize]) -> EngineResult<Vec<Self::Ct>> {
         self.inner.rotate_many(a, ks)
     }
+    fn add_rotations(
+        &self,
+        terms: impl IntoIterator<Item = EngineResult<(Self::Ct, isize)>>,
+    ) -> EngineResult<Self::Ct> {
+        self.inner.add_rotations(terms)
+    }
     fn bootstrap_pair(&self, a: &Self::Ct, b: &Self::Ct) -> EngineResult<(Self::Ct, Self::Ct)> {
         self.bootstraps.fetch_add(1, Ordering::Relaxed);
         self.inner.bootstrap_pair(a, b)

@@ -34,6 +34,12 @@ pub enum Work {
     /// One rotation of a hoisted group (inner product, ModDown,
     /// automorphism; the decomposition is shared).
     HoistedRotation,
+    /// One term of a sum of rotations ([`Engine::add_rotations`]):
+    /// decomposition, inner product with the key, automorphism, added over
+    /// the extended basis (no ModDown).
+    LazyRotation,
+    /// The ModDown that ends a sum of rotations.
+    LazySum,
     /// A ciphertext product with relinearisation and rescale.
     Product,
     /// A product by a cached (prepared) plaintext vector.
@@ -71,9 +77,13 @@ impl Census {
             .sum()
     }
 
-    /// Key switches: single ones, hoisted rotations and products.
+    /// Key switches: single ones, hoisted rotations, rotations of sums and
+    /// products.
     pub fn key_switches(&self) -> u64 {
-        self.total(Work::Switch) + self.total(Work::HoistedRotation) + self.total(Work::Product)
+        self.total(Work::Switch)
+            + self.total(Work::HoistedRotation)
+            + self.total(Work::LazyRotation)
+            + self.total(Work::Product)
     }
 }
 
@@ -242,6 +252,27 @@ impl Engine for Recorder<'_> {
         }
         self.inner.rotate_many(a, ks)
     }
+    fn add_rotations(
+        &self,
+        terms: impl IntoIterator<Item = EngineResult<(ClearCt, isize)>>,
+    ) -> EngineResult<ClearCt> {
+        // The CKKS engine's sum when every term shares one level (as in the
+        // linear transforms): each moving term switched without ModDown,
+        // one ModDown for the sum.
+        let terms = terms.into_iter().collect::<EngineResult<Vec<_>>>()?;
+        let moving: Vec<usize> = terms
+            .iter()
+            .filter(|(_, k)| self.moves(*k))
+            .map(|(a, _)| self.level(a))
+            .collect();
+        for &level in &moving {
+            self.note(Work::LazyRotation, level, 1);
+        }
+        if let Some(&level) = moving.first() {
+            self.note(Work::LazySum, level, 1);
+        }
+        self.inner.add_rotations(terms.into_iter().map(Ok))
+    }
     fn bootstrap_pair(&self, a: &ClearCt, b: &ClearCt) -> EngineResult<(ClearCt, ClearCt)> {
         self.inner.bootstrap_pair(a, b)
     }
@@ -284,7 +315,9 @@ mod tests {
             // halving otherwise) and one switch back to the dense secret.
             let trace = (fraction / 2).trailing_zeros() as u64;
             assert_eq!(
-                census.total(Work::Switch) + census.total(Work::HoistedRotation),
+                census.total(Work::Switch)
+                    + census.total(Work::HoistedRotation)
+                    + census.total(Work::LazyRotation),
                 counts.rot + counts.conj + trace + 1,
                 "{} with {slots} slots",
                 lit.name

@@ -9,6 +9,9 @@
 //! rescale. A hoisted group of `k` rotations is priced as its decomposition
 //! plus `k` rotations, both read off the one- and two-rotation groups (the
 //! second rotation's cost is the difference; the decomposition the rest).
+//! A sum of rotations ([`crate::engine::Engine::add_rotations`]) of `k`
+//! terms is priced the same way, from sums of one and two rotations: `k`
+//! terms and the final ModDown.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -103,6 +106,13 @@ pub fn measure_prices(
         let one = median(|| ev.rotate_hoisted(&ct, &[1]).map(drop).map_err(ev_err))?;
         let two = median(|| ev.rotate_hoisted(&ct, &[1, 2]).map(drop).map_err(ev_err))?;
         let rotation = (two - one).max(0.0);
+        let sum_one = median(|| ev.sum_rotations(&[(&ct, 1)]).map(drop).map_err(ev_err))?;
+        let sum_two = median(|| {
+            ev.sum_rotations(&[(&ct, 1), (&ct, 2)])
+                .map(drop)
+                .map_err(ev_err)
+        })?;
+        let term = (sum_two - sum_one).max(0.0);
         let scale = ctx.modulus(level).value() as f64;
         let pt = ev.encode(&[], log_slots, level, scale).map_err(ev_err)?;
         let pt = ev.prepare_plaintext(pt, scale).map_err(ev_err)?;
@@ -113,6 +123,8 @@ pub fn measure_prices(
         set(Work::Switch, single);
         set(Work::HoistedRotation, rotation);
         set(Work::HoistedDecomposition, (one - rotation).max(0.0));
+        set(Work::LazyRotation, term);
+        set(Work::LazySum, (sum_one - term).max(0.0));
         set(Work::PlainProduct, plain);
         if level > 0 {
             let product = median(|| ev.mul_rescale(&ct, &ct).map(drop).map_err(ev_err))?;
