@@ -2,8 +2,9 @@
 //! full chain), on 1 and 2 threads: multiply + relinearise + rescale (the
 //! fused [`Evaluator::mul_rescale`]), one rotation, 8 hoisted rotations
 //! against 8 plain ones, 8 rotations added one by one against the same sum
-//! with one ModDown ([`Evaluator::sum_rotations`]), a plaintext multiply (a plaintext encoded and
-//! prepared in Montgomery form beforehand, no rescale) and a rescale.
+//! with one ModDown ([`Evaluator::sum_rotations`]), a plaintext multiply (a
+//! plaintext encoded and prepared in Montgomery form beforehand, no
+//! rescale) and a rescale.
 //!
 //! The environment variable `HETAL_EVAL_RUNS` overrides the number of timed
 //! runs per record (default 5; 3 for the 8-rotation records), and

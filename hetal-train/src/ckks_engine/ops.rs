@@ -4,7 +4,7 @@ use hetal_nostd::encrypt::{encrypt, Key};
 
 use super::{engine_error, CkksCt, CkksEngine, CkksTarget, EncryptKey};
 use crate::ckks::{EvalError, Factor, RotationSum};
-use crate::engine::{check_above, Coefficient, Complex, Engine, EngineError, EngineResult};
+use crate::engine::{add_to, check_above, Coefficient, Complex, Engine, EngineError, EngineResult};
 
 impl Engine for CkksEngine {
     type Ct = CkksCt;
@@ -183,13 +183,7 @@ impl Engine for CkksEngine {
                     sum.add(&a.ct, shift).map_err(engine_error)?;
                     lazy = Some(sum);
                 }
-                _ => {
-                    let moved = self.rotate(&a, k)?;
-                    eager = Some(match eager {
-                        None => moved,
-                        Some(e) => self.add(&e, &moved)?,
-                    });
-                }
+                _ => eager = Some(add_to(self, eager, self.rotate(&a, k)?)?),
             }
         }
         let lazy = lazy.map(|sum| CkksCt {

@@ -181,11 +181,7 @@ pub trait Engine: Sync {
         let mut sum: Option<Self::Ct> = None;
         for term in terms {
             let (a, k) = term?;
-            let moved = self.rotate(&a, k)?;
-            sum = Some(match sum {
-                None => moved,
-                Some(s) => self.add(&s, &moved)?,
-            });
+            sum = Some(add_to(self, sum, self.rotate(&a, k)?)?);
         }
         sum.ok_or(EngineError::NoTerms)
     }
@@ -236,6 +232,19 @@ pub trait Decryptor<E: Engine + ?Sized> {
 
 /// Checks that an operand at `level` can land on a target at level `out`
 /// below it.
+/// One step of a running sum: `acc + term`, or `term` while nothing has
+/// been added yet.
+pub fn add_to<E: Engine + ?Sized>(
+    engine: &E,
+    acc: Option<E::Ct>,
+    term: E::Ct,
+) -> EngineResult<E::Ct> {
+    match acc {
+        None => Ok(term),
+        Some(a) => engine.add(&a, &term),
+    }
+}
+
 pub(crate) fn check_above(level: usize, out: usize) -> EngineResult<()> {
     if level > out {
         Ok(())

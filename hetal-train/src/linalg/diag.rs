@@ -8,7 +8,7 @@
 
 use super::rowops::{indicator, mask, prot_up, prot_up_from, rot_left, rotate_sum};
 use super::{BlockMatrix, Layout, LinalgError, LinalgResult, TileShape};
-use crate::engine::{Coefficient, Complex, Engine};
+use crate::engine::{add_to, Coefficient, Complex, Engine};
 
 fn period_of(m: &BlockMatrix<impl Clone>, vertical: bool) -> LinalgResult<usize> {
     match (m.layout(), vertical) {
@@ -95,13 +95,6 @@ fn finish_tiles<E: Engine>(
     BlockMatrix::from_tiles(rows, cols, shape, layout, tiles)
 }
 
-fn accumulate<E: Engine>(engine: &E, acc: Option<E::Ct>, term: E::Ct) -> LinalgResult<E::Ct> {
-    Ok(match acc {
-        None => term,
-        Some(a) => engine.add(&a, &term)?,
-    })
-}
-
 /// DiagABT: `X · Wᵀ` for `X` (`a × b`, plain layout) and `W` (`c × b`,
 /// vertical layout with period `c'`), giving `a × c` in the horizontal layout.
 ///
@@ -138,7 +131,7 @@ pub fn diag_abt<E: Engine>(
         for (pair, w_k) in std::iter::once(tile).chain(&rotated).enumerate() {
             for (t, slot) in products[pair].iter_mut().enumerate() {
                 let term = engine.mul_lazy(&x.tiles()[t * cols + l], w_k)?;
-                *slot = Some(accumulate(engine, slot.take(), term)?);
+                *slot = Some(add_to(engine, slot.take(), term)?);
             }
         }
     }
@@ -155,7 +148,7 @@ pub fn diag_abt<E: Engine>(
             let column = engine.mul_plain(&summed, &first_column)?;
             let spread = rotate_sum(engine, &column, -1, shape.s1)?;
             let placed = engine.mul_plain(&spread, &diag)?;
-            *slot = Some(accumulate(engine, slot.take(), placed)?);
+            *slot = Some(add_to(engine, slot.take(), placed)?);
         }
     }
     finish_tiles(
@@ -296,7 +289,7 @@ pub fn diag_atb_scaled<E: Engine>(
                 } else {
                     engine.mul_lazy(d_tile, x_tile)?
                 };
-                products = Some(accumulate(engine, products, product)?);
+                products = Some(add_to(engine, products, product)?);
             }
             let Some(products) = products else {
                 continue;
@@ -315,7 +308,7 @@ pub fn diag_atb_scaled<E: Engine>(
                 )?,
                 None => engine.mul_plain(&sums, &diag)?,
             };
-            *slot = Some(accumulate(engine, slot.take(), placed)?);
+            *slot = Some(add_to(engine, slot.take(), placed)?);
         }
     }
     let blocks = shape.s0 / per_pair;
