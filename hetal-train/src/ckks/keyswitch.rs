@@ -362,11 +362,19 @@ pub(crate) fn inner_product_limb(
     let row = key.row(level, t);
     let b: Vec<&[u64]> = key.b.iter().map(|bj| bj.limb(row)).collect();
     let a: Vec<&[u64]> = key.a.iter().map(|aj| aj.limb(row)).collect();
+    dot_pair(m, (&d, &b, &a), (o0, o1));
+}
+
+/// `o0[k] = Σ_j d_j[k]·b_j[k] mod q` and `o1[k] = Σ_j d_j[k]·a_j[k] mod q`
+/// for at most 8 terms, every value below `q`: the SIMD kernel of the active
+/// path where it applies, else the portable code. Key switching's inner
+/// product, and the plaintext products of linear combinations.
+pub(crate) fn dot_pair(m: &Modulus, (d, b, a): Operands, (o0, o1): (&mut [u64], &mut [u64])) {
     #[cfg(target_arch = "x86_64")]
-    if inner_simd(kernel::active(), m, (&d, &b, &a), (&mut *o0, &mut *o1)) {
+    if inner_simd(kernel::active(), m, (d, b, a), (&mut *o0, &mut *o1)) {
         return;
     }
-    inner_portable(m, &d, &b, &a, o0, o1);
+    inner_portable(m, d, b, a, o0, o1);
 }
 
 /// `o0[k] = Σ_j d_j[k]·b_j[k] mod q` and `o1[k] = Σ_j d_j[k]·a_j[k] mod q`

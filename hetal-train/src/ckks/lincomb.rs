@@ -9,6 +9,7 @@ use hetal_nostd::math::montgomery::montgomery_mul;
 use hetal_nostd::ring::RnsPoly;
 use rayon::prelude::*;
 
+use super::keyswitch::dot_pair;
 use super::{EvalError, EvalResult, Evaluator, Factor, PreparedPlaintext};
 
 /// A term's multiplier inside [`Evaluator::linear_combination`].
@@ -83,6 +84,17 @@ impl Evaluator {
             });
             c1s.push(self.c1(a));
         }
+        // Plaintexts prepared in Montgomery form (w·2^64 mod q) are summed on
+        // the dot-product kernel, 8 at a time, and brought back by one
+        // Montgomery product by 1: Σ a·(w·2^64)·2^-64 = Σ a·w, bit for bit.
+        let prepared: Vec<(usize, &PreparedPlaintext)> = muls
+            .iter()
+            .enumerate()
+            .filter_map(|(j, k)| match k {
+                Multiplier::Prepared(pp) => Some((j, *pp)),
+                _ => None,
+            })
+            .collect();
         // Σ a_i·k_i limb by limb, accumulated in place (no per-term copies).
         let n = self.ctx.n();
         let half = n / 2;
@@ -117,13 +129,23 @@ impl Evaluator {
                                 }
                             }
                         }
-                        Multiplier::Prepared(pp) => {
-                            let (q, qi, w) = (m.value(), self.mont[i], pp.mont.limb(i));
-                            for (out, src) in pair {
-                                for ((o, &x), &y) in out.iter_mut().zip(src).zip(w) {
-                                    *o = m.add(*o, montgomery_mul(x, y, q, qi));
-                                }
-                            }
+                        Multiplier::Prepared(_) => {}
+                    }
+                }
+                if prepared.is_empty() {
+                    return;
+                }
+                let (q, qi) = (m.value(), self.mont[i]);
+                let (mut s0, mut s1) = (vec![0u64; n], vec![0u64; n]);
+                for group in prepared.chunks(8) {
+                    let w: Vec<&[u64]> = group.iter().map(|(_, pp)| pp.mont.limb(i)).collect();
+                    let x0: Vec<&[u64]> =
+                        group.iter().map(|&(j, _)| terms[j].0.c0.limb(i)).collect();
+                    let x1: Vec<&[u64]> = group.iter().map(|&(j, _)| c1s[j].limb(i)).collect();
+                    dot_pair(m, (&w, &x0, &x1), (&mut s0, &mut s1));
+                    for (out, sum) in [(&mut *o0, &s0), (&mut *o1, &s1)] {
+                        for (o, &v) in out.iter_mut().zip(sum) {
+                            *o = m.add(*o, montgomery_mul(v, 1, q, qi));
                         }
                     }
                 }

@@ -11,7 +11,7 @@ use super::{avx2, avx512};
 
 /// The digits `d_j` and the key parts `b_j`, `a_j` of an inner product, one
 /// limb each.
-pub(super) type Operands<'a, 'b> = (&'a [&'b [u64]], &'a [&'b [u64]], &'a [&'b [u64]]);
+pub(crate) type Operands<'a, 'b> = (&'a [&'b [u64]], &'a [&'b [u64]], &'a [&'b [u64]]);
 
 /// [`super::inner_portable`] on the SIMD kernel of `path`, if it applies (the IFMA
 /// one below 2^50, the floating-point AVX2 one below 2^49); false where it
