@@ -16,8 +16,8 @@
 //!   gradient, update).
 //! * `train_gradient`: DiagATB alone (the iteration's gradient, on the
 //!   operands and onto the target the timed iteration hands it: `d_level`)
-//!   with each schedule (`paper`, HETAL's; `shared`, the trainer's), side by
-//!   side on the same keys, data and threads.
+//!   with each schedule (`paper`, HETAL's; `shared`; `masks_first`, the
+//!   trainer's), side by side on the same keys, data and threads.
 //! * `train_ckks`: the whole digits demo run on 2 threads (`hetal demo`'s
 //!   training stage), with its accuracy beside the f64 reference's.
 //!
@@ -212,6 +212,7 @@ fn train_iteration(
         for (name, schedule) in [
             ("paper", AtbSchedule::Paper),
             ("shared", AtbSchedule::Shared),
+            ("masks_first", AtbSchedule::MasksFirst),
         ] {
             let median_s =
                 pool.install(|| gradient_seconds(&engine, (&d_op, &x_op, out), schedule, runs))?;

@@ -161,6 +161,11 @@ impl Engine for CkksEngine {
             .collect())
     }
 
+    fn forget_reused(&self, values: &[Complex]) {
+        // A poisoned cache only keeps the encodings: nothing to report.
+        let _ = self.plain_cache.forget(values);
+    }
+
     fn add_rotations(
         &self,
         terms: impl IntoIterator<Item = EngineResult<(CkksCt, isize)>>,

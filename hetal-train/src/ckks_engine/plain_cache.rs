@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use hetal_nostd::encrypt::Ciphertext;
 
@@ -16,11 +16,52 @@ use crate::engine::{Complex, Engine, EngineError, EngineResult};
 /// a byte budget (prepared in Montgomery form for the products).
 #[derive(Default)]
 pub(super) struct PlainCache {
-    entries: Mutex<HashMap<(u64, usize, u64), Vec<CachedPlain>>>,
+    entries: Mutex<Entries>,
     bytes: std::sync::atomic::AtomicUsize,
 }
 
 type CachedPlain = (Vec<Complex>, Arc<PreparedPlaintext>);
+
+/// The cached plaintexts by (hash of the values, level, scale bits).
+type Entries = HashMap<(u64, usize, u64), Vec<CachedPlain>>;
+
+impl PlainCache {
+    fn lock(&self) -> EngineResult<MutexGuard<'_, Entries>> {
+        self.entries
+            .lock()
+            .map_err(|_| EngineError::Poisoned("plaintext cache"))
+    }
+
+    /// Drops the encodings of `values` at every level and scale.
+    pub(super) fn forget(&self, values: &[Complex]) -> EngineResult<()> {
+        let hash = values_hash(values);
+        let mut freed = 0;
+        self.lock()?.retain(|&(h, _, _), list| {
+            if h == hash {
+                list.retain(|(vals, pt)| {
+                    let keep = vals.as_slice() != values;
+                    if !keep {
+                        freed += pt.bytes() + vals.len() * 16;
+                    }
+                    keep
+                });
+            }
+            !list.is_empty()
+        });
+        self.bytes.fetch_sub(freed, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// The cache's hash of a slot vector (its values' bits).
+fn values_hash(values: &[Complex]) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for z in values {
+        z.re.to_bits().hash(&mut hasher);
+        z.im.to_bits().hash(&mut hasher);
+    }
+    hasher.finish()
+}
 
 /// Memory the plaintext cache may use.
 const PLAIN_CACHE_BYTES: usize = 6 << 30;
@@ -49,18 +90,8 @@ impl CkksEngine {
         }
         let q = self.ev.context().modulus(level).value() as f64;
         let scale = out.scale * q / a.scale;
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        for z in values {
-            z.re.to_bits().hash(&mut hasher);
-            z.im.to_bits().hash(&mut hasher);
-        }
-        let key = (hasher.finish(), level, scale.to_bits());
-        let lock = || {
-            self.plain_cache
-                .entries
-                .lock()
-                .map_err(|_| EngineError::Poisoned("plaintext cache"))
-        };
+        let key = (values_hash(values), level, scale.to_bits());
+        let lock = || self.plain_cache.lock();
         if let Some(hit) = lock()?
             .get(&key)
             .and_then(|v| v.iter().find(|(vals, _)| vals.as_slice() == values))

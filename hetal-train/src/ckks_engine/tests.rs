@@ -70,18 +70,25 @@ fn diag_atb_lands_exactly_on_a_given_target() {
         level: 4,
         scale: ckks.target_of(&w).scale * (1.0 + 3e-3),
     };
-    let g = diag_atb_scaled(&ckks, &de, &xe, 0.5, AtbSchedule::Shared, Some(target)).unwrap();
-    for tile in g.tiles() {
-        let got = ckks.target_of(tile);
-        assert_eq!((got.level, got.scale), (target.level, target.scale));
-    }
     let exact = d.t_mul(&x).unwrap();
     let want = Matrix::from_fn(exact.rows(), exact.cols(), |r, c| 0.5 * exact.row(r)[c]);
-    let err = decrypt_matrix(&CkksDecryptor(&ckks), &g)
-        .unwrap()
-        .max_abs_diff(&want)
-        .unwrap();
-    assert!(err < 1e-6, "DiagATB landed: {err}");
+    let mut g = None;
+    for schedule in [AtbSchedule::Shared, AtbSchedule::MasksFirst] {
+        let got = diag_atb_scaled(&ckks, &de, &xe, 0.5, schedule, Some(target)).unwrap();
+        for tile in got.tiles() {
+            let t = ckks.target_of(tile);
+            assert_eq!((t.level, t.scale), (target.level, target.scale));
+        }
+        let err = decrypt_matrix(&CkksDecryptor(&ckks), &got)
+            .unwrap()
+            .max_abs_diff(&want)
+            .unwrap();
+        assert!(err < 1e-6, "DiagATB landed ({schedule:?}): {err}");
+        g = Some(got);
+    }
+    // MasksFirst's masks are released when it returns.
+    assert_eq!(ckks.plain_cache_bytes(), 0);
+    let g = g.unwrap();
     let on_target = ckks
         .linear_combination(
             &[(&w, Coefficient::Const(Complex::real(1.0)))],

@@ -186,6 +186,12 @@ pub trait Engine: Sync {
         sum.ok_or(EngineError::NoTerms)
     }
 
+    /// Ends the reuse of a [`Coefficient::Reused`] factor: engines that keep
+    /// its encodings (at every level and scale) drop them. For constants that
+    /// a circuit reuses only while it runs, so that they do not stay in
+    /// memory after it; the default keeps nothing and does nothing.
+    fn forget_reused(&self, _values: &[Complex]) {}
+
     /// Bootstraps two ciphertexts of real slot values; engines that can
     /// refresh both in one bootstrap (CKKS: as real and imaginary parts)
     /// override this, the default bootstraps each.

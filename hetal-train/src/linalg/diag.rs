@@ -6,9 +6,9 @@
 //! pair suffice; a final `acc + conj(acc)` after complex masks
 //! `(M_k − i·M_{k+1})/2` puts each diagonal where it belongs.
 
-use super::rowops::{indicator, mask, prot_up, prot_up_from, rot_left, rotate_sum};
+use super::rowops::{indicator, mask, prot_up, prot_up_from, rot_left, rot_left_many, rotate_sum};
 use super::{BlockMatrix, Layout, LinalgError, LinalgResult, TileShape};
-use crate::engine::{add_to, Coefficient, Complex, Engine};
+use crate::engine::{add_to, Coefficient, Complex, Engine, EngineError};
 
 fn period_of(m: &BlockMatrix<impl Clone>, vertical: bool) -> LinalgResult<usize> {
     match (m.layout(), vertical) {
@@ -177,8 +177,21 @@ pub enum AtbSchedule {
     /// The PRotUp variant rotates each `X` tile up by a row once, for every
     /// pair. Rot drops by `(c'/2 − 1)·B·log2(s0 / c')`, and in the PRotUp
     /// variant by `(c'/2 − 2)·A·B` more.
-    #[default]
     Shared,
+    /// The masks before the row sums. A pair's mask moved up by `r` rows is
+    /// the mask of the diagonal pair `r` further on (the masks repeat every
+    /// `c'` rows), so `mask_k ⊙ rot(P_k, r·s1) = rot(mask_{k+r} ⊙ P_k, r·s1)`:
+    /// for every row offset `r < c'` the pairs' products are masked and added
+    /// in one linear combination, and the `c'` offsets are rotated into place
+    /// and added in a binary tree (`c'/2` rotations by `s1`, `c'/4` by
+    /// `2·s1`, …: the steps `Shared` uses, so no new keys), at the result's
+    /// level instead of one above. Then the block sum of
+    /// [`AtbSchedule::Shared`]. Per column tile: `c' − 1` Rot instead of
+    /// `(c'/2)·log2 c'`, and `(c'/2)·c'` CMult instead of `c'/2` (the masks,
+    /// `c'` distinct ones, are encoded once per call). Falls back to
+    /// [`AtbSchedule::Paper`] where `Shared` would.
+    #[default]
+    MasksFirst,
 }
 
 /// DiagATB: `Dᵀ · X` for `D` (`a × c`, horizontal layout with period `c'`)
@@ -229,11 +242,11 @@ pub fn diag_atb_scaled<E: Engine>(
         (drop_all(engine, d, level_x)?, x.clone())
     };
     // Rows summed per pair, then blocks of them summed once per column tile.
-    let per_pair = match schedule {
-        AtbSchedule::Shared if shape.s0 % period == 0 && (shape.s0 / period).is_power_of_two() => {
-            period
-        }
-        _ => shape.s0,
+    let blocked = shape.s0 % period == 0 && (shape.s0 / period).is_power_of_two();
+    let (per_pair, masks_first) = match schedule {
+        AtbSchedule::Shared if blocked => (period, false),
+        AtbSchedule::MasksFirst if blocked => (period, true),
+        _ => (shape.s0, false),
     };
     let cols = x.col_tiles();
     // D + i·RotLeft(D, 1): columns k and k+1 in one tile.
@@ -246,7 +259,7 @@ pub fn diag_atb_scaled<E: Engine>(
         })
         .collect::<LinalgResult<_>>()?;
     // PRotUp's row rotation of each X tile, once for all pairs.
-    let ups: Vec<E::Ct> = if lower && period > 2 && schedule == AtbSchedule::Shared {
+    let ups: Vec<E::Ct> = if lower && period > 2 && schedule != AtbSchedule::Paper {
         x.tiles()
             .iter()
             .map(|t| engine.rotate(t, shape.s1 as isize))
@@ -262,53 +275,67 @@ pub fn diag_atb_scaled<E: Engine>(
         let moved: Vec<E::Ct> = if lower {
             engine.rotate_many(&tile, &steps)?
         } else {
-            steps
-                .iter()
-                .map(|&k| rot_left(engine, &tile, k as usize, shape))
-                .collect::<LinalgResult<_>>()?
+            let columns: Vec<usize> = steps.iter().map(|&k| k as usize).collect();
+            rot_left_many(engine, &tile, &columns, shape)?
         };
         for (pair, ct) in std::iter::once(tile).chain(moved).enumerate() {
             shifted[pair].push(ct);
         }
     }
-    let mut acc: Vec<Option<E::Ct>> = vec![None; cols];
-    for (pair, d_k) in shifted.iter().enumerate() {
+    // Σ_t D_k[t] ⊙ X[t, l] for the pair `k / 2` and column tile `l` (rescaled).
+    let pair_sum = |pair: usize, l: usize| -> LinalgResult<Option<E::Ct>> {
         let k = 2 * pair;
-        let diag = pair_mask(shape, k, scale, |i, j, k| i % period == (j + k) % period);
-        for (l, slot) in acc.iter_mut().enumerate() {
-            let mut products: Option<E::Ct> = None;
-            for (t, d_tile) in d_k.iter().enumerate() {
-                let index = t * cols + l;
-                let x_tile = &x.tiles()[index];
-                let product = if k > 0 && lower {
-                    let shifted = match ups.get(index) {
-                        Some(up) => prot_up_from(engine, x_tile, up, k, shape)?,
-                        None => prot_up(engine, x_tile, k, shape)?,
-                    };
-                    engine.mul_lazy(d_tile, &shifted)?
-                } else {
-                    engine.mul_lazy(d_tile, x_tile)?
+        let mut products: Option<E::Ct> = None;
+        for (t, d_tile) in shifted[pair].iter().enumerate() {
+            let index = t * cols + l;
+            let x_tile = &x.tiles()[index];
+            let product = if k > 0 && lower {
+                let shifted = match ups.get(index) {
+                    Some(up) => prot_up_from(engine, x_tile, up, k, shape)?,
+                    None => prot_up(engine, x_tile, k, shape)?,
                 };
-                products = Some(add_to(engine, products, product)?);
+                engine.mul_lazy(d_tile, &shifted)?
+            } else {
+                engine.mul_lazy(d_tile, x_tile)?
+            };
+            products = Some(add_to(engine, products, product)?);
+        }
+        Ok(products.map(|p| engine.rescale(&p)).transpose()?)
+    };
+    let diag = |k: usize| pair_mask(shape, k, scale, |i, j, k| i % period == (j + k) % period);
+    let mut acc: Vec<Option<E::Ct>> = vec![None; cols];
+    if masks_first {
+        let masks: Vec<Vec<Complex>> = (0..period).map(diag).collect();
+        let placed = acc.iter_mut().enumerate().try_for_each(|(l, slot)| {
+            let sums = (0..period / 2)
+                .map(|pair| pair_sum(pair, l))
+                .collect::<LinalgResult<Option<Vec<E::Ct>>>>()?;
+            *slot = match sums {
+                Some(sums) => Some(masked_row_sums(engine, &sums, &masks, shape, out)?),
+                None => None,
+            };
+            Ok::<_, LinalgError>(())
+        });
+        masks.iter().for_each(|m| engine.forget_reused(m));
+        placed?;
+    } else {
+        for pair in 0..period / 2 {
+            let mask = diag(2 * pair);
+            for (l, slot) in acc.iter_mut().enumerate() {
+                let Some(products) = pair_sum(pair, l)? else {
+                    continue;
+                };
+                let sums = rotate_sum(engine, &products, shape.s1 as isize, per_pair)?;
+                let placed = match out {
+                    Some(target) => engine.linear_combination(
+                        &[(&sums, Coefficient::Plain(&mask))],
+                        Complex::ZERO,
+                        target,
+                    )?,
+                    None => engine.mul_plain(&sums, &mask)?,
+                };
+                *slot = Some(add_to(engine, slot.take(), placed)?);
             }
-            let Some(products) = products else {
-                continue;
-            };
-            let sums = rotate_sum(
-                engine,
-                &engine.rescale(&products)?,
-                shape.s1 as isize,
-                per_pair,
-            )?;
-            let placed = match out {
-                Some(target) => engine.linear_combination(
-                    &[(&sums, Coefficient::Plain(&diag))],
-                    Complex::ZERO,
-                    target,
-                )?,
-                None => engine.mul_plain(&sums, &diag)?,
-            };
-            *slot = Some(add_to(engine, slot.take(), placed)?);
         }
     }
     let blocks = shape.s0 / per_pair;
@@ -327,6 +354,54 @@ pub fn diag_atb_scaled<E: Engine>(
         shape,
         Layout::Vertical { period },
     )
+}
+
+/// [`AtbSchedule::MasksFirst`] for one column tile: `Σ_r rot(Σ_p
+/// masks[(2p + r) mod c'] ⊙ sums[p], r·s1)` over the row offsets `r < c'`, each
+/// offset's combination landing on `out` (default: one level below the
+/// lowest sum, at its scale), the offsets joined pairwise: `M_2j + rot(M_2j+1, s1)`
+/// holds offsets `2j` and `2j + 1`, and so on with `2·s1`, `4·s1`, ….
+fn masked_row_sums<E: Engine>(
+    engine: &E,
+    sums: &[E::Ct],
+    masks: &[Vec<Complex>],
+    shape: TileShape,
+    out: Option<E::Target>,
+) -> LinalgResult<E::Ct> {
+    let target = match out {
+        Some(target) => target,
+        None => {
+            // The pairs after the first sit one level lower (RotLeft's mask).
+            let lowest = sums
+                .iter()
+                .min_by_key(|s| engine.level(s))
+                .ok_or(EngineError::NoTerms)?;
+            engine.target_at(
+                engine.target_of(lowest),
+                engine.level(lowest).saturating_sub(1),
+            )?
+        }
+    };
+    let period = masks.len();
+    let mut offsets = (0..period)
+        .map(|r| {
+            let combination: Vec<(&E::Ct, Coefficient<'_>)> = sums
+                .iter()
+                .enumerate()
+                .map(|(pair, s)| (s, Coefficient::Reused(&masks[(2 * pair + r) % period])))
+                .collect();
+            engine.linear_combination(&combination, Complex::ZERO, target)
+        })
+        .collect::<Result<Vec<E::Ct>, _>>()?;
+    let mut step = shape.s1 as isize;
+    while offsets.len() > 1 {
+        offsets = offsets
+            .chunks(2)
+            .map(|pair| engine.add(&pair[0], &engine.rotate(&pair[1], step)?))
+            .collect::<Result<_, _>>()?;
+        step *= 2;
+    }
+    Ok(offsets.remove(0))
 }
 
 /// Lowest level among tiles (0 for none).

@@ -59,13 +59,33 @@ pub fn rot_left<E: Engine>(
     k: usize,
     shape: TileShape,
 ) -> LinalgResult<E::Ct> {
-    check_amount(k, shape, "RotLeft amount (1..s1)")?;
+    Ok(rot_left_many(engine, ct, &[k], shape)?.remove(0))
+}
+
+/// [`rot_left`] by each amount in `ks`, the `2·ks.len()` rotations of `ct`
+/// made together ([`Engine::rotate_many`]: one decomposition on CKKS).
+/// The same counts and results as one [`rot_left`] per amount.
+pub(crate) fn rot_left_many<E: Engine>(
+    engine: &E,
+    ct: &E::Ct,
+    ks: &[usize],
+    shape: TileShape,
+) -> LinalgResult<Vec<E::Ct>> {
     let s1 = shape.s1 as isize;
-    let near = engine.rotate(ct, k as isize)?;
-    let wrapped = engine.rotate(ct, k as isize - s1)?;
-    let diff = engine.sub(&near, &wrapped)?;
-    let keep = indicator(shape, |_, j| j + k < shape.s1);
-    Ok(engine.add(&wrapped, &engine.mul_plain(&diff, &keep)?)?)
+    let mut amounts = Vec::with_capacity(2 * ks.len());
+    for &k in ks {
+        check_amount(k, shape, "RotLeft amount (1..s1)")?;
+        amounts.extend([k as isize, k as isize - s1]);
+    }
+    let rotated = engine.rotate_many(ct, &amounts)?;
+    ks.iter()
+        .zip(rotated.chunks(2))
+        .map(|(&k, pair)| {
+            let diff = engine.sub(&pair[0], &pair[1])?;
+            let keep = indicator(shape, |_, j| j + k < shape.s1);
+            Ok(engine.add(&pair[1], &engine.mul_plain(&diff, &keep)?)?)
+        })
+        .collect()
 }
 
 /// Partial rotate-up by `k`: output `(i, j)` holds input `(i, j)` for

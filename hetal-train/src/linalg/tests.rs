@@ -71,7 +71,11 @@ fn diag_products_match_f64_for_many_shapes() {
                 .max_abs_diff(&want)
                 .unwrap();
             assert!(err < 1e-9, "DiagATB {a}x{c}x{b}, D at {d_level}: {err}");
-            for schedule in [AtbSchedule::Paper, AtbSchedule::Shared] {
+            for schedule in [
+                AtbSchedule::Paper,
+                AtbSchedule::Shared,
+                AtbSchedule::MasksFirst,
+            ] {
                 let scaled = diag_atb_scaled(&e, &de, &xe, -0.25, schedule, None).unwrap();
                 let err = decrypt_matrix(&ClearDecryptor, &scaled)
                     .unwrap()
@@ -335,22 +339,40 @@ fn operation_counts_equal_corrected_table_7() {
             row.shape
         );
         // The shared column sum: the same products, fewer rotations.
-        let shared = |d_level| {
+        let scheduled = |schedule, d_level| {
             measure(&|e| {
                 let d = enc(e, a, c, horizontal, d_level);
                 let x = enc(e, a, b, Layout::Plain, 12);
-                diag_atb_scaled(e, &d, &x, 1.0, AtbSchedule::Shared, None).unwrap();
+                diag_atb_scaled(e, &d, &x, 1.0, schedule, None).unwrap();
             })
         };
         let lg = |v: usize| u64::from(v.trailing_zeros());
         let (col_tiles, half) = (b.div_ceil(slots / a) as u64, c as u64 / 2);
         let saved = col_tiles * (half * lg(a) - half * lg(c) - lg(a / c));
+        let shared = |d_level| scheduled(AtbSchedule::Shared, d_level);
         assert_eq!(triple(shared(12)), (cm_eq, mult, rot_eq - saved));
         // one row tile (s0 = a): one up-rotation per X tile instead of c'/2 − 1
         let ups_saved = col_tiles * (half - 1).saturating_sub(1);
         assert_eq!(
             triple(shared(11)),
             (cm_low, mult, rot_low - saved - ups_saved)
+        );
+        // Masks first: c' − 1 rotations per column tile where Shared has
+        // (c'/2)·log2 c', and c'/2 masks for each of the c' row offsets.
+        let first_saved = col_tiles * (half * lg(a) - (c as u64 - 1) - lg(a / c));
+        let masks_added = col_tiles * half * (c as u64 - 1);
+        let masks_first = |d_level| scheduled(AtbSchedule::MasksFirst, d_level);
+        assert_eq!(
+            triple(masks_first(12)),
+            (cm_eq + masks_added, mult, rot_eq - first_saved)
+        );
+        assert_eq!(
+            triple(masks_first(11)),
+            (
+                cm_low + masks_added,
+                mult,
+                rot_low - first_saved - ups_saved
+            )
         );
         let rm = measure(&|e| {
             let d = enc(e, a, c, horizontal, 12);

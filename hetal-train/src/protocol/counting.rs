@@ -123,6 +123,9 @@ impl<E: Engine> Engine for Counting<'_, E> {
     ) -> EngineResult<Self::Ct> {
         self.inner.add_rotations(terms)
     }
+    fn forget_reused(&self, values: &[Complex]) {
+        self.inner.forget_reused(values)
+    }
     fn bootstrap_pair(&self, a: &Self::Ct, b: &Self::Ct) -> EngineResult<(Self::Ct, Self::Ct)> {
         self.bootstraps.fetch_add(1, Ordering::Relaxed);
         self.inner.bootstrap_pair(a, b)

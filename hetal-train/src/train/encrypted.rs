@@ -211,7 +211,7 @@ pub fn step_observed<E: Engine>(
     done(Phase::Error);
     let scale = config.learning_rate / (batch.x.rows() as f64 * config.weight_scale);
     let (d, x, target) = gradient_operands(engine, d, &batch.x, &w)?;
-    let g = diag_atb_scaled(engine, &d, &x, scale, AtbSchedule::Shared, target)?;
+    let g = diag_atb_scaled(engine, &d, &x, scale, AtbSchedule::MasksFirst, target)?;
     done(Phase::Gradient);
     let v_new = w.try_zip(&g, |a, b| Ok(engine.sub(a, b)?))?;
     let out = update(engine, state, v_new, config)?;
