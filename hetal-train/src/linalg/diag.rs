@@ -383,25 +383,30 @@ fn masked_row_sums<E: Engine>(
         }
     };
     let period = masks.len();
-    let mut offsets = (0..period)
-        .map(|r| {
-            let combination: Vec<(&E::Ct, Coefficient<'_>)> = sums
-                .iter()
-                .enumerate()
-                .map(|(pair, s)| (s, Coefficient::Reused(&masks[(2 * pair + r) % period])))
-                .collect();
-            engine.linear_combination(&combination, Complex::ZERO, target)
-        })
-        .collect::<Result<Vec<E::Ct>, _>>()?;
-    let mut step = shape.s1 as isize;
-    while offsets.len() > 1 {
-        offsets = offsets
-            .chunks(2)
-            .map(|pair| engine.add(&pair[0], &engine.rotate(&pair[1], step)?))
-            .collect::<Result<_, _>>()?;
-        step *= 2;
+    // The tree folded as the offsets come (a binary counter): a node of
+    // height h holds 2^h consecutive offsets, and at most log2 c' + 1 nodes
+    // are alive at once.
+    let mut nodes: Vec<(E::Ct, u32)> = Vec::new();
+    for r in 0..period {
+        let combination: Vec<(&E::Ct, Coefficient<'_>)> = sums
+            .iter()
+            .enumerate()
+            .map(|(pair, s)| (s, Coefficient::Reused(&masks[(2 * pair + r) % period])))
+            .collect();
+        let mut node = engine.linear_combination(&combination, Complex::ZERO, target)?;
+        let mut height = 0;
+        while let Some((left, h)) = nodes.pop() {
+            if h != height {
+                nodes.push((left, h));
+                break;
+            }
+            let step = (shape.s1 as isize) << height;
+            node = engine.add(&left, &engine.rotate(&node, step)?)?;
+            height += 1;
+        }
+        nodes.push((node, height));
     }
-    Ok(offsets.remove(0))
+    Ok(nodes.pop().ok_or(EngineError::NoTerms)?.0)
 }
 
 /// Lowest level among tiles (0 for none).
