@@ -12,14 +12,14 @@ use rayon::prelude::*;
 use super::keyswitch::dot_pair;
 use super::{EvalError, EvalResult, Evaluator, Factor, PreparedPlaintext};
 
-/// A term's multiplier inside [`Evaluator::linear_combination`].
-enum Multiplier<'a> {
+/// A term's multiplier inside [`Evaluator::linear_combination`], where it
+/// is applied term by term (prepared plaintexts go to the dot-product
+/// kernel instead).
+enum Multiplier {
     /// A constant `re + im·i` as scaled integers.
     Const(i128, i128),
     /// The plaintext at this index of the combination's encoded plaintexts.
     Plain(usize),
-    /// A prepared plaintext.
-    Prepared(&'a PreparedPlaintext),
 }
 
 impl Evaluator {
@@ -53,9 +53,12 @@ impl Evaluator {
         // Each term's multiplier at scale `target / a_i.scale`: constants as
         // scaled integers, plaintext vectors encoded over the primes 0..=l.
         let mut plains: Vec<RnsPoly> = Vec::new();
-        let mut muls: Vec<Multiplier> = Vec::with_capacity(terms.len());
+        // Constants and plaintexts encoded here, applied term by term, and the
+        // prepared plaintexts, each with its term's index.
+        let mut muls: Vec<(usize, Multiplier)> = Vec::with_capacity(terms.len());
+        let mut prepared: Vec<(usize, &PreparedPlaintext)> = Vec::new();
         let mut c1s: Vec<Cow<'_, RnsPoly>> = Vec::with_capacity(terms.len());
-        for (a, k) in terms {
+        for (j, (a, k)) in terms.iter().enumerate() {
             self.check(a)?;
             if a.level < l {
                 return Err(EvalError::LevelExhausted(a.level));
@@ -64,13 +67,14 @@ impl Evaluator {
                 return Err(EvalError::SlotMismatch(a.log_slots, first.log_slots));
             }
             let f = target / a.scale;
-            muls.push(match k {
-                Factor::Const(k) => {
-                    Multiplier::Const(Self::scaled_int(k.re, f)?, Self::scaled_int(k.im, f)?)
-                }
+            match k {
+                Factor::Const(k) => muls.push((
+                    j,
+                    Multiplier::Const(Self::scaled_int(k.re, f)?, Self::scaled_int(k.im, f)?),
+                )),
                 Factor::Plain(p) => {
                     plains.push(self.encode(p, a.log_slots, l, f)?);
-                    Multiplier::Plain(plains.len() - 1)
+                    muls.push((j, Multiplier::Plain(plains.len() - 1)));
                 }
                 Factor::Prepared(pp) => {
                     if ((pp.scale / f) - 1.0).abs() > 1e-12 {
@@ -79,22 +83,11 @@ impl Evaluator {
                     if pp.limbs() <= l {
                         return Err(EvalError::Malformed("plaintext (shape)"));
                     }
-                    Multiplier::Prepared(pp)
+                    prepared.push((j, *pp));
                 }
-            });
+            }
             c1s.push(self.c1(a));
         }
-        // Plaintexts prepared in Montgomery form (w·2^64 mod q) are summed on
-        // the dot-product kernel, 8 at a time, and brought back by one
-        // Montgomery product by 1: Σ a·(w·2^64)·2^-64 = Σ a·w, bit for bit.
-        let prepared: Vec<(usize, &PreparedPlaintext)> = muls
-            .iter()
-            .enumerate()
-            .filter_map(|(j, k)| match k {
-                Multiplier::Prepared(pp) => Some((j, *pp)),
-                _ => None,
-            })
-            .collect();
         // Σ a_i·k_i limb by limb, accumulated in place (no per-term copies).
         let n = self.ctx.n();
         let half = n / 2;
@@ -106,8 +99,11 @@ impl Evaluator {
             .enumerate()
             .for_each(|(i, (o0, o1))| {
                 let m = self.ctx.modulus(i);
-                for (((a, _), k), a1) in terms.iter().zip(&muls).zip(&c1s) {
-                    let pair = [(&mut *o0, a.c0.limb(i)), (&mut *o1, a1.limb(i))];
+                for &(j, ref k) in &muls {
+                    let pair = [
+                        (&mut *o0, terms[j].0.c0.limb(i)),
+                        (&mut *o1, c1s[j].limb(i)),
+                    ];
                     match *k {
                         Multiplier::Const(re, im) => {
                             // The constant's NTT values, once for both components.
@@ -121,17 +117,20 @@ impl Evaluator {
                                 }
                             }
                         }
-                        Multiplier::Plain(j) => {
-                            let w = plains[j].limb(i);
+                        Multiplier::Plain(index) => {
+                            let w = plains[index].limb(i);
                             for (out, src) in pair {
                                 for ((o, &x), &y) in out.iter_mut().zip(src).zip(w) {
                                     *o = m.add(*o, m.mul(x, y));
                                 }
                             }
                         }
-                        Multiplier::Prepared(_) => {}
                     }
                 }
+                // Plaintexts prepared in Montgomery form (w·2^64 mod q) are
+                // summed on the dot-product kernel, 8 at a time, and brought
+                // back by one Montgomery product by 1: Σ a·(w·2^64)·2^-64 =
+                // Σ a·w, bit for bit.
                 if prepared.is_empty() {
                     return;
                 }
