@@ -23,12 +23,14 @@ mod products;
 mod rotation;
 mod rotation_sum;
 mod scale;
+mod tensor;
 #[cfg(test)]
 mod tests;
 
 pub use error::EvalError;
 pub use products::{Factor, PreparedPlaintext};
 pub use rotation_sum::RotationSum;
+pub use tensor::Tensor;
 
 use std::borrow::Cow;
 use std::collections::HashMap;

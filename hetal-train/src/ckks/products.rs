@@ -192,13 +192,7 @@ impl Evaluator {
 
     /// `a · b` with relinearisation, awaiting a rescale (scale `a.scale·b.scale`).
     pub fn mul(&self, a: &Ciphertext, b: &Ciphertext) -> EvalResult<Ciphertext> {
-        let (key, level) = self.mul_operands(a, b)?;
-        let l = level + 1;
-        let (d0, d1, d2) = self.tensor(a, b, level);
-        let (k0, k1) = self.key_switch(level, &d2, key);
-        let c0 = self.zip_limbs(&d0, &k0, l, |m, u, v| m.add(u, v));
-        let c1 = self.zip_limbs(&d1, &k1, l, |m, u, v| m.add(u, v));
-        Ok(self.make(a, level, a.scale * b.scale, c0, c1))
+        self.relinearize(&self.tensor_product(a, b)?)
     }
 
     /// `a · b` with relinearisation and rescale fused: ModDown and the

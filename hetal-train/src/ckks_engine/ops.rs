@@ -3,12 +3,13 @@
 use hetal_nostd::encrypt::{encrypt, Key};
 
 use super::{engine_error, CkksCt, CkksEngine, CkksTarget, EncryptKey};
-use crate::ckks::{EvalError, Factor, RotationSum};
+use crate::ckks::{EvalError, Factor, RotationSum, Tensor};
 use crate::engine::{add_to, check_above, Coefficient, Complex, Engine, EngineError, EngineResult};
 
 impl Engine for CkksEngine {
     type Ct = CkksCt;
     type Target = CkksTarget;
+    type Products = Tensor;
 
     fn slots(&self) -> usize {
         1 << self.log_slots
@@ -80,6 +81,25 @@ impl Engine for CkksEngine {
         Self::need_level(a)?;
         Self::need_level(b)?;
         Self::wrap(self.ev.mul(&a.ct, &b.ct), true)
+    }
+
+    fn mul_accumulate(&self, acc: Option<Tensor>, a: &CkksCt, b: &CkksCt) -> EngineResult<Tensor> {
+        Self::need_level(a)?;
+        Self::need_level(b)?;
+        let product = self.ev.tensor_product(&a.ct, &b.ct).map_err(engine_error)?;
+        match acc {
+            None => Ok(product),
+            Some(mut sum) => {
+                self.ev
+                    .add_tensor(&mut sum, &product)
+                    .map_err(engine_error)?;
+                Ok(sum)
+            }
+        }
+    }
+
+    fn relinearize(&self, products: Tensor) -> EngineResult<CkksCt> {
+        Self::wrap(self.ev.relinearize(&products), true)
     }
 
     fn mul_plain_lazy(&self, a: &CkksCt, p: &[Complex]) -> EngineResult<CkksCt> {

@@ -318,6 +318,7 @@ impl ClearEngine {
 impl Engine for ClearEngine {
     type Ct = ClearCt;
     type Target = usize;
+    type Products = ClearCt;
 
     fn slots(&self) -> usize {
         self.config.slots
@@ -391,6 +392,23 @@ impl Engine for ClearEngine {
         let mut out = self.binary(a, b, |x, y| x * y)?;
         out.pending_rescale = true;
         Ok(out)
+    }
+
+    fn mul_accumulate(
+        &self,
+        acc: Option<ClearCt>,
+        a: &ClearCt,
+        b: &ClearCt,
+    ) -> EngineResult<ClearCt> {
+        let product = self.mul_lazy(a, b)?;
+        match acc {
+            None => Ok(product),
+            Some(sum) => self.add(&sum, &product),
+        }
+    }
+
+    fn relinearize(&self, products: ClearCt) -> EngineResult<ClearCt> {
+        Ok(products)
     }
 
     fn mul_plain_lazy(&self, a: &ClearCt, p: &[Complex]) -> EngineResult<ClearCt> {

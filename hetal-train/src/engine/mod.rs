@@ -89,6 +89,9 @@ pub trait Engine: Sync {
     /// exact scale. Circuits use targets so that values computed along
     /// different paths can be added (see [`Engine::linear_combination`]).
     type Target: Copy + Send + Sync + std::fmt::Debug;
+    /// A sum of ciphertext products awaiting one relinearisation
+    /// ([`Engine::mul_accumulate`]).
+    type Products: Clone + Send + Sync;
 
     /// Number of complex slots of a ciphertext.
     fn slots(&self) -> usize;
@@ -114,6 +117,18 @@ pub trait Engine: Sync {
     fn add_const(&self, a: &Self::Ct, k: Complex) -> EngineResult<Self::Ct>;
     /// `a · b` with relinearisation, awaiting a rescale (one Mult).
     fn mul_lazy(&self, a: &Self::Ct, b: &Self::Ct) -> EngineResult<Self::Ct>;
+    /// `acc + a · b` without relinearising (one Mult): engines that
+    /// relinearise (CKKS) add the products as tensors and switch the sum's
+    /// quadratic part once, in [`Engine::relinearize`], instead of once per
+    /// product.
+    fn mul_accumulate(
+        &self,
+        acc: Option<Self::Products>,
+        a: &Self::Ct,
+        b: &Self::Ct,
+    ) -> EngineResult<Self::Products>;
+    /// A sum of products as a ciphertext, awaiting a rescale.
+    fn relinearize(&self, products: Self::Products) -> EngineResult<Self::Ct>;
     /// `a · p` for a plaintext slot vector, awaiting a rescale (one CMult).
     fn mul_plain_lazy(&self, a: &Self::Ct, p: &[Complex]) -> EngineResult<Self::Ct>;
     /// `a · k`, rescaled: one level and one CMult, both free when `k` is a

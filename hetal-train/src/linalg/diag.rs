@@ -125,13 +125,15 @@ pub fn diag_abt<E: Engine>(
     // rotations of one weight tile by every k share one key-switch
     // decomposition (hoisted), and each sum still runs over l in order.
     let steps: Vec<isize> = (1..pairs).map(|p| 2 * p as isize * s1).collect();
-    let mut products: Vec<Vec<Option<E::Ct>>> = vec![vec![None; x.row_tiles()]; pairs];
+    // The products of a sum are added before relinearising (one key switch
+    // per sum, not per product).
+    let mut products: Vec<Vec<Option<E::Products>>> = vec![vec![None; x.row_tiles()]; pairs];
     for (l, tile) in w_pair.iter().enumerate() {
         let rotated = engine.rotate_many(tile, &steps)?;
         for (pair, w_k) in std::iter::once(tile).chain(&rotated).enumerate() {
             for (t, slot) in products[pair].iter_mut().enumerate() {
-                let term = engine.mul_lazy(&x.tiles()[t * cols + l], w_k)?;
-                *slot = Some(add_to(engine, slot.take(), term)?);
+                let x_tile = &x.tiles()[t * cols + l];
+                *slot = Some(engine.mul_accumulate(slot.take(), x_tile, w_k)?);
             }
         }
     }
@@ -144,7 +146,8 @@ pub fn diag_abt<E: Engine>(
             let Some(products) = products else {
                 continue;
             };
-            let summed = rotate_sum(engine, &engine.rescale(&products)?, 1, shape.s1)?;
+            let products = engine.rescale(&engine.relinearize(products)?)?;
+            let summed = rotate_sum(engine, &products, 1, shape.s1)?;
             let column = engine.mul_plain(&summed, &first_column)?;
             let spread = rotate_sum(engine, &column, -1, shape.s1)?;
             let placed = engine.mul_plain(&spread, &diag)?;
@@ -285,22 +288,22 @@ pub fn diag_atb_scaled<E: Engine>(
     // Σ_t D_k[t] ⊙ X[t, l] for the pair `k / 2` and column tile `l` (rescaled).
     let pair_sum = |pair: usize, l: usize| -> LinalgResult<Option<E::Ct>> {
         let k = 2 * pair;
-        let mut products: Option<E::Ct> = None;
+        let mut products: Option<E::Products> = None;
         for (t, d_tile) in shifted[pair].iter().enumerate() {
             let index = t * cols + l;
             let x_tile = &x.tiles()[index];
-            let product = if k > 0 && lower {
+            products = Some(if k > 0 && lower {
                 let shifted = match ups.get(index) {
                     Some(up) => prot_up_from(engine, x_tile, up, k, shape)?,
                     None => prot_up(engine, x_tile, k, shape)?,
                 };
-                engine.mul_lazy(d_tile, &shifted)?
+                engine.mul_accumulate(products, d_tile, &shifted)?
             } else {
-                engine.mul_lazy(d_tile, x_tile)?
-            };
-            products = Some(add_to(engine, products, product)?);
+                engine.mul_accumulate(products, d_tile, x_tile)?
+            });
         }
-        Ok(products.map(|p| engine.rescale(&p)).transpose()?)
+        let relinearized = products.map(|p| engine.relinearize(p)).transpose()?;
+        Ok(relinearized.map(|p| engine.rescale(&p)).transpose()?)
     };
     let diag = |k: usize| pair_mask(shape, k, scale, |i, j, k| i % period == (j + k) % period);
     let mut acc: Vec<Option<E::Ct>> = vec![None; cols];

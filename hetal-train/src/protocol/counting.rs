@@ -31,6 +31,7 @@ impl<'a, E> Counting<'a, E> {
 impl<E: Engine> Engine for Counting<'_, E> {
     type Ct = E::Ct;
     type Target = E::Target;
+    type Products = E::Products;
 
     fn slots(&self) -> usize {
         self.inner.slots()
@@ -64,6 +65,17 @@ impl<E: Engine> Engine for Counting<'_, E> {
     }
     fn mul_lazy(&self, a: &Self::Ct, b: &Self::Ct) -> EngineResult<Self::Ct> {
         self.inner.mul_lazy(a, b)
+    }
+    fn mul_accumulate(
+        &self,
+        acc: Option<Self::Products>,
+        a: &Self::Ct,
+        b: &Self::Ct,
+    ) -> EngineResult<Self::Products> {
+        self.inner.mul_accumulate(acc, a, b)
+    }
+    fn relinearize(&self, products: Self::Products) -> EngineResult<Self::Ct> {
+        self.inner.relinearize(products)
     }
     fn mul_plain_lazy(&self, a: &Self::Ct, p: &[Complex]) -> EngineResult<Self::Ct> {
         self.inner.mul_plain_lazy(a, p)

@@ -70,3 +70,66 @@ fn linear_combinations_of_prepared_plaintexts_are_bit_identical() {
         .collect();
     assert!(max_err(&s.dec(&got), &clear) < 1e-4);
 }
+
+/// Lazy relinearisation: 6 products added as tensors and relinearised once
+/// decrypt to the sum of the products, within the error of the same products
+/// relinearised one by one; the sum keeps the lower level of its terms; terms
+/// of other slot counts or scales are refused.
+#[test]
+fn tensor_sums_relinearise_once_to_the_sum_of_the_products() {
+    let s = setup(N12, &[], false, 29);
+    let level = 5;
+    let pairs: Vec<(Ciphertext, Ciphertext)> = (0..6)
+        .map(|j| {
+            // One sum term two levels up: the sum drops it to the others'.
+            let lv = if j == 3 { level + 2 } else { level };
+            (
+                s.enc(&values(2048, 60 + j), lv),
+                s.enc(&values(2048, 70 + j), lv),
+            )
+        })
+        .collect();
+    let clear: Vec<Complex> = (0..2048)
+        .map(|i| {
+            (0..6).fold(Complex::real(0.0), |acc, j| {
+                acc + values(2048, 60 + j)[i] * values(2048, 70 + j)[i]
+            })
+        })
+        .collect();
+    let mut sum = s.ev.tensor_product(&pairs[0].0, &pairs[0].1).unwrap();
+    let mut eager = s.ev.mul(&pairs[0].0, &pairs[0].1).unwrap();
+    for (a, b) in &pairs[1..] {
+        s.ev.add_tensor(&mut sum, &s.ev.tensor_product(a, b).unwrap())
+            .unwrap();
+        eager = s.ev.add(&eager, &s.ev.mul(a, b).unwrap()).unwrap();
+    }
+    assert_eq!(sum.level(), level);
+    let lazy = s.ev.rescale(&s.ev.relinearize(&sum).unwrap()).unwrap();
+    let eager = s.ev.rescale(&eager).unwrap();
+    let (lazy_err, eager_err) = (
+        max_err(&s.dec(&lazy), &clear),
+        max_err(&s.dec(&eager), &clear),
+    );
+    assert!(lazy_err < 1e-4, "lazy error {lazy_err}");
+    assert!(
+        lazy_err < 2.0 * eager_err.max(1e-7),
+        "lazy {lazy_err}, eager {eager_err}"
+    );
+    // One product through the tensor path is `mul`, bit for bit.
+    let (a, b) = &pairs[1];
+    let once =
+        s.ev.relinearize(&s.ev.tensor_product(a, b).unwrap())
+            .unwrap();
+    assert_eq!(once, s.ev.mul(a, b).unwrap());
+    // A sum without its quadratic part switched is not a ciphertext of it.
+    let mut skipped = sum.clone();
+    skipped.d[2] = RnsPoly::zero(s.ctx.n(), level + 1);
+    let wrong = s.ev.rescale(&s.ev.relinearize(&skipped).unwrap()).unwrap();
+    assert!(max_err(&s.dec(&wrong), &clear) > 1e-2);
+    let fewer = s.enc(&values(1024, 80), level);
+    let other_slots = s.ev.tensor_product(&fewer, &fewer).unwrap();
+    assert!(s.ev.add_tensor(&mut sum.clone(), &other_slots).is_err());
+    let mut other_scale = sum.clone();
+    other_scale.scale *= 1.0 + 1e-6;
+    assert!(s.ev.add_tensor(&mut sum.clone(), &other_scale).is_err());
+}

@@ -144,6 +144,7 @@ impl Recorder<'_> {
 impl Engine for Recorder<'_> {
     type Ct = ClearCt;
     type Target = usize;
+    type Products = ClearCt;
 
     fn slots(&self) -> usize {
         self.inner.slots()
@@ -178,6 +179,18 @@ impl Engine for Recorder<'_> {
     fn mul_lazy(&self, a: &ClearCt, b: &ClearCt) -> EngineResult<ClearCt> {
         self.note(Work::Product, self.level(a).min(self.level(b)), 1);
         self.inner.mul_lazy(a, b)
+    }
+    fn mul_accumulate(
+        &self,
+        acc: Option<ClearCt>,
+        a: &ClearCt,
+        b: &ClearCt,
+    ) -> EngineResult<ClearCt> {
+        self.note(Work::Product, self.level(a).min(self.level(b)), 1);
+        self.inner.mul_accumulate(acc, a, b)
+    }
+    fn relinearize(&self, products: ClearCt) -> EngineResult<ClearCt> {
+        self.inner.relinearize(products)
     }
     fn mul(&self, a: &ClearCt, b: &ClearCt) -> EngineResult<ClearCt> {
         self.note(Work::Product, self.level(a).min(self.level(b)), 1);
