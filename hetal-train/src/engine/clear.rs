@@ -7,7 +7,8 @@ use std::sync::Mutex;
 
 use super::noise::NoiseSource;
 use super::{
-    check_above, Coefficient, Complex, Decryptor, Engine, EngineError, EngineResult, NoiseConfig,
+    add_to, check_above, Coefficient, Complex, Decryptor, Engine, EngineError, EngineResult,
+    NoiseConfig,
 };
 
 /// `|v|²`, whose square root is `|v|` for the slot magnitudes an engine
@@ -400,11 +401,7 @@ impl Engine for ClearEngine {
         a: &ClearCt,
         b: &ClearCt,
     ) -> EngineResult<ClearCt> {
-        let product = self.mul_lazy(a, b)?;
-        match acc {
-            None => Ok(product),
-            Some(sum) => self.add(&sum, &product),
-        }
+        add_to(self, acc, self.mul_lazy(a, b)?)
     }
 
     fn relinearize(&self, products: ClearCt) -> EngineResult<ClearCt> {
