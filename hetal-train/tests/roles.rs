@@ -216,11 +216,22 @@ fn a_key_owner_that_drops_out_and_returns_completes_the_job() {
     let (_server, url) = serve(&dir, "127.0.0.1:0", "serve.log");
     let mut first = train_in_background(&dir, &url, "MODEL", "train-1.log");
     let (client, job) = session_client(&dir, "MODEL");
-    wait_for(&client, &job, 600, |s| s.state == JobState::AwaitingVerdict);
+    // The key owner dies after the start and before its verdict on the
+    // first epoch can have reached the server (a status poll can miss the
+    // short wait for that verdict, so "awaiting a verdict" alone could be
+    // the last epoch's, and the job could finish without the owner).
+    wait_for(&client, &job, 600, |s| {
+        let started = matches!(
+            s.state,
+            JobState::Queued | JobState::Loading | JobState::Training
+        );
+        (started && s.epoch == 0)
+            || (s.state == JobState::AwaitingVerdict && s.pending_epoch == Some(1))
+    });
     first.kill();
-    // The key owner may have answered just before it died: the job then
-    // trains the next epoch and waits for a verdict on that one, which nobody
-    // gives until the key owner returns.
+    // The key owner may have answered the first epoch just before it died:
+    // the job then trains the next epoch and waits for a verdict on that
+    // one, which nobody gives until the key owner returns.
     let waiting = wait_for(&client, &job, 600, |s| s.state == JobState::AwaitingVerdict);
     let pending = waiting
         .pending_epoch
