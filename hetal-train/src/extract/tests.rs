@@ -1,6 +1,7 @@
 //! Model-directory checks on tiny synthetic directories (no assets needed).
 
 use std::collections::HashMap;
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
 use candle_core::{Device, Tensor};
@@ -24,15 +25,33 @@ fn config(model_type: &str, hidden: usize) -> String {
     )
 }
 
+/// A synthetic model directory, removed when dropped (a failing test too
+/// leaves nothing behind).
+struct ModelDir(PathBuf);
+
+impl Deref for ModelDir {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ModelDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A synthetic model directory with the given files.
-fn model_dir(name: &str, files: &[(&str, &str)]) -> PathBuf {
+fn model_dir(name: &str, files: &[(&str, &str)]) -> ModelDir {
     let dir = std::env::temp_dir().join(format!("hetal-model-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("1_Pooling")).unwrap();
     for (file, body) in files {
         std::fs::write(dir.join(file), body).unwrap();
     }
-    dir
+    ModelDir(dir)
 }
 
 fn pooling(width: usize) -> String {
@@ -72,7 +91,6 @@ fn missing_directory_and_files_are_named() {
         matches!(err, ExtractError::MissingModelFile { ref file, .. } if file == "model.safetensors"),
         "{err}"
     );
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
@@ -114,7 +132,6 @@ fn mismatched_configuration_is_refused() {
     );
     let err = load_err(&dir);
     assert!(err.to_string().contains("Dense"), "{err}");
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
@@ -146,5 +163,4 @@ fn corrupt_or_mismatched_weights_are_refused() {
     std::fs::write(dir.join("config.json"), b"{\"model_type\": ").unwrap();
     let err = load_err(&dir);
     assert!(matches!(err, ExtractError::Json { .. }), "{err}");
-    std::fs::remove_dir_all(dir).unwrap();
 }
