@@ -16,8 +16,9 @@
 //!   gradient, update).
 //! * `train_gradient`: DiagATB alone (the iteration's gradient, on the
 //!   operands and onto the target the timed iteration hands it: `d_level`)
-//!   with each schedule (`paper`, HETAL's; `shared`; `masks_first`, the
-//!   trainer's), side by side on the same keys, data and threads.
+//!   with each schedule (`paper`, HETAL's; `shared`; `masks_first`;
+//!   `packed_columns`, the trainer's), side by side on the same keys, data
+//!   and threads.
 //! * `train_ckks`: the whole digits demo run on 2 threads (`hetal demo`'s
 //!   training stage), with its accuracy beside the f64 reference's.
 //!
@@ -41,8 +42,7 @@ use crate::linalg::{
 use crate::softmax::SoftmaxMethod;
 use crate::train::epochs::initial_state;
 use crate::train::{
-    gradient_operands, plan_job, step, step_observed, EncryptedBatch, GradientOperands, JobShape,
-    Phase, TrainConfig,
+    gradient_operands, plan_job, step, step_observed, EncryptedBatch, JobShape, Phase, TrainConfig,
 };
 
 use hetal_nostd::params::{presets, ParamsLiteral};
@@ -68,9 +68,9 @@ fn pool(threads: usize) -> Result<rayon::ThreadPool, String> {
         .map_err(|e| e.to_string())
 }
 
-/// A `train_iteration` record and DiagATB's operands as its timed
-/// iteration saw them.
-type Timed = (serde_json::Value, GradientOperands<CkksCt, CkksTarget>);
+/// A `train_iteration` record and the weights as its timed iteration saw
+/// them.
+type Timed = (serde_json::Value, BlockMatrix<CkksCt>);
 
 fn iteration_config(rows: usize, slots: usize) -> TrainConfig {
     digits_config(rows, slots, 1)
@@ -146,9 +146,9 @@ fn train_iteration(
             for _ in 0..2 {
                 state = step(&engine, state, &batch, &config, method).map_err(|e| e.to_string())?;
             }
-            // DiagATB's operands as the timed iteration hands them over.
-            let operands = gradient_operands(&engine, d.clone(), &batch.x, &state.w)
-                .map_err(|e| e.to_string())?;
+            // The weights as the timed iteration sees them: DiagATB's
+            // operands land on their target.
+            let w_seen = state.w.clone();
             let (mut times, mut cpu) = (Vec::new(), Vec::new());
             let mut phases = serde_json::Map::new();
             for _ in 0..runs.max(1) {
@@ -205,15 +205,19 @@ fn train_iteration(
                 "variant": "packed_weights_lean_softmax",
                 "phases_s": phases,
             });
-            Ok((record, operands))
+            Ok((record, w_seen))
         })?;
-        let (record, (d_op, x_op, out)) = record;
+        let (record, w_seen) = record;
         emit(record);
         for (name, schedule) in [
             ("paper", AtbSchedule::Paper),
             ("shared", AtbSchedule::Shared),
             ("masks_first", AtbSchedule::MasksFirst),
+            ("packed_columns", AtbSchedule::PackedColumns),
         ] {
+            let (d_op, x_op, out) =
+                gradient_operands(&engine, d.clone(), &batch.x, &w_seen, schedule)
+                    .map_err(|e| e.to_string())?;
             let median_s =
                 pool.install(|| gradient_seconds(&engine, (&d_op, &x_op, out), schedule, runs))?;
             emit(json!({

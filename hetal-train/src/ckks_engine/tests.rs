@@ -99,6 +99,59 @@ fn diag_atb_lands_exactly_on_a_given_target() {
     ckks.sub(&on_target, &g.tiles()[0]).unwrap();
 }
 
+/// Packed columns on CKKS: three column tiles (a pair and a lone one), `X`
+/// a level below `D`, the real and imaginary halves separated onto a
+/// target one level below the row sums.
+#[test]
+fn packed_columns_atb_lands_on_a_target() {
+    let slots = 64;
+    let ckks = CkksEngine::new(&INSECURE_N10, slots, &[], Csprng::from_entropy([5; 32])).unwrap();
+    let (a, b, c) = (8, 20, 4);
+    let p = padded_classes(c);
+    let shape = TileShape::for_batch(a, p, slots).unwrap();
+    let (x, d) = (random_matrix(a, b, 7), random_matrix(a, c, 8));
+    let de = encrypt_matrix(&ckks, &d, shape, Layout::Horizontal { period: p }, 8).unwrap();
+    let xe = encrypt_matrix(&ckks, &x, shape, Layout::Plain, 7).unwrap();
+    assert_eq!(xe.col_tiles(), 3);
+    let w = ckks.encrypt_real(&[0.0; 64], 9).unwrap();
+    let target = CkksTarget {
+        level: 5,
+        scale: ckks.target_of(&w).scale * (1.0 - 2e-3),
+    };
+    let got = diag_atb_scaled(
+        &ckks,
+        &de,
+        &xe,
+        -0.5,
+        AtbSchedule::PackedColumns,
+        Some(target),
+    )
+    .unwrap();
+    for tile in got.tiles() {
+        let t = ckks.target_of(tile);
+        assert_eq!((t.level, t.scale), (target.level, target.scale));
+    }
+    let exact = d.t_mul(&x).unwrap();
+    let want = Matrix::from_fn(exact.rows(), exact.cols(), |r, c| -0.5 * exact.row(r)[c]);
+    let err = decrypt_matrix(&CkksDecryptor(&ckks), &got)
+        .unwrap()
+        .max_abs_diff(&want)
+        .unwrap();
+    assert!(err < 1e-6, "packed columns: {err}");
+    assert_eq!(ckks.plain_cache_bytes(), 0);
+    // A target the row sums do not reach is refused.
+    let high = CkksTarget { level: 6, ..target };
+    assert!(diag_atb_scaled(
+        &ckks,
+        &de,
+        &xe,
+        -0.5,
+        AtbSchedule::PackedColumns,
+        Some(high)
+    )
+    .is_err());
+}
+
 #[test]
 fn nearly_equal_scales_are_aligned_exactly() {
     let e = CkksEngine::new(&INSECURE_N10, 64, &[], Csprng::from_entropy([9; 32])).unwrap();

@@ -6,6 +6,7 @@
 //! pair suffice; a final `acc + conj(acc)` after complex masks
 //! `(M_k − i·M_{k+1})/2` puts each diagonal where it belongs.
 
+use super::packed_atb::packed_columns_atb;
 use super::rowops::{indicator, mask, prot_up, prot_up_from, rot_left, rot_left_many, rotate_sum};
 use super::{BlockMatrix, Layout, LinalgError, LinalgResult, TileShape};
 use crate::engine::{add_to, Coefficient, Complex, Engine, EngineError};
@@ -193,8 +194,32 @@ pub enum AtbSchedule {
     /// `(c'/2)·log2 c'`, and `(c'/2)·c'` CMult instead of `c'/2` (the masks,
     /// `c'` distinct ones, are encoded once per call). Falls back to
     /// [`AtbSchedule::Paper`] where `Shared` would.
-    #[default]
     MasksFirst,
+    /// Two column tiles of `X` in one complex tile, every diagonal on its
+    /// own with real masks (see `packed_atb.rs`): the masked row sums and
+    /// the block sum of [`AtbSchedule::MasksFirst`] run once per pair of
+    /// column tiles, with `c'` relinearisations per pair where the complex
+    /// pairs of diagonals pay `c'/2` per tile. `X` sits a level below `D`
+    /// (dropped there if need be). Used when `X` has at least two column
+    /// tiles; falls back to [`AtbSchedule::MasksFirst`] otherwise.
+    #[default]
+    PackedColumns,
+}
+
+impl AtbSchedule {
+    /// How many levels above the gradient's target `D` and `X` (with
+    /// `col_tiles` column tiles) enter [`diag_atb_scaled`] so that it lands
+    /// exactly on the target, the fewest this schedule needs: `(3, 2)` for
+    /// [`AtbSchedule::PackedColumns`] where it applies (`X` a level below
+    /// `D`, the row sums two below `D`), else `(4, 4)` (both at one level,
+    /// RotLeft on `D`).
+    pub fn operand_levels(self, col_tiles: usize) -> (usize, usize) {
+        if self == AtbSchedule::PackedColumns && col_tiles >= 2 {
+            (3, 2)
+        } else {
+            (4, 4)
+        }
+    }
 }
 
 /// DiagATB: `Dᵀ · X` for `D` (`a × c`, horizontal layout with period `c'`)
@@ -222,8 +247,8 @@ pub fn diag_atb<E: Engine>(
 /// result exactly on that target (level and scale, as
 /// [`Engine::linear_combination`] does), which must lie below the level
 /// the row sums reach (two below `D` in the PRotUp variant, three in the
-/// RotLeft one); the weights' target, so that the update subtracts without
-/// aligning.
+/// RotLeft one, two with [`AtbSchedule::PackedColumns`]); the weights'
+/// target, so that the update subtracts without aligning.
 pub fn diag_atb_scaled<E: Engine>(
     engine: &E,
     d: &BlockMatrix<E::Ct>,
@@ -236,6 +261,12 @@ pub fn diag_atb_scaled<E: Engine>(
     let period = period_of(d, false)?;
     expect_same(d, x, "inner dimension of Dᵀ·X", (d.rows(), x.rows()))?;
     let shape = x.shape();
+    // Rows summed per pair, then blocks of them summed once per column tile.
+    let blocked = shape.s0 % period == 0 && (shape.s0 / period).is_power_of_two();
+    let cols = x.col_tiles();
+    if schedule == AtbSchedule::PackedColumns && blocked && cols >= 2 {
+        return packed_columns_atb(engine, d, x, period, scale, out);
+    }
     let level_d = min_level(engine, d.tiles());
     let level_x = min_level(engine, x.tiles());
     let lower = level_d < level_x;
@@ -244,14 +275,11 @@ pub fn diag_atb_scaled<E: Engine>(
     } else {
         (drop_all(engine, d, level_x)?, x.clone())
     };
-    // Rows summed per pair, then blocks of them summed once per column tile.
-    let blocked = shape.s0 % period == 0 && (shape.s0 / period).is_power_of_two();
     let (per_pair, masks_first) = match schedule {
         AtbSchedule::Shared if blocked => (period, false),
-        AtbSchedule::MasksFirst if blocked => (period, true),
+        AtbSchedule::MasksFirst | AtbSchedule::PackedColumns if blocked => (period, true),
         _ => (shape.s0, false),
     };
-    let cols = x.col_tiles();
     // D + i·RotLeft(D, 1): columns k and k+1 in one tile.
     let d_pair: Vec<E::Ct> = d
         .tiles()
@@ -314,7 +342,7 @@ pub fn diag_atb_scaled<E: Engine>(
                 .map(|pair| pair_sum(pair, l))
                 .collect::<LinalgResult<Option<Vec<E::Ct>>>>()?;
             *slot = match sums {
-                Some(sums) => Some(masked_row_sums(engine, &sums, &masks, shape, out)?),
+                Some(sums) => Some(masked_row_sums(engine, &sums, 2, &masks, shape, out)?),
                 None => None,
             };
             Ok::<_, LinalgError>(())
@@ -360,13 +388,16 @@ pub fn diag_atb_scaled<E: Engine>(
 }
 
 /// [`AtbSchedule::MasksFirst`] for one column tile: `Σ_r rot(Σ_p
-/// masks[(2p + r) mod c'] ⊙ sums[p], r·s1)` over the row offsets `r < c'`, each
-/// offset's combination landing on `out` (default: one level below the
-/// lowest sum, at its scale), the offsets joined pairwise: `M_2j + rot(M_2j+1, s1)`
-/// holds offsets `2j` and `2j + 1`, and so on with `2·s1`, `4·s1`, ….
-fn masked_row_sums<E: Engine>(
+/// masks[(stride·p + r) mod c'] ⊙ sums[p], r·s1)` over the row offsets
+/// `r < c'` (`sums[p]` holds the diagonals from `stride·p` on: 2 for complex
+/// pairs, 1 for single diagonals), each offset's combination landing on
+/// `out` (default: one level below the lowest sum, at its scale), the
+/// offsets joined pairwise: `M_2j + rot(M_2j+1, s1)` holds offsets `2j` and
+/// `2j + 1`, and so on with `2·s1`, `4·s1`, ….
+pub(super) fn masked_row_sums<E: Engine>(
     engine: &E,
     sums: &[E::Ct],
+    stride: usize,
     masks: &[Vec<Complex>],
     shape: TileShape,
     out: Option<E::Target>,
@@ -394,7 +425,7 @@ fn masked_row_sums<E: Engine>(
         let combination: Vec<(&E::Ct, Coefficient<'_>)> = sums
             .iter()
             .enumerate()
-            .map(|(pair, s)| (s, Coefficient::Reused(&masks[(2 * pair + r) % period])))
+            .map(|(p, s)| (s, Coefficient::Reused(&masks[(stride * p + r) % period])))
             .collect();
         let mut node = engine.linear_combination(&combination, Complex::ZERO, target)?;
         let mut height = 0;

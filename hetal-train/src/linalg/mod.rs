@@ -9,6 +9,7 @@ mod block;
 mod diag;
 mod eigen;
 mod matrix;
+mod packed_atb;
 mod repack;
 pub(crate) mod rowops;
 mod tile;

@@ -75,6 +75,7 @@ fn diag_products_match_f64_for_many_shapes() {
                 AtbSchedule::Paper,
                 AtbSchedule::Shared,
                 AtbSchedule::MasksFirst,
+                AtbSchedule::PackedColumns,
             ] {
                 let scaled = diag_atb_scaled(&e, &de, &xe, -0.25, schedule, None).unwrap();
                 let err = decrypt_matrix(&ClearDecryptor, &scaled)
@@ -84,7 +85,14 @@ fn diag_products_match_f64_for_many_shapes() {
                     }))
                     .unwrap();
                 assert!(err < 1e-9, "scaled DiagATB ({schedule:?}): {err}");
-                assert_eq!(e.level(&scaled.tiles()[0]), e.level(&grad.tiles()[0]));
+                // Packed columns land three levels below D wherever they
+                // apply (X a level below D).
+                let level = if schedule == AtbSchedule::PackedColumns && xe.col_tiles() >= 2 {
+                    d_level - 3
+                } else {
+                    e.level(&grad.tiles()[0])
+                };
+                assert_eq!(e.level(&scaled.tiles()[0]), level, "{schedule:?}");
                 // every slot, replicas and padding included, as the paper's schedule
                 let paper = diag_atb_scaled(&e, &de, &xe, -0.25, AtbSchedule::Paper, None).unwrap();
                 for (u, v) in scaled.tiles().iter().zip(paper.tiles()) {
@@ -374,6 +382,28 @@ fn operation_counts_equal_corrected_table_7() {
                 rot_low - first_saved - ups_saved
             )
         );
+        // Packed columns: every diagonal on its own over pairs of column
+        // tiles (one row tile here), X a level below D whatever their levels;
+        // with one column tile, masks first.
+        let packed = |d_level| scheduled(AtbSchedule::PackedColumns, d_level);
+        let (pairs, cc) = (col_tiles.div_ceil(2), c as u64);
+        for d_level in [12, 11] {
+            let expected = if col_tiles >= 2 {
+                (
+                    (cc - 1) + pairs * cc * cc,
+                    (2 * cc - 1) * pairs,
+                    pairs + (cc - 1) + pairs * (cc - 1) + pairs * lg(a / c),
+                )
+            } else {
+                triple(masks_first(d_level))
+            };
+            assert_eq!(
+                triple(packed(d_level)),
+                expected,
+                "PackedColumns {:?}, D at {d_level}",
+                row.shape
+            );
+        }
         let rm = measure(&|e| {
             let d = enc(e, a, c, horizontal, 12);
             let x = enc(e, a, b, Layout::Plain, 12);

@@ -22,9 +22,8 @@ pub(super) const ABT_DEPTH: usize = 3;
 pub(super) const FORWARD_DEPTH: usize = ABT_DEPTH + 1;
 /// Levels DiagATB's PRotUp variant consumes below the error matrix.
 const ATB_DEPTH: usize = 3;
-/// Levels DiagATB consumes with `D` and `X` at the same level (the RotLeft
-/// variant, whose rotations act on `D`'s few tiles rather than `X`'s).
-const ATB_EQUAL_DEPTH: usize = 4;
+/// DiagATB's schedule in a training step.
+const ATB_SCHEDULE: AtbSchedule = AtbSchedule::PackedColumns;
 
 /// One encrypted mini-batch: features with the bias column (plain layout)
 /// and one-hot labels (horizontal layout).
@@ -210,8 +209,8 @@ pub fn step_observed<E: Engine>(
     let d = ensure_all(engine, &d, gradient_level(config))?;
     done(Phase::Error);
     let scale = config.learning_rate / (batch.x.rows() as f64 * config.weight_scale);
-    let (d, x, target) = gradient_operands(engine, d, &batch.x, &w)?;
-    let g = diag_atb_scaled(engine, &d, &x, scale, AtbSchedule::MasksFirst, target)?;
+    let (d, x, target) = gradient_operands(engine, d, &batch.x, &w, ATB_SCHEDULE)?;
+    let g = diag_atb_scaled(engine, &d, &x, scale, ATB_SCHEDULE, target)?;
     done(Phase::Gradient);
     let v_new = w.try_zip(&g, |a, b| Ok(engine.sub(a, b)?))?;
     let out = update(engine, state, v_new, config)?;
@@ -235,14 +234,16 @@ pub fn gradient_level(config: &TrainConfig) -> usize {
 /// DiagATB's operands at the fewest levels that let the gradient land
 /// exactly on the weights' target (its rotations cost less the lower they
 /// run, and the update needs the gradient no higher than the weights): `D`
-/// and `X` dropped to the weights' level + `ATB_EQUAL_DEPTH`. Where they
-/// lack those levels (weights just refreshed), they stay as they are and
-/// the gradient lands below the weights.
+/// and `X` dropped to the weights' level plus
+/// [`AtbSchedule::operand_levels`] of `schedule`. Where they lack those
+/// levels (weights just refreshed), they stay as they are and the gradient
+/// lands below the weights.
 pub fn gradient_operands<E: Engine>(
     engine: &E,
     d: BlockMatrix<E::Ct>,
     x: &BlockMatrix<E::Ct>,
     w: &BlockMatrix<E::Ct>,
+    schedule: AtbSchedule,
 ) -> Result<GradientOperands<E::Ct, E::Target>, TrainError> {
     let w_low = w
         .tiles()
@@ -250,13 +251,15 @@ pub fn gradient_operands<E: Engine>(
         .min_by_key(|t| engine.level(t))
         .ok_or(TrainError::Empty)?;
     let target = engine.target_of(w_low);
-    let level = engine.target_level(target) + ATB_EQUAL_DEPTH;
-    if level > min_level(engine, d.tiles()).min(min_level(engine, x.tiles())) {
+    let (d_above, x_above) = schedule.operand_levels(x.col_tiles());
+    let level = engine.target_level(target);
+    let (d_level, x_level) = (level + d_above, level + x_above);
+    if d_level > min_level(engine, d.tiles()) || x_level > min_level(engine, x.tiles()) {
         return Ok((d, x.clone(), None));
     }
     Ok((
-        drop_all(engine, &d, level)?,
-        drop_all(engine, x, level)?,
+        drop_all(engine, &d, d_level)?,
+        drop_all(engine, x, x_level)?,
         Some(target),
     ))
 }
