@@ -159,14 +159,36 @@ impl BaseConv {
 fn convert_portable(y: &[u64], hat: &[u64], t: &Modulus, offset: u64, out: &mut [u64]) {
     // y_c < 1.5·2^62 and the constants are below 2^62: at most 8 sources
     // (checked by the evaluator) of terms below 1.5·2^124 fit in a u128.
-    let ys: Vec<&[u64]> = y.chunks_exact(out.len()).collect();
-    for (k, o) in out.iter_mut().enumerate() {
+    let n = out.len();
+    let ys: Vec<&[u64]> = y.chunks_exact(n).collect();
+    // Four outputs at a time: four independent carry chains per source
+    // instead of one, and fixed-size slices without bounds checks inside.
+    let body = n - n % LANES;
+    for (base, block) in out[..body].chunks_exact_mut(LANES).enumerate() {
+        let start = base * LANES;
+        let mut acc = [0u128; LANES];
+        for (yc, &h) in ys.iter().zip(hat) {
+            let seg: &[u64; LANES] = yc[start..start + LANES]
+                .try_into()
+                .expect("a block of LANES words");
+            for (a, &v) in acc.iter_mut().zip(seg) {
+                *a += u128::from(v) * u128::from(h);
+            }
+        }
+        for (o, a) in block.iter_mut().zip(acc) {
+            *o = t.add(t.reduce_u128(a), offset);
+        }
+    }
+    for (k, o) in out.iter_mut().enumerate().skip(body) {
         let acc = ys.iter().zip(hat).fold(0u128, |acc, (yc, &h)| {
             acc + u128::from(yc[k]) * u128::from(h)
         });
         *o = t.add(t.reduce_u128(acc), offset);
     }
 }
+
+/// Outputs per block of [`convert_portable`].
+const LANES: usize = 4;
 
 /// Constants of ModUp and ModDown at one level.
 #[derive(Debug)]
