@@ -214,11 +214,18 @@ impl AtbSchedule {
     /// `D`, the row sums two below `D`), else `(4, 4)` (both at one level,
     /// RotLeft on `D`).
     pub fn operand_levels(self, col_tiles: usize) -> (usize, usize) {
-        if self == AtbSchedule::PackedColumns && col_tiles >= 2 {
+        if self.packs_columns(col_tiles) {
             (3, 2)
         } else {
             (4, 4)
         }
+    }
+
+    /// Whether this schedule packs two column tiles per complex tile for an
+    /// `X` with `col_tiles` column tiles (the rule both the dispatch and
+    /// [`AtbSchedule::operand_levels`] follow).
+    fn packs_columns(self, col_tiles: usize) -> bool {
+        self == AtbSchedule::PackedColumns && col_tiles >= 2
     }
 }
 
@@ -264,7 +271,7 @@ pub fn diag_atb_scaled<E: Engine>(
     // Rows summed per pair, then blocks of them summed once per column tile.
     let blocked = shape.s0 % period == 0 && (shape.s0 / period).is_power_of_two();
     let cols = x.col_tiles();
-    if schedule == AtbSchedule::PackedColumns && blocked && cols >= 2 {
+    if blocked && schedule.packs_columns(cols) {
         return packed_columns_atb(engine, d, x, period, scale, out);
     }
     let level_d = min_level(engine, d.tiles());
