@@ -64,6 +64,10 @@ pub(super) fn packed_columns_atb<E: Engine>(
     // rotation by one of the even one before it (no keys beyond those of
     // the complex-pair schedules).
     let evens: Vec<isize> = (1..period / 2).map(|p| 2 * p as isize).collect();
+    // PRotUp's column masks, one per k (index 0 unused), encoded once.
+    let tails: Vec<Vec<Complex>> = (0..period)
+        .map(|k| indicator(shape, |_, j| j + k >= shape.s1))
+        .collect();
     let mut parts: Vec<Vec<DiagonalParts<E::Ct>>> =
         vec![Vec::with_capacity(d.tiles().len()); period];
     for tile in d.tiles() {
@@ -74,8 +78,7 @@ pub(super) fn packed_columns_atb<E: Engine>(
                 parts[k].push(if k == 0 {
                     (rotated, None)
                 } else {
-                    let tail = indicator(shape, |_, j| j + k >= shape.s1);
-                    let on_up = engine.mul_plain(&rotated, &tail)?;
+                    let on_up = engine.mul_plain(&rotated, &tails[k])?;
                     let rotated = engine.drop_level(&rotated, engine.level(&on_up))?;
                     (engine.sub(&rotated, &on_up)?, Some(on_up))
                 });
