@@ -10,7 +10,7 @@ use hetal_train::data::digits;
 use hetal_train::softmax::SoftmaxMethod;
 use hetal_train::train::{
     accuracy, encrypt_dataset, plan_job, train_encrypted, train_reference, JobShape, KeyOwner,
-    Optimizer, TrainConfig, WeightRefresh,
+    Optimizer, Patience, TrainConfig, WeightRefresh,
 };
 use hetal_train::{BootstrapConfig, CkksDecryptor, CkksEngine};
 
@@ -25,6 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         batch_size: 32,
         max_epochs: 6,
         patience: 3,
+        min_improvement: 0.0,
         optimizer: Optimizer::Nesterov { momentum: 0.9 },
         seed: 1,
         weight_refresh: WeightRefresh::Packed,
@@ -43,8 +44,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Csprng::from_os().map_err(|e| e.to_string())?,
     )?;
     let data = encrypt_dataset(&engine, &train, &validation, &config, shape.data_level)?;
-    let mut key_owner = KeyOwner::new(CkksDecryptor(&engine), validation.labels.clone(), 3)
-        .with_scale(config.weight_scale);
+    let mut key_owner = KeyOwner::new(
+        CkksDecryptor(&engine),
+        validation.labels.clone(),
+        Patience::new(3),
+    )
+    .with_scale(config.weight_scale);
     let report = train_encrypted(&engine, &data, &config, &mut key_owner, method)?;
     let weights = key_owner.decrypt_weights::<CkksEngine>(&report.weights)?;
     let reference = train_reference(&train, &validation, &config)?;

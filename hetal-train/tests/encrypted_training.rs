@@ -25,6 +25,7 @@ fn config() -> TrainConfig {
         batch_size: 64,
         max_epochs: 2,
         patience: 3,
+        min_improvement: 0.0,
         optimizer: Optimizer::Nesterov { momentum: 0.9 },
         seed: 3,
         weight_refresh: WeightRefresh::PerTile,
@@ -52,7 +53,7 @@ fn train<E: Engine, D: Decryptor<E>>(
 ) -> Outcome {
     let cfg = config();
     let data = encrypt_dataset(engine, train, validation, &cfg, level).unwrap();
-    let mut owner = KeyOwner::new(decryptor, validation.labels.clone(), cfg.patience)
+    let mut owner = KeyOwner::new(decryptor, validation.labels.clone(), cfg.early_stopping())
         .with_scale(cfg.weight_scale);
     let report =
         train_encrypted(engine, &data, &cfg, &mut owner, SoftmaxMethod::HetalLean).unwrap();

@@ -138,7 +138,7 @@ fn raw_text_to_trained_classifier() {
     use hetal_train::softmax::SoftmaxMethod;
     use hetal_train::train::{
         accuracy, encrypt_dataset, plan_job, train_encrypted, train_reference, JobShape, KeyOwner,
-        Optimizer, TrainConfig, WeightRefresh,
+        Optimizer, Patience, TrainConfig, WeightRefresh,
     };
     use hetal_train::{BootstrapConfig, CkksDecryptor, CkksEngine};
 
@@ -218,6 +218,7 @@ fn raw_text_to_trained_classifier() {
         batch_size: 12,
         max_epochs: 30,
         patience: 30,
+        min_improvement: 0.0,
         optimizer: Optimizer::Nesterov { momentum: 0.9 },
         seed: 1,
         weight_refresh: WeightRefresh::PerTile,
@@ -248,6 +249,7 @@ fn raw_text_to_trained_classifier() {
         batch_size: 36,
         max_epochs: 4,
         patience: 4,
+        min_improvement: 0.0,
         optimizer: Optimizer::Nesterov { momentum: 0.9 },
         seed: 1,
         weight_refresh: WeightRefresh::Packed,
@@ -266,8 +268,12 @@ fn raw_text_to_trained_classifier() {
     )
     .unwrap();
     let data = encrypt_dataset(&engine, &train_set, &train_set, &config, shape.data_level).unwrap();
-    let mut owner = KeyOwner::new(CkksDecryptor(&engine), train_set.labels.clone(), 4)
-        .with_scale(config.weight_scale);
+    let mut owner = KeyOwner::new(
+        CkksDecryptor(&engine),
+        train_set.labels.clone(),
+        Patience::new(4),
+    )
+    .with_scale(config.weight_scale);
     let report = train_encrypted(
         &engine,
         &data,

@@ -38,8 +38,12 @@ fn in_process_accuracy(dir: &Path) -> f64 {
     .unwrap();
     let config = spec.train_config();
     let data = encrypt_dataset(&engine, &train, &val, &config, geo.data_level()).unwrap();
-    let mut judge = KeyOwner::new(CkksDecryptor(&engine), val.labels.clone(), spec.patience)
-        .with_scale(config.weight_scale);
+    let mut judge = KeyOwner::new(
+        CkksDecryptor(&engine),
+        val.labels.clone(),
+        spec.train_config().early_stopping(),
+    )
+    .with_scale(config.weight_scale);
     let report =
         train_encrypted(&engine, &data, &config, &mut judge, spec.softmax_method()).unwrap();
     let w = judge

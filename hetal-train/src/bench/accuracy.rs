@@ -150,6 +150,7 @@ fn long_run() -> TrainConfig {
         batch_size: 128,
         max_epochs: 200,
         patience: 10,
+        min_improvement: 0.0,
         optimizer: Optimizer::Nesterov { momentum: 0.9 },
         seed: 3,
         weight_refresh: WeightRefresh::PerTile,
@@ -185,7 +186,7 @@ fn simulate(spec: &JobSpec, split: &Split) -> Result<serde_json::Value, String> 
     let mut key_owner = KeyOwner::new(
         ClearDecryptor,
         split.validation.labels.clone(),
-        config.patience,
+        config.early_stopping(),
     )
     .with_scale(config.weight_scale);
     let report = train_encrypted_observed(

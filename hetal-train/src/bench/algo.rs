@@ -269,6 +269,7 @@ fn paper_config(batch: usize) -> TrainConfig {
         batch_size: batch,
         max_epochs: 1,
         patience: 3,
+        min_improvement: 0.0,
         optimizer: Optimizer::Nesterov { momentum: 0.9 },
         seed: 0,
         weight_refresh: WeightRefresh::PerTile,
@@ -358,6 +359,7 @@ fn train_clear() -> Result<(), TrainError> {
         batch_size: 128,
         max_epochs: 10,
         patience: 3,
+        min_improvement: 0.0,
         optimizer: Optimizer::Nesterov { momentum: 0.9 },
         seed: 3,
         weight_refresh: WeightRefresh::PerTile,
@@ -389,7 +391,7 @@ fn train_clear() -> Result<(), TrainError> {
         let mut key_owner = KeyOwner::new(
             ClearDecryptor,
             split.validation.labels.clone(),
-            config.patience,
+            config.early_stopping(),
         );
         let report = train_encrypted(&engine, &data, &config, &mut key_owner, method)?;
         let seconds = start.elapsed().as_secs_f64();

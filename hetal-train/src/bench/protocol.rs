@@ -142,7 +142,7 @@ fn run_in(dir: &Path) -> Result<(), String> {
     let mut judge = KeyOwner::new(
         CkksDecryptor(&engine),
         val_set.labels.clone(),
-        spec.patience,
+        spec.train_config().early_stopping(),
     );
     train_encrypted(&engine, &data, &config, &mut judge, spec.softmax_method()).map_err(err)?;
     let local_s = start.elapsed().as_secs_f64();

@@ -46,6 +46,32 @@ pub struct Split {
     pub test: Dataset,
 }
 
+impl Split {
+    /// The split with the training part's mean of each feature subtracted
+    /// from all three parts: a data owner's step before encryption (it
+    /// sees its own data in the clear). Centred features make the bias
+    /// column nearly orthogonal to the others, so that gradient descent on
+    /// the softmax layer takes far larger steps without diverging.
+    pub fn centered(&self) -> Split {
+        let x = &self.train.features;
+        let n = x.rows().max(1) as f64;
+        let mean: Vec<f64> = (0..x.cols())
+            .map(|c| (0..x.rows()).map(|r| x.row(r)[c]).sum::<f64>() / n)
+            .collect();
+        let shift = |d: &Dataset| Dataset {
+            features: Matrix::from_fn(d.len(), d.features.cols(), |r, c| {
+                d.features.row(r)[c] - mean[c]
+            }),
+            ..d.clone()
+        };
+        Split {
+            train: shift(&self.train),
+            validation: shift(&self.validation),
+            test: shift(&self.test),
+        }
+    }
+}
+
 const DIGITS_CSV: &str = include_str!("../../data/digits.csv");
 
 /// scikit-learn's handwritten digits (1797 samples, 8x8 pixels, 10 classes),
@@ -202,6 +228,30 @@ mod tests {
         assert_eq!(a.train.with_bias().cols(), 65);
         assert_eq!(a.train.one_hot().row(0).iter().sum::<f64>(), 1.0);
         assert_ne!(a.train.labels, d.split(0.15, 0.3, 2).unwrap().train.labels);
+    }
+
+    #[test]
+    fn centring_shifts_every_part_by_the_training_mean() {
+        let split = digits().unwrap().split(0.15, 0.3, 1).unwrap();
+        let centred = split.centered();
+        let x = &centred.train.features;
+        for c in 0..x.cols() {
+            let mean = (0..x.rows()).map(|r| x.row(r)[c]).sum::<f64>() / x.rows() as f64;
+            assert!(mean.abs() < 1e-12, "column {c}: mean {mean}");
+        }
+        // The other parts move by the same per-feature amount.
+        let shift = |d: &Matrix, e: &Matrix, r: usize, c: usize| d.row(r)[c] - e.row(r)[c];
+        for c in [0, 20, 63] {
+            let by = shift(&split.train.features, &centred.train.features, 0, c);
+            for part in [
+                (&split.validation.features, &centred.validation.features),
+                (&split.test.features, &centred.test.features),
+            ] {
+                assert!((shift(part.0, part.1, 3, c) - by).abs() < 1e-12);
+            }
+        }
+        assert_eq!(centred.test.labels, split.test.labels);
+        assert_eq!(centred.validation.classes, 10);
     }
 
     #[test]

@@ -68,18 +68,31 @@ pub struct EncryptedRun {
     pub val_losses_reference: Vec<f64>,
 }
 
+/// The demo's data: digits cut into train / validation / test (55 / 15 /
+/// 30 %, seed 1), each feature centred on its training mean by the data
+/// owner before encryption ([`Split::centered`]).
+pub fn digits_split() -> Result<Split, crate::data::DataError> {
+    Ok(data::digits()?.split(0.15, 0.3, 1)?.centered())
+}
+
 /// The demo's hyper-parameters for digits at `slots` slots: the whole
 /// training set in one batch where a tile holds it (one iteration costs
-/// about the same for 128 or 1024 rows), Nesterov with learning rate 2 and
-/// momentum 0.9 (full-batch steps take a larger rate than the paper's
-/// mini-batches), 30 epochs at most, patience 3, the packed weight refresh.
+/// about the same for 128 or 1024 rows); on centred features, Nesterov
+/// with learning rate 16 and momentum 0.7 (full-batch steps on centred
+/// data take a far larger rate than the paper's mini-batches); early
+/// stopping after 2 epochs without a 2 % lower validation loss; the packed
+/// weight refresh. Chosen on the f64 reference trainer by validation loss
+/// against iterations (README, "Encrypted training"): the paper's rule
+/// (patience 3, any lower loss) on raw pixels with rate 2 ran all 30
+/// epochs; this stops after 12.
 pub fn digits_config(train_samples: usize, slots: usize, max_epochs: usize) -> TrainConfig {
     TrainConfig {
-        learning_rate: 2.0,
+        learning_rate: 16.0,
         batch_size: filling_batch(train_samples, 10, slots),
         max_epochs,
-        patience: 3,
-        optimizer: Optimizer::Nesterov { momentum: 0.9 },
+        patience: 2,
+        min_improvement: 0.02,
+        optimizer: Optimizer::Nesterov { momentum: 0.7 },
         seed: 3,
         weight_refresh: WeightRefresh::Packed,
         weight_scale: 8.0,
@@ -151,12 +164,13 @@ fn minutes(d: Duration) -> String {
 pub fn run(preset: &ParamsLiteral<'_>, max_epochs: usize) -> Result<EncryptedRun, DemoError> {
     let params = preset.build()?;
     let slots = params.max_slots();
-    let split: Split = data::digits()?.split(0.15, 0.3, 1)?;
+    let split = digits_split()?;
     let config = digits_config(split.train.len(), slots, max_epochs);
     let method = SoftmaxMethod::HetalLean;
     eprintln!(
         "[hetal demo] encrypted training on digits at `{}`: {} train / {} validation / {} test, \
-         batch {} (one tile), Nesterov lr {} momentum 0.9, at most {} epochs, patience {}",
+         features centred by the owner, batch {} (one tile), Nesterov lr {} momentum 0.7, at \
+         most {} epochs, patience {} (loss 2 % lower to count)",
         params.name(),
         split.train.len(),
         split.validation.len(),
@@ -232,7 +246,7 @@ pub fn run(preset: &ParamsLiteral<'_>, max_epochs: usize) -> Result<EncryptedRun
     let mut owner = KeyOwner::new(
         CkksDecryptor(&engine),
         split.validation.labels.clone(),
-        config.patience,
+        config.early_stopping(),
     )
     .with_scale(config.weight_scale);
     let (start, start_cpu) = (Instant::now(), process_cpu_seconds());

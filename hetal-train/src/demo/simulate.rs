@@ -4,8 +4,7 @@
 //! CKKS would need them, the CKKS bootstrap's input bound) against the f64
 //! reference trainer. Nothing is encrypted here; the output says so.
 
-use super::encrypted::digits_config;
-use crate::data;
+use super::encrypted::{digits_config, digits_split};
 use crate::engine::{ClearConfig, ClearDecryptor, ClearEngine, Engine, NoiseConfig};
 use crate::linalg::BlockMatrix;
 use crate::softmax::SoftmaxMethod;
@@ -57,7 +56,7 @@ pub struct SimulatedRun {
 /// levels of `params`, and with the reference trainer; prints a JSON summary.
 pub fn run(params: &Params, max_epochs: usize) -> Result<SimulatedRun, TrainError> {
     eprintln!("[hetal demo] simulated training: clear slot simulator with CKKS-like noise (NOT encrypted)");
-    let split = data::digits()?.split(0.15, 0.3, 1)?;
+    let split = digits_split()?;
     let slots = params.max_slots();
     let config = digits_config(split.train.len(), slots, max_epochs);
     let method = SoftmaxMethod::HetalLean;
@@ -95,7 +94,7 @@ pub fn run(params: &Params, max_epochs: usize) -> Result<SimulatedRun, TrainErro
     let mut key_owner = KeyOwner::new(
         ClearDecryptor,
         split.validation.labels.clone(),
-        config.patience,
+        config.early_stopping(),
     )
     .with_scale(config.weight_scale);
     let mut judge = Progress {

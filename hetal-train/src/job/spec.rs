@@ -8,6 +8,8 @@
 //! learning_rate = 1.0        # gradient step                     (default 1.0)
 //! max_epochs = 10            # epoch cap                         (default 10)
 //! patience = 3               # epochs without a better validation loss before stopping (default 3)
+//! min_improvement = 0.0      # fraction by which a validation loss must beat the last better
+//!                            # epoch's to count as better, in [0, 1) (default 0: any lower loss)
 //! optimizer = "nesterov"     # "nesterov" (momentum 0.9) or "sgd" (default "nesterov")
 //! momentum = 0.9             # Nesterov momentum in [0, 1)       (default 0.9)
 //! softmax = "hetal-lean"     # "hetal-lean" (Goldschmidt with R = 2c', 8 steps: 8 levels
@@ -19,8 +21,9 @@
 //!                            # magnitude, inside bootstrapping's precise range (default 8.0)
 //! ```
 //!
-//! Unknown keys are errors. `momentum`, `seed`, `weight_refresh` and
-//! `weight_scale` are additions to the issue's list of keys.
+//! Unknown keys are errors. `min_improvement`, `momentum`, `seed`,
+//! `weight_refresh` and `weight_scale` are additions to the issue's list of
+//! keys.
 
 use hetal_nostd::params::{presets, ParamsLiteral};
 use serde::{Deserialize, Serialize};
@@ -127,6 +130,9 @@ pub struct JobSpec {
     /// Patience of early stopping.
     #[serde(default = "defaults::patience")]
     pub patience: usize,
+    /// Relative margin of an improvement for early stopping.
+    #[serde(default)]
+    pub min_improvement: f64,
     /// Optimiser.
     #[serde(default = "defaults::optimizer")]
     pub optimizer: OptimizerName,
@@ -246,6 +252,9 @@ impl JobSpec {
         if self.patience == 0 {
             return Err(bad("patience", "must be at least 1"));
         }
+        if !(0.0..1.0).contains(&self.min_improvement) {
+            return Err(bad("min_improvement", "must be in [0, 1)"));
+        }
         if !(0.0..1.0).contains(&self.momentum) {
             return Err(bad("momentum", "must be in [0, 1)"));
         }
@@ -282,6 +291,7 @@ impl JobSpec {
             batch_size: self.batch_size,
             max_epochs: self.max_epochs,
             patience: self.patience,
+            min_improvement: self.min_improvement,
             optimizer: match self.optimizer {
                 OptimizerName::Nesterov => Optimizer::Nesterov {
                     momentum: self.momentum,
@@ -312,6 +322,7 @@ impl JobSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::train::Verdict;
 
     #[test]
     fn a_job_bootstraps_with_the_settings_its_chain_fits() {
@@ -371,5 +382,27 @@ mod tests {
             .to_string();
         assert!(err.contains("`classes`"), "{err}");
         assert!(JobSpec::parse("preset = 3", "J").is_err());
+    }
+
+    #[test]
+    fn the_early_stopping_margin_reaches_the_trainer_and_is_checked() {
+        let base = "preset = \"INSECURE-n10\"\nclasses = 4\nfeatures = 7\n";
+        let spec = JobSpec::parse(base, "J").unwrap();
+        assert_eq!(spec.train_config().min_improvement, 0.0);
+        let spec = JobSpec::parse(&format!("{base}min_improvement = 0.02\n"), "J").unwrap();
+        assert_eq!(spec.train_config().min_improvement, 0.02);
+        assert_eq!(JobSpec::parse(&spec.to_toml(), "J").unwrap(), spec);
+        // Two epochs at 1.5 % below the first loss: better, but not by 2 %.
+        let mut stopping = spec.train_config().early_stopping();
+        for loss in [1.0, 0.985, 0.985] {
+            assert_eq!(stopping.observe(loss), Verdict::Continue);
+        }
+        assert_eq!(stopping.observe(0.984), Verdict::Stop);
+        for bad in ["1.0", "-0.1", "nan"] {
+            let err = JobSpec::parse(&format!("{base}min_improvement = {bad}\n"), "J")
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("`min_improvement`"), "{bad}: {err}");
+        }
     }
 }

@@ -26,7 +26,7 @@ use crate::job::frames::Content;
 use crate::job::geometry::Geometry;
 use crate::job::JobSpec;
 use crate::linalg::{decrypt_matrix, LinalgError, Matrix};
-use crate::train::{cross_entropy, Patience, TrainError, Verdict};
+use crate::train::{cross_entropy, TrainError, Verdict};
 
 /// Errors of the key owner's session.
 #[derive(Debug, Error)]
@@ -229,7 +229,7 @@ pub fn train(req: &TrainRequest<'_>, ui: &mut dyn Progress) -> Result<TrainOutco
                     session.losses.push(loss);
                     session.save(req.out)?;
                 }
-                let mut patience = Patience::new(spec.patience);
+                let mut patience = spec.train_config().early_stopping();
                 let mut verdict = Verdict::Continue;
                 for &l in &session.losses[..epoch] {
                     verdict = patience.observe(l);

@@ -38,6 +38,10 @@ pub struct TrainConfig {
     pub max_epochs: usize,
     /// Epochs without a better validation loss before stopping.
     pub patience: usize,
+    /// Relative margin by which a validation loss must beat the last
+    /// improving epoch's to count as better (0: any lower loss counts;
+    /// see [`super::Patience`]).
+    pub min_improvement: f64,
     /// Optimiser.
     pub optimizer: Optimizer,
     /// Seed of the per-epoch batch order.
@@ -63,6 +67,12 @@ pub fn filling_batch(samples: usize, classes: usize, slots: usize) -> usize {
 }
 
 impl TrainConfig {
+    /// The early-stopping rule of this configuration (patience and margin),
+    /// shared by the key owner and the reference trainer.
+    pub fn early_stopping(&self) -> super::Patience {
+        super::Patience::new(self.patience).with_min_improvement(self.min_improvement)
+    }
+
     /// Sample ranges of the mini-batches: consecutive chunks of the training set.
     pub fn batches(&self, samples: usize) -> Vec<std::ops::Range<usize>> {
         let size = self.batch_size.max(1);
@@ -91,6 +101,7 @@ mod tests {
             batch_size: 4,
             max_epochs: 1,
             patience: 1,
+            min_improvement: 0.0,
             optimizer: Optimizer::Sgd,
             seed: 5,
             weight_refresh: WeightRefresh::PerTile,

@@ -70,6 +70,7 @@ mod tests {
             batch_size: 32,
             max_epochs: 2,
             patience: 5,
+            min_improvement: 0.0,
             optimizer: Optimizer::Nesterov { momentum: 0.9 },
             seed: 3,
             weight_refresh: WeightRefresh::PerTile,
@@ -78,10 +79,10 @@ mod tests {
         let engine = ClearEngine::new(ClearConfig::exact(1024, 12)).unwrap();
         let enc = encrypt_dataset(&engine, &train, &val, &config, 9).unwrap();
         let method = SoftmaxMethod::HetalLean;
-        let mut judge = KeyOwner::new(ClearDecryptor, val.labels.clone(), config.patience);
+        let mut judge = KeyOwner::new(ClearDecryptor, val.labels.clone(), config.early_stopping());
         let report = train_encrypted(&engine, &enc, &config, &mut judge, method).unwrap();
         // The same loop by hand.
-        let mut mine = KeyOwner::new(ClearDecryptor, val.labels.clone(), config.patience);
+        let mut mine = KeyOwner::new(ClearDecryptor, val.labels.clone(), config.early_stopping());
         let cols = enc.train[0].x.cols();
         let mut state = initial_state(&engine, enc.classes, cols, enc.shape).unwrap();
         let mut held = Vec::new();

@@ -14,40 +14,73 @@ use crate::linalg::{BlockMatrix, Matrix};
 pub enum Verdict {
     /// Train another epoch.
     Continue,
-    /// Stop: `patience` epochs without a better validation loss.
+    /// Stop: `patience` epochs without a better validation loss (better
+    /// by the relative margin [`Patience::with_min_improvement`] asks for).
     Stop,
 }
 
 /// Patience bookkeeping on a sequence of validation losses.
+///
+/// An epoch *improves* when its loss is below `(1 − min_improvement)` times
+/// the loss of the last epoch that improved (the first epoch always does);
+/// training stops `patience` epochs after the last improvement. With a
+/// margin of 0 that is "a strictly lower loss than ever before". The best
+/// epoch, whose weights are returned, is the one with the lowest loss: it
+/// is never older than the last improvement, so it lies within the last
+/// `patience + 1` epochs when training stops.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Patience {
     patience: usize,
+    min_improvement: f64,
     losses: Vec<f64>,
+    anchor: Option<(usize, f64)>,
     best: Option<(usize, f64)>,
 }
 
+/// `loss < bound`, false when either is NaN.
+fn below(loss: f64, bound: f64) -> bool {
+    loss.partial_cmp(&bound) == Some(std::cmp::Ordering::Less)
+}
+
 impl Patience {
-    /// Stops after `patience` epochs without improvement.
+    /// Stops after `patience` epochs without a lower loss.
     pub fn new(patience: usize) -> Self {
         Patience {
             patience,
+            min_improvement: 0.0,
             losses: Vec::new(),
+            anchor: None,
             best: None,
         }
+    }
+
+    /// Counts an epoch as an improvement only when it lowers the loss by
+    /// at least this fraction (in [0, 1); other values count as 0) of the
+    /// last improving epoch's loss.
+    pub fn with_min_improvement(mut self, fraction: f64) -> Self {
+        self.min_improvement = if (0.0..1.0).contains(&fraction) {
+            fraction
+        } else {
+            0.0
+        };
+        self
     }
 
     /// Records the loss of the next epoch (epochs count from 1).
     pub fn observe(&mut self, loss: f64) -> Verdict {
         self.losses.push(loss);
         let epoch = self.losses.len();
-        let improved = match self.best {
-            None => true,
-            Some((_, best)) => loss.partial_cmp(&best) == Some(std::cmp::Ordering::Less),
-        };
-        if improved {
+        let margin = 1.0 - self.min_improvement;
+        if self
+            .anchor
+            .is_none_or(|(_, anchor)| below(loss, margin * anchor))
+        {
+            self.anchor = Some((epoch, loss));
+        }
+        if self.best.is_none_or(|(_, best)| below(loss, best)) {
             self.best = Some((epoch, loss));
         }
-        let since = epoch - self.best.map_or(0, |(e, _)| e);
+        let since = epoch - self.anchor.map_or(0, |(e, _)| e);
         if since >= self.patience {
             Verdict::Stop
         } else {
@@ -85,12 +118,13 @@ pub struct KeyOwner<D> {
 }
 
 impl<D> KeyOwner<D> {
-    /// A key owner judging against `labels` with the given patience.
-    pub fn new(decryptor: D, labels: Vec<usize>, patience: usize) -> Self {
+    /// A key owner judging against `labels` with the given early-stopping
+    /// rule (for a job, [`super::TrainConfig::early_stopping`]).
+    pub fn new(decryptor: D, labels: Vec<usize>, patience: Patience) -> Self {
         KeyOwner {
             decryptor,
             labels,
-            patience: Patience::new(patience),
+            patience,
             scale: 1.0,
         }
     }
@@ -164,5 +198,29 @@ mod tests {
         let mut nan = Patience::new(1);
         assert_eq!(nan.observe(f64::NAN), Verdict::Continue);
         assert_eq!(nan.observe(f64::NAN), Verdict::Stop);
+    }
+
+    #[test]
+    fn a_margin_counts_only_real_improvements_and_keeps_the_lowest_loss() {
+        // 1% margin: 0.995 is lower than 1.0 but not by 1%; 0.985 is 1.5%
+        // below the last improvement (1.0) and counts, although it is
+        // only 1% below the previous epoch.
+        let mut p = Patience::new(2).with_min_improvement(0.01);
+        assert_eq!(p.observe(1.0), Verdict::Continue);
+        assert_eq!(p.observe(0.995), Verdict::Continue);
+        assert_eq!(p.observe(0.985), Verdict::Continue);
+        assert_eq!(p.observe(0.98), Verdict::Continue);
+        assert_eq!(p.observe(0.979), Verdict::Stop);
+        assert_eq!(p.best_epoch(), Some(5));
+        assert_eq!(p.losses().len(), 5);
+        // Without the margin the same losses never stop.
+        let mut strict = Patience::new(2);
+        for loss in [1.0, 0.995, 0.985, 0.98, 0.979] {
+            assert_eq!(strict.observe(loss), Verdict::Continue);
+        }
+        // A margin outside [0, 1) is no margin.
+        let mut odd = Patience::new(1).with_min_improvement(f64::NAN);
+        assert_eq!(odd.observe(1.0), Verdict::Continue);
+        assert_eq!(odd.observe(0.999), Verdict::Continue);
     }
 }

@@ -1,7 +1,7 @@
 //! The plaintext f64 trainer: same batches, batch order, optimiser and early
 //! stopping as the encrypted trainer, with the exact softmax.
 
-use super::{cross_entropy, Optimizer, Patience, TrainConfig, TrainError, Verdict};
+use super::{cross_entropy, Optimizer, TrainConfig, TrainError, Verdict};
 use crate::data::Dataset;
 use crate::linalg::Matrix;
 use crate::softmax::exact;
@@ -40,7 +40,7 @@ pub fn train_reference(
     let batches = config.batches(train.len());
     let mut w = Matrix::zeros(train.classes, x_all.cols());
     let mut v = w.clone();
-    let mut patience = Patience::new(config.patience);
+    let mut patience = config.early_stopping();
     let mut history: Vec<Matrix> = Vec::new();
     let mut iterations = 0;
     for epoch in 1..=config.max_epochs {

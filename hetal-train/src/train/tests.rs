@@ -11,6 +11,7 @@ fn config(epochs: usize) -> TrainConfig {
         batch_size: 64,
         max_epochs: epochs,
         patience: 3,
+        min_improvement: 0.0,
         optimizer: Optimizer::Nesterov { momentum: 0.9 },
         seed: 3,
         weight_refresh: WeightRefresh::PerTile,
@@ -43,7 +44,7 @@ fn encrypted_vs_reference(
     let mut key_owner = KeyOwner::new(
         ClearDecryptor,
         split.validation.labels.clone(),
-        cfg.patience,
+        cfg.early_stopping(),
     )
     .with_scale(cfg.weight_scale);
     let report =
@@ -89,7 +90,7 @@ fn one_encrypted_step_equals_the_f64_step() {
     )
     .unwrap();
     let state = step(&engine, State::new(w0), batch, &cfg, SoftmaxMethod::Hetal).unwrap();
-    let got = KeyOwner::new(ClearDecryptor, vec![], 1)
+    let got = KeyOwner::new(ClearDecryptor, vec![], Patience::new(1))
         .with_scale(cfg.weight_scale)
         .decrypt_weights::<ClearEngine>(&state.w)
         .unwrap();
@@ -179,8 +180,12 @@ fn packed_weight_refresh_trains_the_same_weights_with_no_more_bootstraps() {
         clear.bootstrap_level = 9;
         let engine = ClearEngine::new(clear).unwrap();
         let data = encrypt_dataset(&engine, &small, &split.validation, &cfg, 12).unwrap();
-        let mut key_owner = KeyOwner::new(ClearDecryptor, split.validation.labels.clone(), 3)
-            .with_scale(cfg.weight_scale);
+        let mut key_owner = KeyOwner::new(
+            ClearDecryptor,
+            split.validation.labels.clone(),
+            Patience::new(3),
+        )
+        .with_scale(cfg.weight_scale);
         let report =
             train_encrypted(&engine, &data, &cfg, &mut key_owner, SoftmaxMethod::Hetal).unwrap();
         let w = key_owner
