@@ -330,7 +330,8 @@ impl Checkpoint {
         }
         Ok(Checkpoint {
             meta,
-            state: State { w, v },
+            // Written after an epoch at least: the weights are not known zero.
+            state: State { w, v, zero: false },
             best,
             logits,
         })

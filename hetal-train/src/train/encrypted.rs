@@ -7,7 +7,8 @@ use std::collections::VecDeque;
 use super::epochs::{initial_state, validation_logits};
 use super::{Optimizer, TrainConfig, TrainError, ValidationJudge, Verdict, WeightRefresh};
 use crate::data::Dataset;
-use crate::engine::{ensure_levels, ensure_levels_pair, Engine};
+use crate::engine::{ensure_levels, ensure_levels_pair, Complex, Engine};
+use crate::linalg::rowops::mask;
 use crate::linalg::{
     bootstrap_vertical_packed, diag_abt, diag_atb_scaled, drop_all, encrypt_matrix, min_level,
     padded_classes, AtbSchedule, BlockMatrix, Layout, LinalgError, Matrix, TileShape,
@@ -152,12 +153,29 @@ pub struct State<C> {
     pub w: BlockMatrix<C>,
     /// Previous plain gradient step (equal to `w` at the start).
     pub v: BlockMatrix<C>,
+    /// Whether `w` is publicly known to be zero (the initial state, which
+    /// the server made itself): every logit is then 0 and the softmax is
+    /// exactly uniform over the real classes, so [`step`] takes the error
+    /// as `1/c − Y` without the forward pass and the softmax (no bootstrap).
+    pub zero: bool,
 }
 
 impl<C: Clone> State<C> {
-    /// Starts from weights `w`.
+    /// Starts from weights `w` (not known to the server).
     pub fn new(w: BlockMatrix<C>) -> Self {
-        State { v: w.clone(), w }
+        State {
+            v: w.clone(),
+            w,
+            zero: false,
+        }
+    }
+
+    /// Starts from `w`, an encryption of zero weights.
+    pub fn zero(w: BlockMatrix<C>) -> Self {
+        State {
+            zero: true,
+            ..State::new(w)
+        }
     }
 }
 
@@ -201,11 +219,17 @@ pub fn step_observed<E: Engine>(
 ) -> Result<State<E::Ct>, TrainError> {
     let w = refresh_weights(engine, &state.w, config.weight_refresh)?;
     done(Phase::WeightRefresh);
-    let logits = diag_abt(engine, &batch.x, &w)?;
-    done(Phase::Forward);
-    let p = softmax_scaled(engine, &logits, method, config.weight_scale)?;
-    done(Phase::Softmax);
-    let d = p.try_zip(&batch.y, |a, b| Ok(engine.sub(a, b)?))?;
+    let d = if state.zero {
+        done(Phase::Forward);
+        done(Phase::Softmax);
+        uniform_error(engine, &batch.y)?
+    } else {
+        let logits = diag_abt(engine, &batch.x, &w)?;
+        done(Phase::Forward);
+        let p = softmax_scaled(engine, &logits, method, config.weight_scale)?;
+        done(Phase::Softmax);
+        p.try_zip(&batch.y, |a, b| Ok(engine.sub(a, b)?))?
+    };
     let d = ensure_all(engine, &d, gradient_level(config))?;
     done(Phase::Error);
     let scale = config.learning_rate / (batch.x.rows() as f64 * config.weight_scale);
@@ -216,6 +240,27 @@ pub fn step_observed<E: Engine>(
     let out = update(engine, state, v_new, config)?;
     done(Phase::Update);
     Ok(out)
+}
+
+/// The error `P − Y` where every logit is 0: `P` is `1/c` at the real
+/// classes and 0 at the padded ones (the softmax's layout), a plaintext.
+fn uniform_error<E: Engine>(
+    engine: &E,
+    y: &BlockMatrix<E::Ct>,
+) -> Result<BlockMatrix<E::Ct>, TrainError> {
+    let Layout::Horizontal { period } = y.layout() else {
+        return Err(LinalgError::LayoutMismatch {
+            expected: Layout::Horizontal { period: 0 },
+            found: y.layout(),
+        }
+        .into());
+    };
+    let classes = y.cols();
+    let uniform = 1.0 / classes as f64;
+    let p = mask(y.shape(), |_, j| {
+        Complex::real(if j % period < classes { uniform } else { 0.0 })
+    });
+    Ok(y.try_map(|t| engine.add_plain(&engine.neg(t)?, &p))?)
 }
 
 /// The fewest levels the error matrix `P − Y` has when it enters DiagATB:
@@ -294,13 +339,18 @@ fn update<E: Engine>(
         Optimizer::Sgd => Ok(State {
             w: v_new.clone(),
             v: v_new,
+            zero: false,
         }),
         Optimizer::Nesterov { momentum } => {
             let w_new = v_new.try_zip(&state.v, |a, b| {
                 let diff = ensure_levels(engine, &engine.sub(a, b)?, 1)?;
                 Ok(engine.add(a, &engine.mul_real(&diff, momentum)?)?)
             })?;
-            Ok(State { w: w_new, v: v_new })
+            Ok(State {
+                w: w_new,
+                v: v_new,
+                zero: false,
+            })
         }
     }
 }

@@ -28,7 +28,7 @@ pub fn initial_state<E: Engine>(
         },
         engine.bootstrap_level(),
     )?;
-    Ok(State::new(w0))
+    Ok(State::zero(w0))
 }
 
 /// Encrypted validation logits `X·Wᵀ` of weights `w`, one block matrix

@@ -72,36 +72,69 @@ fn encrypted_training_matches_the_reference_within_half_a_point() {
 }
 
 /// One Nesterov step from zero weights, encrypted (exact engine) against
-/// the same step in f64: the only difference is the softmax approximation.
+/// the same step in f64: through the softmax approximation (weights not
+/// known to be zero) and through the exact uniform error of the initial
+/// state (no forward pass, no softmax, no bootstrap, no rotation before
+/// DiagATB), which matches f64 to rounding.
 #[test]
 fn one_encrypted_step_equals_the_f64_step() {
     let split = digits().unwrap().split(0.15, 0.3, 1).unwrap();
     let cfg = config(1);
-    let engine = ClearEngine::new(ClearConfig::exact(1 << 13, 200)).unwrap();
-    let data = encrypt_dataset(&engine, &split.train, &split.validation, &cfg, 200).unwrap();
+    // No noise, but a chain short enough that the softmax bootstraps.
+    let mut clear = ClearConfig::exact(1 << 13, 12);
+    clear.bootstrap_level = 9;
+    let engine = ClearEngine::new(clear).unwrap();
+    let data = encrypt_dataset(&engine, &split.train, &split.validation, &cfg, 12).unwrap();
     let batch = &data.train[0];
-    let period = crate::linalg::padded_classes(10);
-    let w0 = crate::linalg::encrypt_matrix(
-        &engine,
-        &crate::linalg::Matrix::zeros(10, 65),
-        data.shape,
-        crate::linalg::Layout::Vertical { period },
-        200,
-    )
-    .unwrap();
-    let state = step(&engine, State::new(w0), batch, &cfg, SoftmaxMethod::Hetal).unwrap();
-    let got = KeyOwner::new(ClearDecryptor, vec![], Patience::new(1))
-        .with_scale(cfg.weight_scale)
-        .decrypt_weights::<ClearEngine>(&state.w)
-        .unwrap();
+    let w0 = initial_state(&engine, 10, 65, data.shape).unwrap().w;
     let n = 64;
     let x = crate::linalg::Matrix::from_fn(n, 65, |r, c| split.train.with_bias().row(r)[c]);
     let y = crate::linalg::Matrix::from_fn(n, 10, |r, c| split.train.one_hot().row(r)[c]);
     let d = crate::linalg::Matrix::from_fn(n, 10, |r, c| 0.1 - y.row(r)[c]);
     let g = d.t_mul(&x).unwrap();
     let want = crate::linalg::Matrix::from_fn(10, 65, |r, c| -(1.0 + 0.9) * g.row(r)[c] / n as f64);
-    let err = got.max_abs_diff(&want).unwrap();
+    let first_step = |state: State<crate::engine::ClearCt>| {
+        let before = engine.counts();
+        let mut forward_and_softmax = None;
+        let mut mark = engine.counts();
+        let out = step_observed(
+            &engine,
+            state,
+            batch,
+            &cfg,
+            SoftmaxMethod::Hetal,
+            &mut |phase| {
+                if phase == Phase::WeightRefresh {
+                    mark = engine.counts();
+                }
+                if phase == Phase::Softmax {
+                    forward_and_softmax = Some(engine.counts().since(&mark));
+                }
+            },
+        )
+        .unwrap();
+        let w = KeyOwner::new(ClearDecryptor, vec![], Patience::new(1))
+            .with_scale(cfg.weight_scale)
+            .decrypt_weights::<ClearEngine>(&out.w)
+            .unwrap();
+        assert!(!out.zero, "the next state's weights are not known zero");
+        let counts = forward_and_softmax.unwrap();
+        (
+            w.max_abs_diff(&want).unwrap(),
+            counts,
+            engine.counts().since(&before),
+        )
+    };
+    let (err, through, _) = first_step(State::new(w0.clone()));
     assert!(err < 1e-6, "first step differs by {err}");
+    assert!(through.bootstrap > 0 && through.rot > 0 && through.mult > 0);
+    let (err, skipped, whole) = first_step(State::zero(w0));
+    assert!(
+        err < 1e-12,
+        "first step from the zero state differs by {err}"
+    );
+    assert_eq!((skipped.bootstrap, skipped.rot, skipped.mult), (0, 0, 0));
+    assert_eq!(whole.bootstrap, 0);
 }
 
 /// A judge that stops after a fixed epoch and names another one best,
