@@ -252,20 +252,33 @@ pub fn run(preset: &ParamsLiteral<'_>, max_epochs: usize) -> Result<EncryptedRun
     let (start, start_cpu) = (Instant::now(), process_cpu_seconds());
     let total = config.max_epochs * data.train.len();
     let boots = plan.iteration.bootstrap;
+    // The first step (zero weights: no softmax) is far shorter than the
+    // others, so the rate and the ETA come from the steps after it.
+    let mut first_step = None;
     let mut report_progress = |p: Progress| {
         let elapsed = start.elapsed();
-        let per = elapsed / p.iterations as u32;
-        let left = per * (total.saturating_sub(p.iterations)) as u32;
+        let first = *first_step.get_or_insert(elapsed);
+        let rate = match p.iterations {
+            0 | 1 => "ETA after the second iteration".to_string(),
+            n => {
+                let per = (elapsed - first) / (n - 1) as u32;
+                let left = per * total.saturating_sub(n) as u32;
+                format!(
+                    "{:.0} s/iteration · ETA ≤ {}",
+                    per.as_secs_f64(),
+                    minutes(left)
+                )
+            }
+        };
         eprint!(
-            "\r    epoch {}/{} · iteration {}/{} · ~{} bootstraps done · {} elapsed · {:.0} s/iteration · ETA ≤ {}   ",
+            "\r    epoch {}/{} · iteration {}/{} · ~{} bootstraps done · {} elapsed · {rate}   ",
             p.epoch,
             p.max_epochs,
             p.iterations,
             total,
-            boots * p.iterations as u64,
+            // The first step, from zero weights, bootstraps nothing.
+            boots * (p.iterations as u64).saturating_sub(1),
             minutes(elapsed),
-            per.as_secs_f64(),
-            minutes(left)
         );
     };
     let report = train_encrypted_observed(
