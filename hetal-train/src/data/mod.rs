@@ -49,9 +49,9 @@ pub struct Split {
 impl Split {
     /// The split with the training part's mean of each feature subtracted
     /// from all three parts: a data owner's step before encryption (it
-    /// sees its own data in the clear). Centred features make the bias
-    /// column nearly orthogonal to the others, so that gradient descent on
-    /// the softmax layer takes far larger steps without diverging.
+    /// sees its own data in the clear). Over the training part, centred
+    /// features are orthogonal to the bias column, so that gradient descent
+    /// on the softmax layer takes far larger steps without diverging.
     pub fn centered(&self) -> Split {
         let x = &self.train.features;
         let n = x.rows().max(1) as f64;

@@ -170,7 +170,9 @@ impl<C: Clone> State<C> {
         }
     }
 
-    /// Starts from `w`, an encryption of zero weights.
+    /// Starts from `w`, an encryption of zero weights: the caller vouches
+    /// for the zeros ([`super::initial_state`] makes such a state), since
+    /// the first [`step`] does not look at `w`'s values.
     pub fn zero(w: BlockMatrix<C>) -> Self {
         State {
             zero: true,
