@@ -305,16 +305,33 @@ async fn weights(
     Ok(octets(tokio::fs::read(job.file("weights")).await?))
 }
 
+/// Bytes of a refused request's body the server reads before answering.
+const REFUSAL_DRAIN: usize = 1 << 20;
+
 async fn predict(
     State(s): State<Arc<Server>>,
     UrlPath(id): UrlPath<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let job = s.authorize(&id, &headers)?;
-    if job.status()?.state != JobState::Done {
-        return Err(ApiError::Conflict("the job has not finished"));
-    }
+    let ready = s.authorize(&id, &headers).and_then(|job| {
+        if job.status()?.state == JobState::Done {
+            Ok(job)
+        } else {
+            Err(ApiError::Conflict("the job has not finished"))
+        }
+    });
+    let job = match ready {
+        Ok(job) => job,
+        Err(refusal) => {
+            // Read a small body before refusing: a refusal sent while the
+            // client still writes its body closes the connection under it,
+            // and the client sees a broken upload instead of the status.
+            // A larger body is cut off after the first REFUSAL_DRAIN bytes.
+            let _ = axum::body::to_bytes(body, REFUSAL_DRAIN).await;
+            return Err(refusal);
+        }
+    };
     // One inference at a time: each loads the job's evaluation keys.
     let _turn = s.inference.lock().await;
     let uploaded = receive(&job, UploadKind::Features, body).await?;
