@@ -28,6 +28,45 @@ fn message<T: std::fmt::Debug>(r: Result<T, ClientError>) -> String {
     }
 }
 
+/// Sends a predict request's headers on a raw connection, checks that no
+/// answer comes before its 16-byte body, sends the body, and returns the
+/// answer's status code.
+fn refusal_after_the_body(url: &str, id: &str, token: &str) -> u16 {
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("http://").trim_end_matches('/');
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        conn,
+        "POST /v1/jobs/{id}/predict HTTP/1.1\r\nHost: {addr}\r\n\
+         Authorization: Bearer {token}\r\nContent-Length: 16\r\n\r\n"
+    )
+    .unwrap();
+    conn.flush().unwrap();
+    conn.set_read_timeout(Some(std::time::Duration::from_millis(500)))
+        .unwrap();
+    let mut early = [0u8; 64];
+    match conn.read(&mut early) {
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) => {}
+        other => panic!(
+            "answered before the body: {other:?} {:?}",
+            String::from_utf8_lossy(&early)
+        ),
+    }
+    conn.write_all(&[0u8; 16]).unwrap();
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let mut head = [0u8; 12];
+    conn.read_exact(&mut head).unwrap();
+    let line = String::from_utf8_lossy(&head).to_string();
+    line.strip_prefix("HTTP/1.1 ")
+        .and_then(|code| code.trim().parse().ok())
+        .unwrap_or_else(|| panic!("not a status line: {line:?}"))
+}
+
 /// Copies a frame file with another meta block and content tag, adding `extra` frames.
 fn reframe(src: &Path, content: Content, meta: &str, dst: &Path, extra: &[Vec<u8>]) {
     let mut r = open_frames(src, content_of(src), 1 << 30).unwrap();
@@ -97,6 +136,9 @@ fn bad_inputs_are_refused_and_the_job_stays_intact() {
         best_epoch: 1,
     };
     assert_eq!(status_of(ca.verdict(&a.id, &v)), 409);
+    // Inference before the job is done: the server reads the (small) body
+    // before its 409, so that the client is not cut off mid-upload.
+    assert_eq!(refusal_after_the_body(&url, &a.id, &a.token), 409);
     let bar = indicatif::ProgressBar::hidden();
     let upload = |route: &str, file: &Path| ca.upload(&a.id, route, file, &bar);
     let job_dir = dir.join("STORE/jobs").join(&a.id);
