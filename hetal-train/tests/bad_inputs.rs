@@ -28,16 +28,16 @@ fn message<T: std::fmt::Debug>(r: Result<T, ClientError>) -> String {
     }
 }
 
-/// Sends a predict request's headers on a raw connection, checks that no
-/// answer comes before its 16-byte body, sends the body, and returns the
-/// answer's status code.
-fn refusal_after_the_body(url: &str, id: &str, token: &str) -> u16 {
+/// Sends the headers of `request` (method and path) on a raw connection,
+/// checks that no answer comes before its 16-byte body, sends the body,
+/// and returns the answer's status code.
+fn refusal_after_the_body(url: &str, request: &str, token: &str) -> u16 {
     use std::io::{Read, Write};
     let addr = url.trim_start_matches("http://").trim_end_matches('/');
     let mut conn = std::net::TcpStream::connect(addr).unwrap();
     write!(
         conn,
-        "POST /v1/jobs/{id}/predict HTTP/1.1\r\nHost: {addr}\r\n\
+        "{request} HTTP/1.1\r\nHost: {addr}\r\n\
          Authorization: Bearer {token}\r\nContent-Length: 16\r\n\r\n"
     )
     .unwrap();
@@ -136,9 +136,13 @@ fn bad_inputs_are_refused_and_the_job_stays_intact() {
         best_epoch: 1,
     };
     assert_eq!(status_of(ca.verdict(&a.id, &v)), 409);
-    // Inference before the job is done: the server reads the (small) body
-    // before its 409, so that the client is not cut off mid-upload.
-    assert_eq!(refusal_after_the_body(&url, &a.id, &a.token), 409);
+    // Inference before the job is done, an upload with a wrong token: the
+    // server reads the (small) body before refusing, so that the client is
+    // not cut off mid-upload.
+    let predict = format!("POST /v1/jobs/{}/predict", a.id);
+    assert_eq!(refusal_after_the_body(&url, &predict, &a.token), 409);
+    let keys_upload = format!("PUT /v1/jobs/{}/eval-keys", a.id);
+    assert_eq!(refusal_after_the_body(&url, &keys_upload, "x"), 401);
     let bar = indicatif::ProgressBar::hidden();
     let upload = |route: &str, file: &Path| ca.upload(&a.id, route, file, &bar);
     let job_dir = dir.join("STORE/jobs").join(&a.id);

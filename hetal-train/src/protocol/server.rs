@@ -184,13 +184,20 @@ async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Uploaded>, ApiError> {
-    let job = s.authorize(&id, &headers)?;
-    let kind = UploadKind::from_route(&name).ok_or(ApiError::NotFound)?;
-    if job.started() {
-        return Err(ApiError::Conflict(
-            "the job has started: uploads are closed",
-        ));
-    }
+    let ready = s.authorize(&id, &headers).and_then(|job| {
+        let kind = UploadKind::from_route(&name).ok_or(ApiError::NotFound)?;
+        if job.started() {
+            Err(ApiError::Conflict(
+                "the job has started: uploads are closed",
+            ))
+        } else {
+            Ok((job, kind))
+        }
+    });
+    let (job, kind) = match ready {
+        Ok(ready) => ready,
+        Err(refusal) => return Err(after_the_body(body, refusal).await),
+    };
     let uploaded = receive(&job, kind, body).await?;
     Ok(Json(uploaded))
 }
@@ -308,6 +315,17 @@ async fn weights(
 /// Bytes of a refused request's body the server reads before answering.
 const REFUSAL_DRAIN: usize = 1 << 20;
 
+/// `refusal`, once up to [`REFUSAL_DRAIN`] bytes of the request's body are
+/// read: a refusal sent while the client still writes its body closes the
+/// connection under it, and the client sees a broken upload instead of the
+/// status. A larger body is cut off there (the route has not authorised
+/// it, so it gets no more). [`receive`] does the same for refusals found
+/// while the body streams in.
+async fn after_the_body(body: Body, refusal: ApiError) -> ApiError {
+    let _ = axum::body::to_bytes(body, REFUSAL_DRAIN).await;
+    refusal
+}
+
 async fn predict(
     State(s): State<Arc<Server>>,
     UrlPath(id): UrlPath<String>,
@@ -323,14 +341,7 @@ async fn predict(
     });
     let job = match ready {
         Ok(job) => job,
-        Err(refusal) => {
-            // Read a small body before refusing: a refusal sent while the
-            // client still writes its body closes the connection under it,
-            // and the client sees a broken upload instead of the status.
-            // A larger body is cut off after the first REFUSAL_DRAIN bytes.
-            let _ = axum::body::to_bytes(body, REFUSAL_DRAIN).await;
-            return Err(refusal);
-        }
+        Err(refusal) => return Err(after_the_body(body, refusal).await),
     };
     // One inference at a time: each loads the job's evaluation keys.
     let _turn = s.inference.lock().await;
