@@ -13,8 +13,21 @@ mod rows;
 
 pub use methods::{softmax, softmax_scaled, SoftmaxMethod};
 
-use crate::linalg::Matrix;
+use crate::engine::Complex;
+use crate::linalg::{Matrix, TileShape};
 use crate::reproducible::Xorshift;
+
+/// The softmax of all-zero logits in a tile of the softmax's layout
+/// (`classes` real classes, period `c'`): `1/classes` at the real classes,
+/// 0 at the padded ones, as every method returns it.
+pub fn uniform(shape: TileShape, period: usize, classes: usize) -> Vec<Complex> {
+    let rows = rows::Rows {
+        shape,
+        period,
+        classes,
+    };
+    rows.real_classes(1.0 / classes as f64)
+}
 
 /// Exact softmax of a row (f64), the yardstick of the approximations.
 pub fn exact(row: &[f64]) -> Vec<f64> {

@@ -7,13 +7,12 @@ use std::collections::VecDeque;
 use super::epochs::{initial_state, validation_logits};
 use super::{Optimizer, TrainConfig, TrainError, ValidationJudge, Verdict, WeightRefresh};
 use crate::data::Dataset;
-use crate::engine::{ensure_levels, ensure_levels_pair, Complex, Engine};
-use crate::linalg::rowops::mask;
+use crate::engine::{ensure_levels, ensure_levels_pair, Engine};
 use crate::linalg::{
     bootstrap_vertical_packed, diag_abt, diag_atb_scaled, drop_all, encrypt_matrix, min_level,
     padded_classes, AtbSchedule, BlockMatrix, Layout, LinalgError, Matrix, TileShape,
 };
-use crate::softmax::{softmax_scaled, SoftmaxMethod};
+use crate::softmax::{softmax_scaled, uniform, SoftmaxMethod};
 
 /// Levels DiagABT consumes (its inputs must have them).
 pub(super) const ABT_DEPTH: usize = 3;
@@ -257,11 +256,7 @@ fn uniform_error<E: Engine>(
         }
         .into());
     };
-    let classes = y.cols();
-    let uniform = 1.0 / classes as f64;
-    let p = mask(y.shape(), |_, j| {
-        Complex::real(if j % period < classes { uniform } else { 0.0 })
-    });
+    let p = uniform(y.shape(), period, y.cols());
     Ok(y.try_map(|t| engine.add_plain(&engine.neg(t)?, &p))?)
 }
 
