@@ -318,18 +318,30 @@ fn hetal<E: Engine>(
     while shift < rows.period {
         // u ← v + s·d with d = u − v, v = u rotated and s the comparison
         // (1 + f(g(g(d))))/2: ten levels, so at least one refresh a round.
-        // Each refresh of the running value takes the other operand of the
-        // round's last step along in the same bootstrap, so that the new u
-        // lands high and the next round needs fewer.
+        // A refresh at the round's start takes d and v together; one inside
+        // it takes u along with s (below), so that every operand of the
+        // round's end is fresh and the new u lands high.
         let v = engine.rotate(&u, shift as isize)?;
         let d = engine.sub(&u, &v)?;
-        let (mut d, v) = ensure_levels_with(engine, (&d, poly::depth(7)), &v)?;
+        let (mut d, mut v) = ensure_levels_with(engine, (&d, poly::depth(7)), &v)?;
         let mut s = d.clone();
-        for coeffs in [&G, &G, &F_STEP] {
-            (s, d) = ensure_levels_with(engine, (&s, poly::depth(7)), &d)?;
-            s = poly::eval(engine, &s, coeffs)?;
+        // The three polynomials, then the product s·d (one level).
+        for step in [Some(&G), Some(&G), Some(&F_STEP), None] {
+            let need = step.map_or(1, |_| poly::depth(7));
+            if engine.level(&s) < need {
+                // The round's end needs v and d besides s, and both derive
+                // from u: u goes along with s, and v and d are taken again
+                // from the fresh u (one rotation by a step already keyed).
+                let fresh;
+                (s, fresh) = ensure_levels_with(engine, (&s, need), &u)?;
+                v = engine.rotate(&fresh, shift as isize)?;
+                d = engine.sub(&fresh, &v)?;
+                u = fresh;
+            }
+            if let Some(coeffs) = step {
+                s = poly::eval(engine, &s, coeffs)?;
+            }
         }
-        let (s, d) = ensure_levels_with(engine, (&s, 1), &d)?;
         u = engine.add(&v, &engine.mul(&s, &d)?)?;
         shift *= 2;
     }

@@ -231,7 +231,7 @@ pub fn step_observed<E: Engine>(
         done(Phase::Softmax);
         p.try_zip(&batch.y, |a, b| Ok(engine.sub(a, b)?))?
     };
-    let d = ensure_all(engine, &d, gradient_level(config))?;
+    let d = ensure_all(engine, &d, error_level(engine, &w, &batch.x, config))?;
     done(Phase::Error);
     let scale = config.learning_rate / (batch.x.rows() as f64 * config.weight_scale);
     let (d, x, target) = gradient_operands(engine, d, &batch.x, &w, ATB_SCHEDULE)?;
@@ -271,6 +271,23 @@ pub fn gradient_level(config: &TrainConfig) -> usize {
         (WeightRefresh::Packed, Optimizer::Nesterov { .. }) => 2,
     };
     ATB_DEPTH + spare
+}
+
+/// The levels the error `P − Y` is given before DiagATB: at least
+/// [`gradient_level`], and as many as land the gradient on the weights'
+/// level ([`gradient_operands`]) where a bootstrap can give them. An error
+/// lower than that would pull the weights down to the gradient's level, and
+/// weights that fall fast cost a refresh in the next iteration and another
+/// in its validation pass: one bootstrap of `P − Y` here is cheaper.
+fn error_level<E: Engine>(
+    engine: &E,
+    w: &BlockMatrix<E::Ct>,
+    x: &BlockMatrix<E::Ct>,
+    config: &TrainConfig,
+) -> usize {
+    let (d_above, _) = ATB_SCHEDULE.operand_levels(x.col_tiles());
+    let onto_weights = min_level(engine, w.tiles()) + d_above;
+    gradient_level(config).max(onto_weights.min(engine.bootstrap_level()))
 }
 
 /// DiagATB's operands at the fewest levels that let the gradient land

@@ -235,3 +235,54 @@ fn packed_weight_refresh_trains_the_same_weights_with_no_more_bootstraps() {
         "{boots_packed} vs {boots_faithful}"
     );
 }
+
+/// Bootstraps per iteration on the training chain (15 levels), counted on
+/// the dry-run engine at the digits and MNIST shapes over twenty iterations
+/// with their validation passes: six in every steady iteration (three in
+/// the max rounds, one in the domain extension, one in the inverse, one for
+/// `P − Y`), seven where the weights' packed refresh closes a cycle. Before
+/// the round refreshes took `u` along, the max rounds paid four and every
+/// iteration seven; an error left below the weights' level pulled them down
+/// and made every later iteration pay eight (nineteen at the MNIST shape).
+#[test]
+fn the_training_chain_pays_six_bootstraps_per_steady_iteration() {
+    use crate::linalg::{encrypt_matrix, padded_classes, Layout, Matrix, TileShape};
+    use hetal_nostd::params::presets::PROD_N16_TRAIN;
+    let params = PROD_N16_TRAIN.build().unwrap();
+    for (features, rows) in [(64, 988), (768, 1024)] {
+        let slots = 1 << 15;
+        let shape = JobShape::new(&params, slots, features, 10);
+        let mut cfg = config(20);
+        cfg.batch_size = filling_batch(rows, 10, slots);
+        cfg.weight_refresh = WeightRefresh::Packed;
+        let engine = ClearEngine::new(ClearConfig {
+            counting_only: true,
+            ..shape.clear_config()
+        })
+        .unwrap();
+        let period = padded_classes(10);
+        let tiles = TileShape::for_batch(cfg.batch_size, period, slots).unwrap();
+        let zeros = |cols, layout| {
+            let m = Matrix::zeros(cfg.batch_size, cols);
+            encrypt_matrix(&engine, &m, tiles, layout, shape.data_level).unwrap()
+        };
+        let batch = EncryptedBatch {
+            x: zeros(features + 1, Layout::Plain),
+            y: zeros(10, Layout::Horizontal { period }),
+        };
+        let mut state = initial_state(&engine, 10, features + 1, tiles).unwrap();
+        let mut per_iteration = Vec::new();
+        for _ in 0..20 {
+            let before = engine.counts().bootstrap;
+            state = step(&engine, state, &batch, &cfg, SoftmaxMethod::HetalLean).unwrap();
+            validation_logits(&engine, &state.w, std::slice::from_ref(&batch.x)).unwrap();
+            per_iteration.push(engine.counts().bootstrap - before);
+        }
+        let steady = &per_iteration[1..];
+        let sevens = steady.iter().filter(|&&b| b == 7).count();
+        assert!(
+            steady.iter().all(|&b| b == 6 || b == 7) && sevens <= 3,
+            "{features} features: {per_iteration:?}"
+        );
+    }
+}
