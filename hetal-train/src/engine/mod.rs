@@ -358,3 +358,23 @@ pub fn ensure_levels<E: Engine + ?Sized>(
     }
     engine.bootstrap(ct)
 }
+
+/// `a + b` for operands computed along different paths. At different
+/// levels the engine brings the higher one exactly onto the lower one's
+/// scale. At one level their scales may differ on CKKS (each path rescales
+/// by its own primes), so the sum is then landed one level lower by a
+/// linear combination on `a`'s scale. Every engine takes the same branch,
+/// by levels alone, so that the dry run's level flow stays CKKS's.
+pub fn add_across_paths<E: Engine + ?Sized>(
+    engine: &E,
+    a: &E::Ct,
+    b: &E::Ct,
+) -> EngineResult<E::Ct> {
+    if engine.level(a) != engine.level(b) {
+        return engine.add(a, b);
+    }
+    let (a, b) = ensure_levels_pair(engine, (a, 1), (b, 1))?;
+    let out = engine.target_at(engine.target_of(&a), engine.level(&a) - 1)?;
+    let one = Coefficient::Const(Complex::real(1.0));
+    engine.linear_combination(&[(&a, one), (&b, one)], Complex::default(), out)
+}

@@ -3,7 +3,8 @@
 use super::poly;
 use super::rows::Rows;
 use crate::engine::{
-    ensure_levels, ensure_levels_pair, ensure_levels_with, Complex, Engine, EngineResult,
+    add_across_paths, ensure_levels, ensure_levels_pair, ensure_levels_with, Complex, Engine,
+    EngineResult,
 };
 use crate::linalg::{rot_left, BlockMatrix, Layout, LinalgError, LinalgResult};
 
@@ -342,14 +343,14 @@ fn hetal<E: Engine>(
                 s = poly::eval(engine, &s, coeffs)?;
             }
         }
-        u = engine.add(&v, &engine.mul(&s, &d)?)?;
+        u = add_across_paths(engine, &v, &engine.mul(&s, &d)?)?;
         shift *= 2;
     }
     // Row max m (normalised), y = (z − max)/(2·R_max) in [-1, 0] (padded
     // classes too, at -1/2 − m).
     let (u, u0) = ensure_levels_with(engine, (&u, 1), &u0)?;
     let m = rows.broadcast(engine, &u, 1.0)?;
-    let mut y = engine.sub(&u0, &m)?;
+    let mut y = add_across_paths(engine, &u0, &engine.neg(&m)?)?;
     let mut range = 2.0 * R_MAX;
     for i in (0..EXT_STEPS).rev() {
         let c = 4.0 / 27.0 / (EXT_R * EXT_R * 4f64.powi(i));
