@@ -67,41 +67,43 @@ fn train<E: Engine, D: Decryptor<E>>(
     }
 }
 
-#[test]
-fn ckks_training_with_bootstrapping_matches_the_clear_run_and_the_reference() {
-    let split = digits().unwrap().split(0.15, 0.3, 1).unwrap();
-    let subset = split.train.select(&(0..128).collect::<Vec<_>>());
-    let validation = split.validation.select(&(0..64).collect::<Vec<_>>());
-    let shape = job_shape(&INSECURE_N11, SLOTS);
-    let plan = plan_job(&shape, &config(), SoftmaxMethod::HetalLean).unwrap();
+/// The same training on CKKS (keys for the job's plan, range audit on) and
+/// on the simulator with the chain's levels: (encrypted, simulated).
+fn ckks_and_clear(
+    lit: &ParamsLiteral<'_>,
+    slots: usize,
+    cfg: &TrainConfig,
+    seed: u8,
+    train_part: &Dataset,
+    validation: &Dataset,
+) -> (Outcome, Outcome) {
+    let shape = job_shape(lit, slots);
+    let plan = plan_job(&shape, cfg, SoftmaxMethod::HetalLean).unwrap();
     let steps: Vec<i64> = plan.rotations.iter().map(|&r| r as i64).collect();
     let ckks = CkksEngine::bootstrappable(
-        &INSECURE_N11,
-        SLOTS,
+        lit,
+        slots,
         &steps,
-        &BootstrapConfig::default(),
-        Csprng::from_entropy([11; 32]),
+        &BootstrapConfig::for_chain(lit),
+        Csprng::from_entropy([seed; 32]),
     )
     .unwrap();
     ckks.set_range_audit(true);
     let clear = ClearEngine::new(shape.clear_config()).unwrap();
     let level = shape.data_level;
-    let encrypted = train(
-        &ckks,
-        CkksDecryptor(&ckks),
-        &subset,
-        &validation,
-        level,
-        &config(),
-    );
-    let simulated = train(
-        &clear,
-        ClearDecryptor,
-        &subset,
-        &validation,
-        level,
-        &config(),
-    );
+    let decryptor = CkksDecryptor(&ckks);
+    let encrypted = train(&ckks, decryptor, train_part, validation, level, cfg);
+    let simulated = train(&clear, ClearDecryptor, train_part, validation, level, cfg);
+    (encrypted, simulated)
+}
+
+#[test]
+fn ckks_training_with_bootstrapping_matches_the_clear_run_and_the_reference() {
+    let split = digits().unwrap().split(0.15, 0.3, 1).unwrap();
+    let subset = split.train.select(&(0..128).collect::<Vec<_>>());
+    let validation = split.validation.select(&(0..64).collect::<Vec<_>>());
+    let (encrypted, simulated) =
+        ckks_and_clear(&INSECURE_N11, SLOTS, &config(), 11, &subset, &validation);
 
     // Same epochs and key-owner decisions, nearly the same losses and weights.
     assert_eq!(encrypted.epochs, 2);
@@ -145,29 +147,8 @@ fn ckks_training_on_the_training_chain_matches_the_clear_run() {
         weight_refresh: WeightRefresh::Packed,
         ..config()
     };
-    let shape = job_shape(&INSECURE_N12_TRAIN, slots);
-    let plan = plan_job(&shape, &cfg, SoftmaxMethod::HetalLean).unwrap();
-    let steps: Vec<i64> = plan.rotations.iter().map(|&r| r as i64).collect();
-    let ckks = CkksEngine::bootstrappable(
-        &INSECURE_N12_TRAIN,
-        slots,
-        &steps,
-        &BootstrapConfig::for_chain(&INSECURE_N12_TRAIN),
-        Csprng::from_entropy([13; 32]),
-    )
-    .unwrap();
-    ckks.set_range_audit(true);
-    let clear = ClearEngine::new(shape.clear_config()).unwrap();
-    let level = shape.data_level;
-    let encrypted = train(
-        &ckks,
-        CkksDecryptor(&ckks),
-        &subset,
-        &validation,
-        level,
-        &cfg,
-    );
-    let simulated = train(&clear, ClearDecryptor, &subset, &validation, level, &cfg);
+    let (encrypted, simulated) =
+        ckks_and_clear(&INSECURE_N12_TRAIN, slots, &cfg, 13, &subset, &validation);
     assert_eq!(encrypted.epochs, 3);
     assert_eq!(encrypted.epochs, simulated.epochs);
     for (a, b) in encrypted.losses.iter().zip(&simulated.losses) {
