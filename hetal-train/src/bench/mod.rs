@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use hetal_nostd::math::kernel;
 
-pub use crate::demo::measure::{median, peak_rss_bytes, process_cpu_seconds};
+pub use crate::demo::measure::{cpu_model, median, peak_rss_bytes, process_cpu_seconds};
 
 /// Runs `f` `runs` times after one warm-up call and returns the median wall time in seconds.
 pub fn median_seconds<F: FnMut()>(runs: usize, mut f: F) -> f64 {
@@ -134,21 +134,6 @@ pub fn huge_pages() -> String {
     } else {
         mode
     }
-}
-
-/// The CPU's model name (from `/proc/cpuinfo`), or the architecture where
-/// that file is missing or names none.
-pub fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .filter_map(|l| l.split_once(':'))
-                .find(|(k, _)| matches!(k.trim(), "model name" | "Model" | "cpu model"))
-                .map(|(_, v)| v.trim().to_string())
-        })
-        .filter(|m| !m.is_empty())
-        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
 }
 
 /// Names of the benchmark suites `run_suite` accepts.

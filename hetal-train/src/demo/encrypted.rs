@@ -9,10 +9,11 @@
 
 use std::time::{Duration, Instant};
 
+use hetal_nostd::math::kernel;
 use hetal_nostd::params::ParamsLiteral;
 use hetal_nostd::ring::sampling::Csprng;
 
-use super::measure::{median, peak_rss_bytes, process_cpu_seconds};
+use super::measure::{cpu_model, median, peak_rss_bytes, process_cpu_seconds};
 use super::DemoError;
 use crate::ckks_engine::{evaluation_key_sizes, BootstrapConfig, CkksDecryptor, CkksEngine};
 use crate::data::{self, Split};
@@ -179,6 +180,11 @@ pub fn run(preset: &ParamsLiteral<'_>, max_epochs: usize) -> Result<EncryptedRun
         config.learning_rate,
         config.max_epochs,
         config.patience
+    );
+    eprintln!(
+        "    CPU {}, kernel path `{}` (HETAL_KERNEL forces another)",
+        cpu_model(),
+        kernel::active().name()
     );
     let shape = JobShape::new(
         &params,

@@ -1,5 +1,5 @@
-//! What a run costs the process: CPU seconds and peak memory (the demo
-//! reports them; the benchmarks record them).
+//! What a run costs the process: CPU seconds and peak memory, and the CPU
+//! it ran on (the demo reports them; the benchmarks record them).
 
 /// CPU seconds this process has used so far (all threads); 0 where the
 /// clock is unavailable.
@@ -42,6 +42,21 @@ pub fn peak_rss_bytes() -> u64 {
                 .and_then(|kb| kb.parse::<u64>().ok())
         })
         .map_or(0, |kb| kb * 1024)
+}
+
+/// The CPU's model name (from `/proc/cpuinfo`), or the architecture where
+/// that file is missing or names none.
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .filter_map(|l| l.split_once(':'))
+                .find(|(k, _)| matches!(k.trim(), "model name" | "Model" | "cpu model"))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
 }
 
 #[cfg(test)]
