@@ -10,10 +10,10 @@
 
 use hetal_nostd::params::Params;
 
-use super::encrypted::step;
+use super::encrypted::{step, EncryptedBatch, State};
 use super::epochs::{initial_state, validation_logits};
 use super::{TrainConfig, TrainError};
-use crate::engine::{ClearConfig, ClearEngine, OpCounts};
+use crate::engine::{ClearConfig, ClearCt, ClearEngine, OpCounts};
 use crate::linalg::{encrypt_matrix, padded_classes, Layout, Matrix, TileShape};
 use crate::softmax::SoftmaxMethod;
 
@@ -78,6 +78,51 @@ pub struct JobPlan {
 /// from weights at the level the training loop leaves them at.
 const WARM_UP: usize = 2;
 
+/// A job's starting point on a counting engine with the job's levels: one
+/// batch of zeros, encrypted as the producers encrypt it, and the zero
+/// weights (the trainer's level flow depends on levels, not values).
+pub(crate) struct DryRun {
+    /// The counting engine.
+    pub engine: ClearEngine,
+    /// Tile shape of every block matrix.
+    pub tiles: TileShape,
+    /// One batch of zeros at the data level.
+    pub batch: EncryptedBatch<ClearCt>,
+    /// The initial (zero) training state.
+    pub state: State<ClearCt>,
+}
+
+impl DryRun {
+    /// The starting point of a job of `shape` trained with `config`.
+    pub fn new(shape: &JobShape, config: &TrainConfig) -> Result<Self, TrainError> {
+        if config.batch_size == 0 || shape.classes == 0 {
+            return Err(TrainError::Empty);
+        }
+        let engine = ClearEngine::new(ClearConfig {
+            counting_only: true,
+            ..shape.clear_config()
+        })?;
+        let period = padded_classes(shape.classes);
+        let tiles = TileShape::for_batch(config.batch_size, period, shape.slots)?;
+        let cols = shape.features + 1;
+        let zeros = |cols, layout| {
+            let m = Matrix::zeros(config.batch_size, cols);
+            encrypt_matrix(&engine, &m, tiles, layout, shape.data_level)
+        };
+        let batch = EncryptedBatch {
+            x: zeros(cols, Layout::Plain)?,
+            y: zeros(shape.classes, Layout::Horizontal { period })?,
+        };
+        let state = initial_state(&engine, shape.classes, cols, tiles)?;
+        Ok(DryRun {
+            engine,
+            tiles,
+            batch,
+            state,
+        })
+    }
+}
+
 /// Runs `WARM_UP` + 1 training steps and one validation forward pass on
 /// zeros on a counting engine with `shape`'s levels.
 pub fn plan_job(
@@ -85,29 +130,12 @@ pub fn plan_job(
     config: &TrainConfig,
     method: SoftmaxMethod,
 ) -> Result<JobPlan, TrainError> {
-    if config.batch_size == 0 || shape.classes == 0 {
-        return Err(TrainError::Empty);
-    }
-    let engine = ClearEngine::new(ClearConfig {
-        counting_only: true,
-        ..shape.clear_config()
-    })?;
-    let period = padded_classes(shape.classes);
-    let tiles = TileShape::for_batch(config.batch_size, period, shape.slots)?;
-    let cols = shape.features + 1;
-    let zeros = |rows, cols, layout, level| {
-        encrypt_matrix(&engine, &Matrix::zeros(rows, cols), tiles, layout, level)
-    };
-    let batch = super::EncryptedBatch {
-        x: zeros(config.batch_size, cols, Layout::Plain, shape.data_level)?,
-        y: zeros(
-            config.batch_size,
-            shape.classes,
-            Layout::Horizontal { period },
-            shape.data_level,
-        )?,
-    };
-    let mut state = initial_state(&engine, shape.classes, cols, tiles)?;
+    let DryRun {
+        engine,
+        tiles,
+        batch,
+        mut state,
+    } = DryRun::new(shape, config)?;
     for _ in 0..WARM_UP {
         state = step(&engine, state, &batch, config, method)?;
     }

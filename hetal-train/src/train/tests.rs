@@ -246,7 +246,6 @@ fn packed_weight_refresh_trains_the_same_weights_with_no_more_bootstraps() {
 /// and made every later iteration pay eight (nineteen at the MNIST shape).
 #[test]
 fn the_training_chain_pays_six_bootstraps_per_steady_iteration() {
-    use crate::linalg::{encrypt_matrix, padded_classes, Layout, Matrix, TileShape};
     use hetal_nostd::params::presets::PROD_N16_TRAIN;
     let params = PROD_N16_TRAIN.build().unwrap();
     for (features, rows) in [(64, 988), (768, 1024)] {
@@ -255,22 +254,12 @@ fn the_training_chain_pays_six_bootstraps_per_steady_iteration() {
         let mut cfg = config(20);
         cfg.batch_size = filling_batch(rows, 10, slots);
         cfg.weight_refresh = WeightRefresh::Packed;
-        let engine = ClearEngine::new(ClearConfig {
-            counting_only: true,
-            ..shape.clear_config()
-        })
-        .unwrap();
-        let period = padded_classes(10);
-        let tiles = TileShape::for_batch(cfg.batch_size, period, slots).unwrap();
-        let zeros = |cols, layout| {
-            let m = Matrix::zeros(cfg.batch_size, cols);
-            encrypt_matrix(&engine, &m, tiles, layout, shape.data_level).unwrap()
-        };
-        let batch = EncryptedBatch {
-            x: zeros(features + 1, Layout::Plain),
-            y: zeros(10, Layout::Horizontal { period }),
-        };
-        let mut state = initial_state(&engine, 10, features + 1, tiles).unwrap();
+        let plan::DryRun {
+            engine,
+            batch,
+            mut state,
+            ..
+        } = plan::DryRun::new(&shape, &cfg).unwrap();
         let mut per_iteration = Vec::new();
         for _ in 0..20 {
             let before = engine.counts().bootstrap;
