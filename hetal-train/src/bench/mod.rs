@@ -13,9 +13,9 @@ pub mod train;
 
 use std::time::Instant;
 
-use hetal_nostd::math::kernel;
-
-pub use crate::demo::measure::{cpu_model, median, peak_rss_bytes, process_cpu_seconds};
+pub use crate::demo::measure::{
+    cpu_model, median, name_the_machine, peak_rss_bytes, process_cpu_seconds,
+};
 
 /// Runs `f` `runs` times after one warm-up call and returns the median wall time in seconds.
 pub fn median_seconds<F: FnMut()>(runs: usize, mut f: F) -> f64 {
@@ -51,9 +51,8 @@ pub fn median_wall_cpu<F: FnMut()>(runs: usize, mut f: F) -> (f64, f64) {
 /// setting (`huge_pages`, see [`huge_pages`]) and the allocator's tunables
 /// (`malloc`, see [`malloc_tunables`]) added.
 pub fn emit(mut record: serde_json::Value) {
+    name_the_machine(&mut record);
     if let Some(fields) = record.as_object_mut() {
-        fields.insert("kernel".into(), kernel::active().name().into());
-        fields.insert("cpu".into(), cpu_model().into());
         fields.insert("huge_pages".into(), huge_pages().into());
         fields.insert("malloc".into(), malloc_tunables().into());
     }

@@ -1,5 +1,7 @@
-//! What a run costs the process: CPU seconds and peak memory, and the CPU
-//! it ran on (the demo reports them; the benchmarks record them).
+//! What a run costs the process: CPU seconds and peak memory, and the
+//! machine it ran on (the demo reports them; the benchmarks record them).
+
+use hetal_nostd::math::kernel;
 
 /// CPU seconds this process has used so far (all threads); 0 where the
 /// clock is unavailable.
@@ -59,14 +61,32 @@ pub fn cpu_model() -> String {
         .unwrap_or_else(|| std::env::consts::ARCH.to_string())
 }
 
+/// Adds the machine a record was measured on to it: the kernel path that
+/// ran it (`kernel`) and the CPU model (`cpu`).
+pub fn name_the_machine(record: &mut serde_json::Value) {
+    if let Some(fields) = record.as_object_mut() {
+        fields.insert("kernel".into(), kernel::active().name().into());
+        fields.insert("cpu".into(), cpu_model().into());
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::median;
+    use super::{kernel, median, name_the_machine};
 
     #[test]
     fn median_of_odd_and_even_counts() {
         assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&mut [26.9, 19.4, 25.3, 19.5, 26.2, 20.4]), 22.85);
         assert_eq!(median(&mut [5.0]), 5.0);
+    }
+
+    #[test]
+    fn records_name_the_kernel_path_and_the_cpu() {
+        let mut record = serde_json::json!({ "bench": "x" });
+        name_the_machine(&mut record);
+        assert_eq!(record["kernel"], kernel::active().name());
+        assert!(!record["cpu"].as_str().unwrap_or_default().is_empty());
+        assert_eq!(record["bench"], "x");
     }
 }

@@ -18,7 +18,6 @@ use hetal_nostd::decrypt::decrypt;
 use hetal_nostd::encoding::Complex;
 use hetal_nostd::encrypt::encrypt;
 use hetal_nostd::keys::{PublicKey, SecretKey};
-use hetal_nostd::math::kernel;
 use hetal_nostd::params::ParamsLiteral;
 use hetal_nostd::ring::sampling::Csprng;
 use hetal_nostd::ring::Context;
@@ -92,8 +91,7 @@ pub fn run(preset: &ParamsLiteral<'_>, options: DemoOptions) -> Result<(), DemoE
         record["demo"] = "train_encrypted".into();
         record["encrypted"] = true.into();
         record["dataset"] = "digits".into();
-        record["kernel"] = kernel::active().name().into();
-        record["cpu"] = measure::cpu_model().into();
+        measure::name_the_machine(&mut record);
         println!("{record}");
     }
     if options.simulate_epochs > 0 {
