@@ -194,10 +194,7 @@ async fn upload(
             Ok((job, kind))
         }
     });
-    let (job, kind) = match ready {
-        Ok(ready) => ready,
-        Err(refusal) => return Err(after_the_body(body, refusal).await),
-    };
+    let ((job, kind), body) = admitted(ready, body).await?;
     let uploaded = receive(&job, kind, body).await?;
     Ok(Json(uploaded))
 }
@@ -315,15 +312,21 @@ async fn weights(
 /// Bytes of a refused request's body the server reads before answering.
 const REFUSAL_DRAIN: usize = 1 << 20;
 
-/// `refusal`, once up to [`REFUSAL_DRAIN`] bytes of the request's body are
-/// read: a refusal sent while the client still writes its body closes the
-/// connection under it, and the client sees a broken upload instead of the
-/// status. A larger body is cut off there (the route has not authorised
+/// A route's decision on a request with a body: the body back to stream
+/// when admitted; a refusal once up to [`REFUSAL_DRAIN`] bytes of the body
+/// are read. A refusal sent while the client still writes its body closes
+/// the connection under it, and the client sees a broken upload instead of
+/// the status. A larger body is cut off there (the route has not authorised
 /// it, so it gets no more). [`receive`] does the same for refusals found
 /// while the body streams in.
-async fn after_the_body(body: Body, refusal: ApiError) -> ApiError {
-    let _ = axum::body::to_bytes(body, REFUSAL_DRAIN).await;
-    refusal
+async fn admitted<T>(decision: Result<T, ApiError>, body: Body) -> Result<(T, Body), ApiError> {
+    match decision {
+        Ok(admitted) => Ok((admitted, body)),
+        Err(refusal) => {
+            let _ = axum::body::to_bytes(body, REFUSAL_DRAIN).await;
+            Err(refusal)
+        }
+    }
 }
 
 async fn predict(
@@ -339,10 +342,7 @@ async fn predict(
             Err(ApiError::Conflict("the job has not finished"))
         }
     });
-    let job = match ready {
-        Ok(job) => job,
-        Err(refusal) => return Err(after_the_body(body, refusal).await),
-    };
+    let (job, body) = admitted(ready, body).await?;
     // One inference at a time: each loads the job's evaluation keys.
     let _turn = s.inference.lock().await;
     let uploaded = receive(&job, UploadKind::Features, body).await?;
