@@ -35,30 +35,28 @@ pub fn median(v: &mut [f64]) -> f64 {
 
 /// Peak resident set size of this process (VmHWM), 0 where unavailable.
 pub fn peak_rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<u64>().ok())
-        })
+    proc_value("/proc/self/status", &["VmHWM"])
+        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
         .map_or(0, |kb| kb * 1024)
 }
 
 /// The CPU's model name (from `/proc/cpuinfo`), or the architecture where
 /// that file is missing or names none.
 pub fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .filter_map(|l| l.split_once(':'))
-                .find(|(k, _)| matches!(k.trim(), "model name" | "Model" | "cpu model"))
-                .map(|(_, v)| v.trim().to_string())
-        })
+    proc_value("/proc/cpuinfo", &["model name", "Model", "cpu model"])
         .filter(|m| !m.is_empty())
         .unwrap_or_else(|| std::env::consts::ARCH.to_string())
+}
+
+/// The value of the first `key: value` line of a `/proc` file whose key is
+/// one of `keys`, trimmed; `None` where the file or the key is missing.
+fn proc_value(path: &str, keys: &[&str]) -> Option<String> {
+    std::fs::read_to_string(path)
+        .ok()?
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| keys.contains(&k.trim()))
+        .map(|(_, v)| v.trim().to_string())
 }
 
 /// Adds the machine a record was measured on to it: the kernel path that
@@ -72,13 +70,21 @@ pub fn name_the_machine(record: &mut serde_json::Value) {
 
 #[cfg(test)]
 mod tests {
-    use super::{kernel, median, name_the_machine};
+    use super::{kernel, median, name_the_machine, peak_rss_bytes};
 
     #[test]
     fn median_of_odd_and_even_counts() {
         assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&mut [26.9, 19.4, 25.3, 19.5, 26.2, 20.4]), 22.85);
         assert_eq!(median(&mut [5.0]), 5.0);
+    }
+
+    #[test]
+    fn peak_memory_is_read_from_the_process_status() {
+        // A process that has run this far has touched some memory.
+        if std::path::Path::new("/proc/self/status").exists() {
+            assert!(peak_rss_bytes() > 0);
+        }
     }
 
     #[test]
