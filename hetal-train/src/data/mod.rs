@@ -6,6 +6,7 @@ pub mod pca;
 use thiserror::Error;
 
 use crate::linalg::Matrix;
+use pca::{PcaError, Projection};
 
 /// Errors while reading a data set.
 #[derive(Clone, Debug, Error, PartialEq)]
@@ -69,6 +70,41 @@ impl Split {
             validation: shift(&self.validation),
             test: shift(&self.test),
         }
+    }
+
+    /// The split with every part's features whitened by the training part's
+    /// statistics: centred, turned onto the principal directions of the
+    /// training covariance and each direction divided by `sqrt(λ + ridge)`
+    /// (λ its variance). A data owner's step before encryption, like
+    /// [`Split::centered`]: on whitened features the loss of the softmax
+    /// layer is far better conditioned, so that full-batch gradient descent
+    /// reaches a given validation loss in fewer steps (each one a costly
+    /// encrypted iteration). The ridge keeps directions of tiny variance
+    /// (constant or nearly constant pixels) from being blown up; the owner
+    /// applies the same map to any data it later classifies.
+    pub fn whitened(&self, ridge: f64) -> Result<Split, PcaError> {
+        if !(ridge.is_finite() && ridge > 0.0) {
+            return Err(PcaError::Ridge(ridge));
+        }
+        let width = self.train.features.cols();
+        let fit = Projection::fit(&self.train.features, width)?;
+        let gains: Vec<f64> = fit
+            .variances
+            .iter()
+            .map(|v| 1.0 / (v.max(0.0) + ridge).sqrt())
+            .collect();
+        let whiten = |d: &Dataset| -> Result<Dataset, PcaError> {
+            let turned = fit.projection.apply(&d.features)?;
+            Ok(Dataset {
+                features: Matrix::from_fn(d.len(), width, |r, c| turned.row(r)[c] * gains[c]),
+                ..d.clone()
+            })
+        };
+        Ok(Split {
+            train: whiten(&self.train)?,
+            validation: whiten(&self.validation)?,
+            test: whiten(&self.test)?,
+        })
     }
 }
 
@@ -252,6 +288,46 @@ mod tests {
         }
         assert_eq!(centred.test.labels, split.test.labels);
         assert_eq!(centred.validation.classes, 10);
+    }
+
+    #[test]
+    fn whitening_gives_the_training_part_unit_covariance_up_to_the_ridge() {
+        let split = digits().unwrap().split(0.15, 0.3, 1).unwrap();
+        let ridge = 0.1;
+        let white = split.whitened(ridge).unwrap();
+        let fit = Projection::fit(&split.train.features, 64).unwrap();
+        let x = &white.train.features;
+        let n = x.rows();
+        let cov = x.t_mul(x).unwrap();
+        for i in 0..64 {
+            let mean = (0..n).map(|r| x.row(r)[i]).sum::<f64>() / n as f64;
+            assert!(mean.abs() < 1e-9, "column {i}: mean {mean}");
+            for j in 0..64 {
+                let c = cov.row(i)[j] / (n - 1) as f64;
+                let v = fit.variances[i].max(0.0);
+                let want = if i == j { v / (v + ridge) } else { 0.0 };
+                assert!((c - want).abs() < 1e-9, "({i}, {j}): {c} vs {want}");
+            }
+        }
+        // Validation and test go through the training part's map.
+        let p = &fit.projection;
+        for (raw, done) in [
+            (&split.validation, &white.validation),
+            (&split.test, &white.test),
+        ] {
+            for c in [0, 7, 63] {
+                let x = raw.features.row(5);
+                let dot: f64 = (0..64)
+                    .map(|k| p.components.row(c)[k] * (x[k] - p.mean[k]))
+                    .sum();
+                let want = dot / (fit.variances[c].max(0.0) + ridge).sqrt();
+                assert!((done.features.row(5)[c] - want).abs() < 1e-12);
+            }
+        }
+        assert_eq!(white.test.labels, split.test.labels);
+        assert_eq!(white.validation.features.cols(), 64);
+        assert!(matches!(split.whitened(0.0), Err(PcaError::Ridge(_))));
+        assert!(matches!(split.whitened(f64::NAN), Err(PcaError::Ridge(_))));
     }
 
     #[test]

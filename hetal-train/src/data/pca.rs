@@ -56,6 +56,9 @@ pub enum PcaError {
         /// Their inner product (1 expected when equal, 0 otherwise).
         product: f64,
     },
+    /// A whitening ridge that is not a positive finite number.
+    #[error("the whitening ridge must be a positive number, not {0}")]
+    Ridge(f64),
     /// The eigen-decomposition failed.
     #[error(transparent)]
     Linalg(#[from] LinalgError),
