@@ -7,11 +7,12 @@ use hetal_nostd::params::presets::{INSECURE_N11, INSECURE_N12_TRAIN};
 use hetal_nostd::params::ParamsLiteral;
 use hetal_nostd::ring::sampling::Csprng;
 use hetal_train::data::{digits, Dataset};
+use hetal_train::demo::encrypted::{digits_config, digits_split};
 use hetal_train::linalg::Matrix;
 use hetal_train::softmax::SoftmaxMethod;
 use hetal_train::train::{
-    accuracy, encrypt_dataset, filling_batch, plan_job, train_encrypted, train_reference, JobShape,
-    KeyOwner, Optimizer, TrainConfig, WeightRefresh,
+    accuracy, encrypt_dataset, plan_job, train_encrypted, train_reference, JobShape, KeyOwner,
+    Optimizer, TrainConfig, WeightRefresh,
 };
 use hetal_train::{
     BootstrapConfig, CkksDecryptor, CkksEngine, ClearDecryptor, ClearEngine, Decryptor, Engine,
@@ -31,6 +32,7 @@ fn config() -> TrainConfig {
         seed: 3,
         weight_refresh: WeightRefresh::PerTile,
         weight_scale: 8.0,
+        logit_bound: hetal_train::softmax::HETAL_LOGIT_BOUND,
     }
 }
 
@@ -56,7 +58,8 @@ fn train<E: Engine, D: Decryptor<E>>(
     let cfg = *cfg;
     let data = encrypt_dataset(engine, train, validation, &cfg, level).unwrap();
     let mut owner = KeyOwner::new(decryptor, validation.labels.clone(), cfg.early_stopping())
-        .with_scale(cfg.weight_scale);
+        .with_scale(cfg.weight_scale)
+        .with_logit_bound(cfg.logit_bound);
     let report =
         train_encrypted(engine, &data, &cfg, &mut owner, SoftmaxMethod::HetalLean).unwrap();
     Outcome {
@@ -128,25 +131,24 @@ fn ckks_training_with_bootstrapping_matches_the_clear_run_and_the_reference() {
 }
 
 /// The demo's flow on the training chain's layout (15 levels per
-/// bootstrap): centred digits, the whole subset in one batch, Nesterov at
-/// rate 16, the packed weight refresh. Steps after the first take the
+/// bootstrap): whitened digits, the whole subset in one batch, the demo's
+/// Nesterov rate and momentum, the packed weight refresh, the softmax
+/// covering the demo's logit bound (five bootstraps per iteration). Steps after the first take the
 /// softmax's mid-round refreshes and join values of different paths at
 /// one level, where CKKS scales can differ and the simulator's cannot:
 /// a CKKS-only failure that this run would meet.
 #[test]
 fn ckks_training_on_the_training_chain_matches_the_clear_run() {
-    let split = digits().unwrap().split(0.15, 0.3, 1).unwrap().centered();
+    let split = digits_split().unwrap();
     let subset = split.train.select(&(0..128).collect::<Vec<_>>());
     let validation = split.validation.select(&(0..64).collect::<Vec<_>>());
     let slots = 2048;
     let cfg = TrainConfig {
-        learning_rate: 16.0,
-        batch_size: filling_batch(subset.len(), 10, slots),
         max_epochs: 3,
-        optimizer: Optimizer::Nesterov { momentum: 0.7 },
-        weight_refresh: WeightRefresh::Packed,
-        ..config()
+        patience: 3,
+        ..digits_config(subset.len(), slots, 3)
     };
+    assert_eq!(cfg.logit_bound, 32.0);
     let (encrypted, simulated) =
         ckks_and_clear(&INSECURE_N12_TRAIN, slots, &cfg, 13, &subset, &validation);
     assert_eq!(encrypted.epochs, 3);

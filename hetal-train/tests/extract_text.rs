@@ -223,6 +223,7 @@ fn raw_text_to_trained_classifier() {
         seed: 1,
         weight_refresh: WeightRefresh::PerTile,
         weight_scale: 1.0,
+        logit_bound: hetal_train::softmax::HETAL_LOGIT_BOUND,
     };
     let report = train_reference(&to_dataset(&train), &to_dataset(&train), &config).unwrap();
     let acc = accuracy(&report.weights, &to_dataset(&test)).unwrap();
@@ -254,6 +255,7 @@ fn raw_text_to_trained_classifier() {
         seed: 1,
         weight_refresh: WeightRefresh::Packed,
         weight_scale: 8.0,
+        logit_bound: hetal_train::softmax::HETAL_LOGIT_BOUND,
     };
     let slots = 512;
     let shape = JobShape::new(&INSECURE_N10.build().unwrap(), slots, 16, 2);
@@ -273,7 +275,8 @@ fn raw_text_to_trained_classifier() {
         train_set.labels.clone(),
         Patience::new(4),
     )
-    .with_scale(config.weight_scale);
+    .with_scale(config.weight_scale)
+    .with_logit_bound(config.logit_bound);
     let report = train_encrypted(
         &engine,
         &data,

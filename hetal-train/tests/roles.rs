@@ -43,7 +43,8 @@ fn in_process_accuracy(dir: &Path) -> f64 {
         val.labels.clone(),
         spec.train_config().early_stopping(),
     )
-    .with_scale(config.weight_scale);
+    .with_scale(config.weight_scale)
+    .with_logit_bound(config.logit_bound);
     let report =
         train_encrypted(&engine, &data, &config, &mut judge, spec.softmax_method()).unwrap();
     let w = judge

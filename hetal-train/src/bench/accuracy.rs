@@ -155,6 +155,7 @@ fn long_run() -> TrainConfig {
         seed: 3,
         weight_refresh: WeightRefresh::PerTile,
         weight_scale: 1.0,
+        logit_bound: crate::softmax::HETAL_LOGIT_BOUND,
     }
 }
 
@@ -188,7 +189,8 @@ fn simulate(spec: &JobSpec, split: &Split) -> Result<serde_json::Value, String> 
         split.validation.labels.clone(),
         config.early_stopping(),
     )
-    .with_scale(config.weight_scale);
+    .with_scale(config.weight_scale)
+    .with_logit_bound(config.logit_bound);
     let report = train_encrypted_observed(
         &engine,
         &enc,

@@ -274,6 +274,7 @@ fn paper_config(batch: usize) -> TrainConfig {
         seed: 0,
         weight_refresh: WeightRefresh::PerTile,
         weight_scale: 1.0,
+        logit_bound: crate::softmax::HETAL_LOGIT_BOUND,
     }
 }
 
@@ -364,6 +365,7 @@ fn train_clear() -> Result<(), TrainError> {
         seed: 3,
         weight_refresh: WeightRefresh::PerTile,
         weight_scale: 1.0,
+        logit_bound: crate::softmax::HETAL_LOGIT_BOUND,
     };
     let reference = train_reference(&split.train, &split.validation, &base)?;
     let acc_reference = accuracy(&reference.weights, &split.test)?;

@@ -49,6 +49,9 @@ pub enum DemoError {
     /// The data set could not be loaded.
     #[error("data: {0}")]
     Data(#[from] crate::data::DataError),
+    /// The owner's whitening of the features failed.
+    #[error("whitening: {0}")]
+    Whitening(#[from] crate::data::pca::PcaError),
     /// Training failed.
     #[error("training: {0}")]
     Train(#[from] crate::train::TrainError),

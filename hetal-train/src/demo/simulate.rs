@@ -5,6 +5,7 @@
 //! reference trainer. Nothing is encrypted here; the output says so.
 
 use super::encrypted::{digits_config, digits_split};
+use super::DemoError;
 use crate::engine::{ClearConfig, ClearDecryptor, ClearEngine, Engine, NoiseConfig};
 use crate::linalg::BlockMatrix;
 use crate::softmax::SoftmaxMethod;
@@ -54,15 +55,15 @@ pub struct SimulatedRun {
 
 /// Trains the encrypted stage's digits job on the simulator, with the
 /// levels of `params`, and with the reference trainer; prints a JSON summary.
-pub fn run(params: &Params, max_epochs: usize) -> Result<SimulatedRun, TrainError> {
+pub fn run(params: &Params, max_epochs: usize) -> Result<SimulatedRun, DemoError> {
     eprintln!("[hetal demo] simulated training: clear slot simulator with CKKS-like noise (NOT encrypted)");
     let split = digits_split()?;
     let slots = params.max_slots();
     let config = digits_config(split.train.len(), slots, max_epochs);
     let method = SoftmaxMethod::HetalLean;
     eprintln!(
-        "    digits: {} train / {} validation / {} test, batch {}, Nesterov, lr {}, patience {}, \
-         levels of `{}`",
+        "    digits (whitened): {} train / {} validation / {} test, batch {}, Nesterov, lr {}, \
+         patience {}, levels of `{}`",
         split.train.len(),
         split.validation.len(),
         split.test.len(),
@@ -96,7 +97,8 @@ pub fn run(params: &Params, max_epochs: usize) -> Result<SimulatedRun, TrainErro
         split.validation.labels.clone(),
         config.early_stopping(),
     )
-    .with_scale(config.weight_scale);
+    .with_scale(config.weight_scale)
+    .with_logit_bound(config.logit_bound);
     let mut judge = Progress {
         key_owner: &mut key_owner,
         start,

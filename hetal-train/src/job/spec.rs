@@ -19,11 +19,13 @@
 //! weight_refresh = "packed"  # "packed" or "per-tile" bootstraps of the weights (default "packed")
 //! weight_scale = 8.0         # the trainer keeps weights divided by this bound on their
 //!                            # magnitude, inside bootstrapping's precise range (default 8.0)
+//! logit_bound = 128.0        # bound on the logits' magnitude that the HETAL softmax covers,
+//!                            # in (0, 128]; 32 or less takes 16 levels fewer (default 128)
 //! ```
 //!
 //! Unknown keys are errors. `min_improvement`, `momentum`, `seed`,
-//! `weight_refresh` and `weight_scale` are additions to the issue's list of
-//! keys.
+//! `weight_refresh`, `weight_scale` and `logit_bound` are additions to the
+//! issue's list of keys.
 
 use hetal_nostd::params::{presets, ParamsLiteral};
 use serde::{Deserialize, Serialize};
@@ -151,6 +153,9 @@ pub struct JobSpec {
     /// Bound on the weights' magnitude the trainer divides by.
     #[serde(default = "defaults::weight_scale")]
     pub weight_scale: f64,
+    /// Bound on the logits' magnitude that the softmax covers.
+    #[serde(default = "defaults::logit_bound")]
+    pub logit_bound: f64,
 }
 
 mod defaults {
@@ -160,6 +165,9 @@ mod defaults {
     }
     pub fn weight_scale() -> f64 {
         8.0
+    }
+    pub fn logit_bound() -> f64 {
+        crate::softmax::HETAL_LOGIT_BOUND
     }
     pub fn batch_size() -> usize {
         1024
@@ -261,6 +269,9 @@ impl JobSpec {
         if !(self.weight_scale.is_finite() && self.weight_scale >= 1.0) {
             return Err(bad("weight_scale", "must be a finite number ≥ 1"));
         }
+        if !(self.logit_bound > 0.0 && self.logit_bound <= crate::softmax::HETAL_LOGIT_BOUND) {
+            return Err(bad("logit_bound", "must lie in (0, 128]"));
+        }
         Ok(())
     }
 
@@ -304,6 +315,7 @@ impl JobSpec {
                 RefreshName::PerTile => WeightRefresh::PerTile,
             },
             weight_scale: self.weight_scale,
+            logit_bound: self.logit_bound,
         }
     }
 
@@ -403,6 +415,23 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(err.contains("`min_improvement`"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_logit_bound_reaches_the_trainer_and_is_checked() {
+        let base = "preset = \"INSECURE-n10\"\nclasses = 4\nfeatures = 7\n";
+        let spec = JobSpec::parse(base, "J").unwrap();
+        assert_eq!(spec.train_config().logit_bound, 128.0);
+        let spec = JobSpec::parse(&format!("{base}logit_bound = 32.0\n"), "J").unwrap();
+        assert_eq!(spec.train_config().logit_bound, 32.0);
+        assert_eq!(JobSpec::parse(&spec.to_toml(), "J").unwrap(), spec);
+        for bad in ["0.0", "-4.0", "200.0", "nan"] {
+            let text = format!("{base}logit_bound = {bad}\n");
+            assert!(
+                matches!(JobSpec::parse(&text, "J"), Err(JobError::Invalid { .. })),
+                "{bad}"
+            );
         }
     }
 }

@@ -64,6 +64,9 @@ pub enum LinalgError {
         /// Columns of a tile.
         s1: usize,
     },
+    /// A softmax logit bound that is not in `(0, 128]`.
+    #[error("the softmax's logit bound must lie in (0, 128], not {0}")]
+    LogitBound(f64),
     /// The symmetric eigenvalue iteration did not converge.
     #[error("the eigenvalue iteration did not converge in {sweeps} QR sweeps")]
     NoConvergence {

@@ -26,7 +26,7 @@ use crate::job::frames::Content;
 use crate::job::geometry::Geometry;
 use crate::job::JobSpec;
 use crate::linalg::{decrypt_matrix, LinalgError, Matrix};
-use crate::train::{cross_entropy, TrainError, Verdict};
+use crate::train::{TrainError, Verdict};
 
 /// Errors of the key owner's session.
 #[derive(Debug, Error)]
@@ -219,12 +219,7 @@ pub fn train(req: &TrainRequest<'_>, ui: &mut dyn Progress) -> Result<TrainOutco
                     if meta.epoch != epoch {
                         continue;
                     }
-                    let loss = validation_loss(
-                        req.keys,
-                        &mats,
-                        &req.validation.labels,
-                        spec.weight_scale,
-                    )?;
+                    let loss = validation_loss(req.keys, &mats, &req.validation.labels, spec)?;
                     session.losses.truncate(epoch - 1);
                     session.losses.push(loss);
                     session.save(req.out)?;
@@ -277,23 +272,22 @@ pub fn train(req: &TrainRequest<'_>, ui: &mut dyn Progress) -> Result<TrainOutco
 
 /// Decrypts validation logits (one matrix per batch), multiplies them by
 /// the job's weight scale ([`crate::train::TrainConfig::weight_scale`]) and
-/// computes the cross-entropy loss against `labels`.
+/// computes the cross-entropy loss against `labels`; logits beyond the
+/// job's `logit_bound` are an error ([`crate::train::validation_loss`]).
 pub fn validation_loss(
     keys: &OwnerKeys,
     logits: &[crate::linalg::BlockMatrix<crate::ckks_engine::CkksCt>],
     labels: &[usize],
-    weight_scale: f64,
+    spec: &JobSpec,
 ) -> Result<f64, OwnerError> {
     let parts = logits
         .iter()
         .map(|m| decrypt_matrix(keys, m))
         .collect::<Result<Vec<_>, _>>()?;
-    let cols = parts.first().map_or(0, |m| m.cols());
-    let data: Vec<f64> = parts
-        .iter()
-        .flat_map(|m| m.data().iter().map(|&z| weight_scale * z))
-        .collect();
-    let rows = parts.iter().map(|m| m.rows()).sum();
-    let all = Matrix::new(rows, cols, data)?;
-    Ok(cross_entropy(&all, labels)?)
+    Ok(crate::train::validation_loss(
+        &parts,
+        labels,
+        spec.weight_scale,
+        spec.logit_bound,
+    )?)
 }

@@ -30,11 +30,12 @@ pub enum SoftmaxMethod {
     JinPairwise,
 }
 
-/// Coverage of HETAL's domain extension: r = 8, ratio 2, 5 steps.
+/// HETAL's domain extension: r = 8, ratio 2, so that `s` steps cover
+/// logits within `R = (r/2)·2^s` (the paper: 5 steps, `R_max = 128`).
 const EXT_R: f64 = 8.0;
-const EXT_STEPS: i32 = 5;
-/// `R_max = (r/2)·2^5 = 128`.
-const R_MAX: f64 = 128.0;
+/// The paper's logit range, `R_max = (r/2)·2^5`: the HETAL methods' widest
+/// (and default) bound on the logits' magnitude.
+pub const HETAL_LOGIT_BOUND: f64 = 128.0;
 /// Squarings after the degree-8 exponential: exp(y) = p(y/8)^8.
 const EXP_SQUARINGS: usize = 3;
 /// Goldschmidt scale and steps of Algorithm 1.
@@ -92,6 +93,42 @@ const EXP12: [f64; 13] = [
     2.12732465e-09,
 ];
 
+/// How the HETAL methods cover logits within `±bound`: the normalising
+/// range `R` (the power of two `(r/2)·2^s` at or above the bound, at least
+/// 8), the domain-extension steps `s`, and the polynomials of each max
+/// round's comparison. The comparison's error in logits is `R` times that
+/// of the composite polynomial, and a max round is off by at most that
+/// much: HETAL's `g∘g∘f` at `R = 128` gives 1.31; `g∘f` gives 0.88 at
+/// `R = 32` (0.44 at 16), so at `R ≤ 32` one `g` (three levels per round,
+/// twelve per softmax at ten classes) goes, besides the two extension
+/// steps (four levels) that `R = 32` does not need.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Coverage {
+    range: f64,
+    ext_steps: i32,
+    sign: &'static [&'static [f64; 8]],
+}
+
+impl Coverage {
+    fn of(bound: f64) -> Self {
+        let mut ext_steps = 1;
+        while EXT_R / 2.0 * 2f64.powi(ext_steps) < bound {
+            ext_steps += 1;
+        }
+        let range = EXT_R / 2.0 * 2f64.powi(ext_steps);
+        let sign: &'static [&'static [f64; 8]] = if range <= 32.0 {
+            &[&G, &F_STEP]
+        } else {
+            &[&G, &G, &F_STEP]
+        };
+        Coverage {
+            range,
+            ext_steps,
+            sign,
+        }
+    }
+}
+
 /// `coeffs` of p(x) turned into those of p(x · k).
 fn rescaled(coeffs: &[f64], k: f64) -> Vec<f64> {
     coeffs
@@ -128,28 +165,39 @@ impl SoftmaxMethod {
     /// compares each method up to its own range).
     pub fn supported_range(self) -> f64 {
         match self {
-            SoftmaxMethod::Hetal | SoftmaxMethod::HetalPrecise | SoftmaxMethod::HetalLean => R_MAX,
+            SoftmaxMethod::Hetal | SoftmaxMethod::HetalPrecise | SoftmaxMethod::HetalLean => {
+                HETAL_LOGIT_BOUND
+            }
             SoftmaxMethod::LeeGumbel => 32.0,
             SoftmaxMethod::Hong => 8.0,
             SoftmaxMethod::JinPairwise => 4.0,
         }
     }
 
-    /// Multiplicative depth of one softmax with period `c'`, stage by stage.
+    /// Multiplicative depth of one softmax with period `c'` over the
+    /// method's whole range, stage by stage.
     pub fn depth(self, period: usize) -> usize {
+        self.depth_within(period, self.supported_range())
+    }
+
+    /// Multiplicative depth of one softmax with period `c'` for logits
+    /// within `±bound` (see [`softmax_scaled`]; only the HETAL methods
+    /// depend on it).
+    pub fn depth_within(self, period: usize, bound: f64) -> usize {
         let log_p = period.trailing_zeros() as usize;
+        let cover = Coverage::of(bound);
         // Goldschmidt from a row sum at depth d: n steps, then the product.
         let inverse = |d: usize, steps: usize| d + steps + 2;
         match self {
             SoftmaxMethod::Hetal | SoftmaxMethod::HetalPrecise | SoftmaxMethod::HetalLean => {
-                let max_round = 3 * poly::depth(7) + 1;
+                let max_round = cover.sign.len() * poly::depth(7) + 1;
                 let max = 1 + max_round * log_p + 1;
                 let precise = if self == SoftmaxMethod::HetalPrecise {
                     poly::depth(5)
                 } else {
                     0
                 };
-                let extension = EXT_STEPS as usize * poly::depth(3) + precise;
+                let extension = cover.ext_steps as usize * poly::depth(3) + precise;
                 let exp = poly::depth(8) + 3;
                 // masked exp (1), broadcast row sum (1)
                 let steps = if self == SoftmaxMethod::HetalLean {
@@ -177,19 +225,31 @@ pub fn softmax<E: Engine>(
     logits: &BlockMatrix<E::Ct>,
     method: SoftmaxMethod,
 ) -> LinalgResult<BlockMatrix<E::Ct>> {
-    softmax_scaled(engine, logits, method, 1.0)
+    softmax_scaled(engine, logits, method, 1.0, method.supported_range())
 }
 
 /// [`softmax`] of `logit_scale ·` the encrypted values: the trainer keeps
 /// logits divided by the weights' scale, and the HETAL methods fold the
 /// factor into their first constant product (no level). The other methods
 /// multiply by it first (one level unless it is 1).
+///
+/// `logit_bound` bounds the logits' magnitude (after the scale). The HETAL
+/// methods cover `±bound` rounded up to a power of two and take fewer
+/// levels for a smaller one (see [`SoftmaxMethod::depth_within`]); a logit
+/// beyond the covered range makes the max search diverge (on
+/// [`crate::engine::ClearEngine`], a bootstrap input out of range). A bound
+/// above [`HETAL_LOGIT_BOUND`] or not positive is refused.
 pub fn softmax_scaled<E: Engine>(
     engine: &E,
     logits: &BlockMatrix<E::Ct>,
     method: SoftmaxMethod,
     logit_scale: f64,
+    logit_bound: f64,
 ) -> LinalgResult<BlockMatrix<E::Ct>> {
+    if !(logit_bound > 0.0 && logit_bound <= HETAL_LOGIT_BOUND) {
+        return Err(LinalgError::LogitBound(logit_bound));
+    }
+    let cover = Coverage::of(logit_bound);
     let Layout::Horizontal { period } = logits.layout() else {
         return Err(LinalgError::LayoutMismatch {
             expected: Layout::Horizontal { period: 0 },
@@ -210,11 +270,13 @@ pub fn softmax_scaled<E: Engine>(
     };
     logits.try_map(|z| {
         let p = match method {
-            SoftmaxMethod::Hetal => hetal(engine, z, &rows, false, HETAL_INV, logit_scale),
-            SoftmaxMethod::HetalPrecise => hetal(engine, z, &rows, true, HETAL_INV, logit_scale),
+            SoftmaxMethod::Hetal => hetal(engine, z, &rows, cover, false, HETAL_INV, logit_scale),
+            SoftmaxMethod::HetalPrecise => {
+                hetal(engine, z, &rows, cover, true, HETAL_INV, logit_scale)
+            }
             SoftmaxMethod::HetalLean => {
                 let inverse = (2.0 * period as f64, LEAN_INV_STEPS);
-                hetal(engine, z, &rows, false, inverse, logit_scale)
+                hetal(engine, z, &rows, cover, false, inverse, logit_scale)
             }
             SoftmaxMethod::LeeGumbel => plain(z).and_then(|z| lee_gumbel(engine, &z, &rows)),
             SoftmaxMethod::Hong => plain(z).and_then(|z| hong(engine, &z, &rows)),
@@ -292,8 +354,8 @@ fn cubic_bound(bound: f64, c: f64) -> f64 {
     }
 }
 
-/// Algorithm 1; `inverse` is the Goldschmidt scale `R` and step count,
-/// `logit_scale` multiplies the encrypted values. Every intermediate value is
+/// Algorithm 1 over the logits `cover` covers; `inverse` is the Goldschmidt
+/// scale `R` and step count, `logit_scale` multiplies the encrypted values. Every intermediate value is
 /// carried divided by a known bound on its magnitude, so that any bootstrap
 /// the general rule inserts sees values in `[−1, 1]`: the normalised logits
 /// and the max-search state in `[−1/2, 1/2]`, the shifted logits `y` and
@@ -303,13 +365,14 @@ fn hetal<E: Engine>(
     engine: &E,
     z: &E::Ct,
     rows: &Rows,
+    cover: Coverage,
     precise: bool,
     inverse: (f64, usize),
     logit_scale: f64,
 ) -> EngineResult<E::Ct> {
     // Normalise to [-1/2, 1/2]; padded classes sit at -1/2.
     let z1 = ensure_levels(engine, z, 1)?;
-    let u0 = engine.mul_real(&z1, logit_scale / (2.0 * R_MAX))?;
+    let u0 = engine.mul_real(&z1, logit_scale / (2.0 * cover.range))?;
     let u0 = engine.add_plain(&u0, &rows.padded_classes(-0.5))?;
     // A low u0 is refreshed before the first round (not inside it), so that
     // it is still high when the shift y = u0 − max needs it.
@@ -318,7 +381,8 @@ fn hetal<E: Engine>(
     let mut shift = 1;
     while shift < rows.period {
         // u ← v + s·d with d = u − v, v = u rotated and s the comparison
-        // (1 + f(g(g(d))))/2: ten levels, so at least one refresh a round.
+        // (1 + f(g(g(d))))/2, or (1 + f(g(d)))/2 over a narrow range: ten
+        // or seven levels, so at least one refresh in most rounds.
         // A refresh at the round's start takes d and v together; one inside
         // it takes u along with s (below), so that every operand of the
         // round's end is fresh and the new u lands high.
@@ -327,7 +391,7 @@ fn hetal<E: Engine>(
         let (mut d, mut v) = ensure_levels_with(engine, (&d, poly::depth(7)), &v)?;
         let mut s = d.clone();
         // The three polynomials, then the product s·d (one level).
-        for step in [Some(&G), Some(&G), Some(&F_STEP), None] {
+        for step in cover.sign.iter().copied().map(Some).chain([None]) {
             let need = step.map_or(1, |_| poly::depth(7));
             if engine.level(&s) < need {
                 // The round's end needs v and d besides s, and both derive
@@ -346,13 +410,13 @@ fn hetal<E: Engine>(
         u = add_across_paths(engine, &v, &engine.mul(&s, &d)?)?;
         shift *= 2;
     }
-    // Row max m (normalised), y = (z − max)/(2·R_max) in [-1, 0] (padded
+    // Row max m (normalised), y = (z − max)/(2R) in [-1, 0] (padded
     // classes too, at -1/2 − m).
     let (u, u0) = ensure_levels_with(engine, (&u, 1), &u0)?;
     let m = rows.broadcast(engine, &u, 1.0)?;
     let mut y = add_across_paths(engine, &u0, &engine.neg(&m)?)?;
-    let mut range = 2.0 * R_MAX;
-    for i in (0..EXT_STEPS).rev() {
+    let mut range = 2.0 * cover.range;
+    for i in (0..cover.ext_steps).rev() {
         let c = 4.0 / 27.0 / (EXT_R * EXT_R * 4f64.powi(i));
         let next = cubic_bound(range, c);
         let coeffs = [0.0, range / next, 0.0, -c * range.powi(3) / next];
@@ -360,8 +424,8 @@ fn hetal<E: Engine>(
         range = next;
     }
     if precise {
-        let c =
-            4.0 / 27.0 * (2f64.powi(2 * EXT_STEPS) - 1.0) / (2f64.powi(2 * EXT_STEPS - 2) * 3.0);
+        let c = 4.0 / 27.0 * (2f64.powi(2 * cover.ext_steps) - 1.0)
+            / (2f64.powi(2 * cover.ext_steps - 2) * 3.0);
         let r2 = EXT_R * EXT_R;
         let (k3, k5) = (c / r2, -c / (r2 * r2));
         let next = (range + k3 * range.powi(3)).abs().max(range);

@@ -1,8 +1,10 @@
 //! Softmax approximations against the exact softmax.
 
 use super::*;
-use crate::engine::{ClearConfig, ClearDecryptor, ClearEngine};
-use crate::linalg::{decrypt_matrix, encrypt_matrix, padded_classes, Layout, Matrix, TileShape};
+use crate::engine::{ClearConfig, ClearDecryptor, ClearEngine, EngineError};
+use crate::linalg::{
+    decrypt_matrix, encrypt_matrix, padded_classes, Layout, LinalgError, Matrix, TileShape,
+};
 
 #[test]
 fn exact_softmax_is_a_distribution() {
@@ -24,6 +26,17 @@ fn errors(
     errors_in_tiles(method, classes, range, slots, slots, levels)
 }
 
+/// [`errors`] of the softmax covering logits within `±bound`.
+fn errors_within(
+    method: SoftmaxMethod,
+    classes: usize,
+    range: f64,
+    bound: f64,
+    levels: usize,
+) -> Result<(f64, f64, usize, u64), LinalgError> {
+    softmax_errors(method, classes, range, bound, 1 << 10, 1 << 10, levels)
+}
+
 /// [`errors`] with tiles of `batch` rows: `s1 / c'` replicas of each row
 /// when `batch · c' < slots`, as in training.
 fn errors_in_tiles(
@@ -34,6 +47,19 @@ fn errors_in_tiles(
     slots: usize,
     levels: usize,
 ) -> (f64, f64, usize, u64) {
+    let bound = method.supported_range();
+    softmax_errors(method, classes, range, bound, batch, slots, levels).unwrap()
+}
+
+fn softmax_errors(
+    method: SoftmaxMethod,
+    classes: usize,
+    range: f64,
+    bound: f64,
+    batch: usize,
+    slots: usize,
+    levels: usize,
+) -> Result<(f64, f64, usize, u64), LinalgError> {
     let period = padded_classes(classes);
     let shape = TileShape::for_batch(batch, period, slots).unwrap();
     let rows = 2 * shape.s0;
@@ -49,7 +75,7 @@ fn errors_in_tiles(
     }
     let e = ClearEngine::new(cfg).unwrap();
     let xe = encrypt_matrix(&e, &x, shape, Layout::Horizontal { period }, levels).unwrap();
-    let pe = softmax(&e, &xe, method).unwrap();
+    let pe = softmax_scaled(&e, &xe, method, 1.0, bound)?;
     let depth = pe.tiles()[0].depth();
     let p = decrypt_matrix(&ClearDecryptor, &pe).unwrap();
     let (worst, mean) = row_errors(&x, &p);
@@ -65,7 +91,7 @@ fn errors_in_tiles(
             .fold(0.0, f64::max);
         assert!(gap < 1e-9, "{method:?}: replicas or padding off by {gap}");
     }
-    (worst, mean, depth, e.counts().bootstrap)
+    Ok((worst, mean, depth, e.counts().bootstrap))
 }
 
 #[test]
@@ -142,6 +168,45 @@ fn depth_matches_the_stage_by_stage_count() {
     }
     assert_eq!(SoftmaxMethod::Hetal.depth(16), 79);
     assert_eq!(SoftmaxMethod::HetalLean.depth(16), 71);
+}
+
+/// Covering ±32 instead of ±128: two domain-extension steps and one
+/// comparison polynomial per max round fewer (16 levels at ten classes), and
+/// no larger error on logits within the bound than the paper's setting has
+/// on ±128. Logits beyond the bound make the max search diverge, which the
+/// simulator's bootstrap bound reports; a bound outside (0, 128] is refused.
+#[test]
+fn a_narrower_logit_bound_takes_fewer_levels_at_the_same_error() {
+    for (classes, paper) in [(3, 3.7e-3), (5, 2.0e-2), (10, 2.0e-2)] {
+        for method in [SoftmaxMethod::HetalLean, SoftmaxMethod::HetalPrecise] {
+            let (max, _, _, boots) = errors_within(method, classes, 32.0, 32.0, 12).unwrap();
+            let (wide, _, _, _) = errors_within(method, classes, 32.0, 128.0, 12).unwrap();
+            eprintln!("{method:?}, {classes} classes, logits in ±32: error {max:.2e} covering ±32, {wide:.2e} covering ±128");
+            assert!(max <= paper, "{method:?} {classes} classes: {max}");
+            assert!(boots > 0);
+            let (_, _, depth, _) = errors_within(method, classes, 4.0, 32.0, 200).unwrap();
+            let period = padded_classes(classes);
+            assert_eq!(depth, method.depth_within(period, 32.0));
+            let saved = method.depth(period) - depth;
+            assert_eq!(saved, 4 + 3 * period.trailing_zeros() as usize);
+        }
+    }
+    assert_eq!(SoftmaxMethod::HetalLean.depth_within(16, 32.0), 55);
+    // Bounds between powers of two round up; 128 is the paper's setting.
+    assert_eq!(SoftmaxMethod::HetalLean.depth_within(16, 20.0), 55);
+    assert_eq!(SoftmaxMethod::HetalLean.depth_within(16, 128.0), 71);
+    let beyond = errors_within(SoftmaxMethod::HetalLean, 10, 128.0, 32.0, 12);
+    assert!(
+        matches!(
+            beyond,
+            Err(LinalgError::Engine(EngineError::BootstrapRange { .. }))
+        ),
+        "{beyond:?}"
+    );
+    for bad in [0.0, -1.0, 129.0, f64::NAN] {
+        let refused = errors_within(SoftmaxMethod::HetalLean, 3, 4.0, bad, 200);
+        assert!(matches!(refused, Err(LinalgError::LogitBound(_))), "{bad}");
+    }
 }
 
 #[test]

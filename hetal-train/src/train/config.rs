@@ -55,6 +55,15 @@ pub struct TrainConfig {
     /// key owner multiplies decrypted logits and weights by it. The f64
     /// reference trainer ignores it.
     pub weight_scale: f64,
+    /// Bound on the logits' magnitude that the softmax covers
+    /// ([`crate::softmax::softmax_scaled`]; at most and by default
+    /// [`crate::softmax::HETAL_LOGIT_BOUND`], 128). A smaller bound takes
+    /// the HETAL softmax fewer levels (at 32: 16 fewer at ten classes), so
+    /// fewer bootstraps; logits beyond it break the softmax, and the key
+    /// owner refuses validation logits beyond it
+    /// ([`super::KeyOwner::with_logit_bound`]). The f64 reference trainer
+    /// ignores it.
+    pub logit_bound: f64,
 }
 
 /// The batch size that fills a tile: one tile of a horizontally laid out
@@ -106,6 +115,7 @@ mod tests {
             seed: 5,
             weight_refresh: WeightRefresh::PerTile,
             weight_scale: 1.0,
+            logit_bound: crate::softmax::HETAL_LOGIT_BOUND,
         };
         let b = cfg.batches(10);
         assert_eq!(b, vec![0..4, 4..8, 8..10]);

@@ -227,7 +227,13 @@ pub fn step_observed<E: Engine>(
     } else {
         let logits = diag_abt(engine, &batch.x, &w)?;
         done(Phase::Forward);
-        let p = softmax_scaled(engine, &logits, method, config.weight_scale)?;
+        let p = softmax_scaled(
+            engine,
+            &logits,
+            method,
+            config.weight_scale,
+            config.logit_bound,
+        )?;
         done(Phase::Softmax);
         p.try_zip(&batch.y, |a, b| Ok(engine.sub(a, b)?))?
     };

@@ -75,6 +75,7 @@ mod tests {
             seed: 3,
             weight_refresh: WeightRefresh::PerTile,
             weight_scale: 1.0,
+            logit_bound: crate::softmax::HETAL_LOGIT_BOUND,
         };
         let engine = ClearEngine::new(ClearConfig::exact(1024, 12)).unwrap();
         let enc = encrypt_dataset(&engine, &train, &val, &config, 9).unwrap();

@@ -99,6 +99,28 @@ impl Patience {
     }
 }
 
+/// The cross-entropy of decrypted validation logits (one matrix per
+/// validation batch, in order, each value still divided by `scale`) against
+/// `labels`, refusing any logit beyond `bound` ([`TrainError::LogitRange`]).
+pub fn validation_loss(
+    parts: &[Matrix],
+    labels: &[usize],
+    scale: f64,
+    bound: f64,
+) -> Result<f64, TrainError> {
+    let cols = parts.first().map_or(0, |m| m.cols());
+    let data: Vec<f64> = parts
+        .iter()
+        .flat_map(|m| m.data().iter().map(|&z| scale * z))
+        .collect();
+    let found = data.iter().fold(0.0f64, |m, z| m.max(z.abs()));
+    if found > bound {
+        return Err(TrainError::LogitRange { found, bound });
+    }
+    let rows = parts.iter().map(|m| m.rows()).sum();
+    cross_entropy(&Matrix::new(rows, cols, data)?, labels)
+}
+
 /// What the server asks the key owner after each epoch.
 pub trait ValidationJudge<E: Engine> {
     /// Judges the encrypted validation logits of one epoch (one block matrix
@@ -115,6 +137,7 @@ pub struct KeyOwner<D> {
     labels: Vec<usize>,
     patience: Patience,
     scale: f64,
+    logit_bound: f64,
 }
 
 impl<D> KeyOwner<D> {
@@ -126,6 +149,7 @@ impl<D> KeyOwner<D> {
             labels,
             patience,
             scale: 1.0,
+            logit_bound: f64::INFINITY,
         }
     }
 
@@ -133,6 +157,16 @@ impl<D> KeyOwner<D> {
     /// ([`super::TrainConfig::weight_scale`]); decrypted values are multiplied by it.
     pub fn with_scale(mut self, scale: f64) -> Self {
         self.scale = scale;
+        self
+    }
+
+    /// Sets the bound on the logits' magnitude that the job's softmax
+    /// covers ([`super::TrainConfig::logit_bound`]): a validation logit
+    /// beyond it is an error ([`TrainError::LogitRange`]) rather than a
+    /// verdict, since the training logits the softmax saw may lie beyond it
+    /// too. Without it, any logit is accepted.
+    pub fn with_logit_bound(mut self, bound: f64) -> Self {
+        self.logit_bound = bound;
         self
     }
 
@@ -167,14 +201,7 @@ impl<E: Engine, D: Decryptor<E>> ValidationJudge<E> for KeyOwner<D> {
             .iter()
             .map(|m| self.decrypt::<E>(m))
             .collect::<Result<Vec<_>, _>>()?;
-        let cols = parts.first().map_or(0, |m| m.cols());
-        let data: Vec<f64> = parts
-            .iter()
-            .flat_map(|m| m.data().iter().map(|&z| self.scale * z))
-            .collect();
-        let rows = parts.iter().map(|m| m.rows()).sum();
-        let all = Matrix::new(rows, cols, data)?;
-        let loss = cross_entropy(&all, &self.labels)?;
+        let loss = validation_loss(&parts, &self.labels, self.scale, self.logit_bound)?;
         Ok(self.patience.observe(loss))
     }
 
@@ -198,6 +225,19 @@ mod tests {
         let mut nan = Patience::new(1);
         assert_eq!(nan.observe(f64::NAN), Verdict::Continue);
         assert_eq!(nan.observe(f64::NAN), Verdict::Stop);
+    }
+
+    #[test]
+    fn validation_logits_beyond_the_bound_are_an_error() {
+        // Stored divided by the weight scale 8: 4.5 is a logit of 36.
+        let parts = [Matrix::new(2, 2, vec![0.5, -1.0, 4.5, 0.0]).unwrap()];
+        let labels = [0, 1];
+        let within = validation_loss(&parts, &labels, 8.0, 128.0).unwrap();
+        assert!(within.is_finite() && within > 0.0);
+        assert!(matches!(
+            validation_loss(&parts, &labels, 8.0, 32.0),
+            Err(TrainError::LogitRange { found, bound }) if found == 36.0 && bound == 32.0
+        ));
     }
 
     #[test]

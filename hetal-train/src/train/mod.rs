@@ -25,7 +25,7 @@ pub use encrypted::{
     State, TrainReport,
 };
 pub use epochs::{initial_state, validation_logits};
-pub use key_owner::{KeyOwner, Patience, ValidationJudge, Verdict};
+pub use key_owner::{validation_loss, KeyOwner, Patience, ValidationJudge, Verdict};
 pub use loss::{accuracy, cross_entropy};
 pub use plan::{plan_job, JobPlan, JobShape};
 pub use reference::{train_reference, ReferenceReport};
@@ -58,6 +58,18 @@ pub enum TrainError {
     /// The key owner named a best epoch whose weights the server no longer holds.
     #[error("weights of epoch {0} are no longer held")]
     BestEpochLost(usize),
+    /// The key owner found validation logits beyond the softmax's bound:
+    /// training logits may lie beyond it too, where the softmax breaks.
+    #[error(
+        "validation logits reach {found:.1}, beyond the softmax's bound {bound}: \
+         train again with a larger logit bound"
+    )]
+    LogitRange {
+        /// Largest magnitude among the decrypted validation logits.
+        found: f64,
+        /// The job's bound.
+        bound: f64,
+    },
 }
 
 #[cfg(test)]
