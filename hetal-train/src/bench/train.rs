@@ -26,7 +26,9 @@
 //! (comma-separated, default `digits,mnist`), `HETAL_TRAIN_THREADS` (default
 //! `1,2`), `HETAL_TRAIN_RUNS` (timed iterations per record, default 1),
 //! `HETAL_TRAIN_FULL` (`0` skips `train_ckks`), `HETAL_TRAIN_EPOCHS` (its
-//! epoch cap, default the demo's).
+//! epoch cap, default the demo's), `HETAL_TRAIN_LOGIT_BOUND` (the softmax's
+//! logit bound in `train_iteration`, default the demo's 32; 128 is the
+//! paper's range).
 
 use std::time::Instant;
 
@@ -72,8 +74,18 @@ fn pool(threads: usize) -> Result<rayon::ThreadPool, String> {
 /// them.
 type Timed = (serde_json::Value, BlockMatrix<CkksCt>);
 
-fn iteration_config(rows: usize, slots: usize) -> TrainConfig {
-    digits_config(rows, slots, 1)
+/// The demo's settings for one iteration of `rows` rows, with the logit
+/// bound of `HETAL_TRAIN_LOGIT_BOUND` when set (the softmax's depth, so the
+/// bootstraps, depend on it; every record names it).
+fn iteration_config(rows: usize, slots: usize) -> Result<TrainConfig, String> {
+    let mut config = digits_config(rows, slots, 1);
+    if let Ok(text) = std::env::var("HETAL_TRAIN_LOGIT_BOUND") {
+        config.logit_bound = text
+            .trim()
+            .parse()
+            .map_err(|_| format!("HETAL_TRAIN_LOGIT_BOUND={text}: not a number"))?;
+    }
+    Ok(config)
 }
 
 fn train_iteration(
@@ -85,7 +97,7 @@ fn train_iteration(
 ) -> Result<(), String> {
     let params = lit.build().map_err(|e| e.to_string())?;
     let slots = params.max_slots();
-    let config = iteration_config(rows, slots);
+    let config = iteration_config(rows, slots)?;
     let method = SoftmaxMethod::HetalLean;
     let job = JobShape::new(&params, slots, features, classes);
     let plan = plan_job(&job, &config, method).map_err(|e| e.to_string())?;
@@ -203,6 +215,7 @@ fn train_iteration(
                 "key_bytes_expanded": key_bytes_expanded,
                 "plain_cache_bytes": engine.plain_cache_bytes(),
                 "variant": "packed_weights_lean_softmax",
+                "logit_bound": config.logit_bound,
                 "phases_s": phases,
             });
             Ok((record, w_seen))

@@ -83,20 +83,11 @@ impl Split {
     /// (constant or nearly constant pixels) from being blown up; the owner
     /// applies the same map to any data it later classifies.
     pub fn whitened(&self, ridge: f64) -> Result<Split, PcaError> {
-        if !(ridge.is_finite() && ridge > 0.0) {
-            return Err(PcaError::Ridge(ridge));
-        }
         let width = self.train.features.cols();
-        let fit = Projection::fit(&self.train.features, width)?;
-        let gains: Vec<f64> = fit
-            .variances
-            .iter()
-            .map(|v| 1.0 / (v.max(0.0) + ridge).sqrt())
-            .collect();
+        let projection = Projection::fit(&self.train.features, width)?.whitened(ridge)?;
         let whiten = |d: &Dataset| -> Result<Dataset, PcaError> {
-            let turned = fit.projection.apply(&d.features)?;
             Ok(Dataset {
-                features: Matrix::from_fn(d.len(), width, |r, c| turned.row(r)[c] * gains[c]),
+                features: projection.apply(&d.features)?,
                 ..d.clone()
             })
         };

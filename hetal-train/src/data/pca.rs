@@ -46,15 +46,16 @@ pub enum PcaError {
         /// Column (from 0).
         col: usize,
     },
-    /// A stored projection whose components are not orthonormal.
-    #[error("not a projection: components {i} and {j} have inner product {product:.3e}")]
-    NotOrthonormal {
+    /// A stored projection whose components are not mutually orthogonal
+    /// (or one of them is zero).
+    #[error("not a projection: components {i} and {j} have cosine {cosine:.3e}")]
+    NotOrthogonal {
         /// First component (from 0).
         i: usize,
-        /// Second component.
+        /// Second component (equal to `i` for a zero component).
         j: usize,
-        /// Their inner product (1 expected when equal, 0 otherwise).
-        product: f64,
+        /// Their cosine (0 expected; NaN for a zero component).
+        cosine: f64,
     },
     /// A whitening ridge that is not a positive finite number.
     #[error("the whitening ridge must be a positive number, not {0}")]
@@ -64,8 +65,8 @@ pub enum PcaError {
     Linalg(#[from] LinalgError),
 }
 
-/// Largest deviation from orthonormality accepted in a stored projection.
-const ORTHONORMAL_TOLERANCE: f64 = 1e-6;
+/// Largest cosine between two components accepted in a stored projection.
+const ORTHOGONAL_TOLERANCE: f64 = 1e-6;
 
 /// A projection `x ↦ C (x − μ)` to `width` features.
 #[derive(Clone, Debug, PartialEq)]
@@ -89,6 +90,26 @@ pub struct Fit {
 }
 
 impl Fit {
+    /// The whitening projection of this fit: each component divided by
+    /// `sqrt(variance + ridge)`, so that the projected training data has
+    /// unit variance along every kept direction whose variance is well
+    /// above the ridge (and less along the others, which the ridge keeps
+    /// from being blown up). A ridge that is not a positive finite number
+    /// is an error.
+    pub fn whitened(&self, ridge: f64) -> Result<Projection, PcaError> {
+        if !(ridge.is_finite() && ridge > 0.0) {
+            return Err(PcaError::Ridge(ridge));
+        }
+        let p = &self.projection;
+        let components = Matrix::from_fn(p.width(), p.features(), |k, c| {
+            p.components.row(k)[c] / (self.variances[k].max(0.0) + ridge).sqrt()
+        });
+        Ok(Projection {
+            mean: p.mean.clone(),
+            components,
+        })
+    }
+
     /// The share of the total variance the kept components hold, in [0, 1].
     pub fn explained_variance(&self) -> f64 {
         if self.total_variance > 0.0 {
@@ -164,8 +185,9 @@ impl Projection {
         Ok(centred.mul_bt(&self.components)?)
     }
 
-    /// Maps projected rows back to the input space: `μ + Cᵀ y` (the
-    /// closest point of the kept subspace to the original row).
+    /// Maps projected rows back to the input space: `μ + Σ y_k c_k / |c_k|²`
+    /// (the closest point of the kept subspace to the original row; `Cᵀ y`
+    /// for unit components, and the whitening's gains undone otherwise).
     pub fn reconstruct(&self, y: &Matrix) -> Result<Matrix, PcaError> {
         if y.cols() != self.width() {
             return Err(PcaError::Features {
@@ -173,6 +195,10 @@ impl Projection {
                 want: self.width(),
             });
         }
+        let norms: Vec<f64> = (0..self.width())
+            .map(|k| self.components.row(k).iter().map(|v| v * v).sum())
+            .collect();
+        let y = Matrix::from_fn(y.rows(), y.cols(), |r, k| y.row(r)[k] / norms[k]);
         let back = y.mul_bt(&transpose(&self.components))?;
         Ok(Matrix::from_fn(back.rows(), back.cols(), |r, c| {
             back.row(r)[c] + self.mean[c]
@@ -190,7 +216,9 @@ impl Projection {
     }
 
     /// Reads the layout of [`Projection::to_matrix`], checking that the
-    /// values are finite and the components orthonormal.
+    /// values are finite and the components non-zero and mutually
+    /// orthogonal (unit rows from a plain fit, scaled ones from a
+    /// whitening one).
     pub fn from_matrix(m: &Matrix) -> Result<Self, PcaError> {
         if m.rows() < 2 || m.cols() == 0 {
             return Err(PcaError::Width {
@@ -203,11 +231,17 @@ impl Projection {
         let components = Matrix::new(m.rows() - 1, features, m.data()[features..].to_vec())?;
         let gram = components.mul_bt(&components)?;
         for i in 0..gram.rows() {
+            if gram.row(i)[i] <= 0.0 {
+                return Err(PcaError::NotOrthogonal {
+                    i,
+                    j: i,
+                    cosine: f64::NAN,
+                });
+            }
             for j in 0..gram.cols() {
-                let product = gram.row(i)[j];
-                let want = if i == j { 1.0 } else { 0.0 };
-                if (product - want).abs() > ORTHONORMAL_TOLERANCE {
-                    return Err(PcaError::NotOrthonormal { i, j, product });
+                let cosine = gram.row(i)[j] / (gram.row(i)[i] * gram.row(j)[j]).sqrt();
+                if i != j && cosine.abs() > ORTHOGONAL_TOLERANCE {
+                    return Err(PcaError::NotOrthogonal { i, j, cosine });
                 }
             }
         }

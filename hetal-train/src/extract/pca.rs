@@ -23,6 +23,9 @@ pub enum PcaMode {
         /// Where the projection goes (`.npy`, f64, `(width + 1) × features`:
         /// the mean, then the components).
         out_projection: PathBuf,
+        /// Whitening ridge: with one, each component is divided by
+        /// `sqrt(variance + ridge)` ([`crate::data::pca::Fit::whitened`]).
+        whiten: Option<f64>,
     },
     /// Apply the projection stored in this file.
     Apply(PathBuf),
@@ -52,6 +55,8 @@ pub struct PcaSummary {
     pub width: usize,
     /// Share of the fitted data's variance the projection keeps (fits only).
     pub explained_variance: Option<f64>,
+    /// The whitening ridge of a whitening fit.
+    pub whiten: Option<f64>,
     /// Seconds spent fitting and projecting.
     pub seconds: f64,
     /// The projected features.
@@ -75,11 +80,16 @@ pub fn run_pca(job: &PcaJob) -> Result<PcaSummary, ExtractError> {
         PcaMode::Fit {
             width,
             out_projection,
+            whiten,
         } => {
             let fit = Projection::fit(&x, *width).map_err(pca_error(&job.features))?;
-            write_npy_matrix(out_projection, &fit.projection.to_matrix())?;
+            let projection = match whiten {
+                Some(ridge) => fit.whitened(*ridge).map_err(pca_error(&job.features))?,
+                None => fit.projection.clone(),
+            };
+            write_npy_matrix(out_projection, &projection.to_matrix())?;
             let explained = fit.explained_variance();
-            (fit.projection, Some(explained), out_projection.clone())
+            (projection, Some(explained), out_projection.clone())
         }
         PcaMode::Apply(path) => {
             let stored = read_npy_matrix(path)?;
@@ -101,6 +111,10 @@ pub fn run_pca(job: &PcaJob) -> Result<PcaSummary, ExtractError> {
         features: x.cols(),
         width: y.cols(),
         explained_variance: explained,
+        whiten: match job.mode {
+            PcaMode::Fit { whiten, .. } => whiten,
+            PcaMode::Apply(_) => None,
+        },
         seconds,
         out_features: job.out_features.clone(),
         projection: path,
@@ -146,6 +160,7 @@ mod tests {
             mode: PcaMode::Fit {
                 width: 2,
                 out_projection: dir.join("P.npy"),
+                whiten: None,
             },
             out_features: dir.join("Xp.npy"),
         };
@@ -169,6 +184,47 @@ mod tests {
         let again = run_pca(&apply_job).unwrap();
         assert_eq!(again.explained_variance, None);
         assert_eq!(read_npy_matrix(&dir.join("Xq.npy")).unwrap(), projected);
+
+        // A whitening fit: unit variance along both kept directions (their
+        // variances are far above the ridge), and its file applies again.
+        let white = PcaJob {
+            mode: PcaMode::Fit {
+                width: 2,
+                out_projection: dir.join("W.npy"),
+                whiten: Some(1e-9),
+            },
+            out_features: dir.join("Xw.npy"),
+            ..fit_job.clone()
+        };
+        assert_eq!(run_pca(&white).unwrap().whiten, Some(1e-9));
+        let xw = read_npy_matrix(&dir.join("Xw.npy")).unwrap();
+        for k in 0..2 {
+            let var = (0..40).map(|r| xw.row(r)[k].powi(2)).sum::<f64>() / 39.0;
+            assert!((var - 1.0).abs() < 1e-5, "direction {k}: variance {var}");
+        }
+        run_pca(&PcaJob {
+            mode: PcaMode::Apply(dir.join("W.npy")),
+            out_features: dir.join("Xv.npy"),
+            ..apply_job.clone()
+        })
+        .unwrap();
+        assert_eq!(read_npy_matrix(&dir.join("Xv.npy")).unwrap(), xw);
+        let err = run_pca(&PcaJob {
+            mode: PcaMode::Fit {
+                width: 2,
+                out_projection: dir.join("bad.npy"),
+                whiten: Some(-1.0),
+            },
+            ..fit_job.clone()
+        })
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ExtractError::Pca {
+                source: PcaError::Ridge(_),
+                ..
+            }
+        ));
 
         // Features of another width, or a file that is not a projection, are
         // typed errors naming the file.
@@ -199,6 +255,7 @@ mod tests {
             mode: PcaMode::Fit {
                 width: 4,
                 out_projection: dir.join("P4.npy"),
+                whiten: None,
             },
             ..fit_job.clone()
         })
@@ -249,5 +306,15 @@ mod tests {
         assert!(parse(&[]).is_err());
         assert!(parse(&["--width", "8"]).is_err());
         assert!(parse(&["--projection", "P.npy", "--width", "8"]).is_err());
+        let whiten = [
+            "--width",
+            "8",
+            "--out-projection",
+            "P.npy",
+            "--whiten",
+            "0.1",
+        ];
+        assert!(parse(&whiten).is_ok());
+        assert!(parse(&["--projection", "P.npy", "--whiten", "0.1"]).is_err());
     }
 }

@@ -169,17 +169,52 @@ fn projections_round_trip_and_bad_inputs_are_typed_errors() {
         p.reconstruct(&Matrix::zeros(2, 3)).unwrap_err(),
         PcaError::Features { got: 3, want: 2 }
     );
-    // A matrix that is not a projection: components not orthonormal.
+    // A matrix that is not a projection: components not orthogonal, or zero.
     let mut skewed = stored.clone();
     if let Some(v) = skewed.get_mut(2, 0) {
         *v += 0.1;
     }
     assert!(matches!(
         Projection::from_matrix(&skewed),
-        Err(PcaError::NotOrthonormal { i: 0, j: 1, .. })
+        Err(PcaError::NotOrthogonal { i: 0, j: 1, .. })
+    ));
+    let mut zero = stored.clone();
+    for c in 0..5 {
+        if let Some(v) = zero.get_mut(2, c) {
+            *v = 0.0;
+        }
+    }
+    assert!(matches!(
+        Projection::from_matrix(&zero),
+        Err(PcaError::NotOrthogonal { i: 1, j: 1, .. })
     ));
     assert!(matches!(
         Projection::from_matrix(&Matrix::zeros(1, 5)),
         Err(PcaError::Width { width: 0, .. })
     ));
+}
+
+#[test]
+fn a_whitening_fit_gives_unit_variance_and_round_trips() {
+    let x = designed();
+    let fit = Projection::fit(&x, 3).unwrap();
+    let ridge = 1e-3;
+    let w = fit.whitened(ridge).unwrap();
+    let y = w.apply(&x).unwrap();
+    for k in 0..3 {
+        let var = (0..y.rows()).map(|r| y.row(r)[k].powi(2)).sum::<f64>() / (y.rows() - 1) as f64;
+        let v = fit.variances[k];
+        assert!((var - v / (v + ridge)).abs() < 1e-9, "component {k}: {var}");
+    }
+    // Stored and read back (scaled components are still orthogonal), and
+    // the reconstruction undoes the gains.
+    let back = Projection::from_matrix(&w.to_matrix()).unwrap();
+    assert_eq!(back, w);
+    let plain = fit
+        .projection
+        .reconstruct(&fit.projection.apply(&x).unwrap())
+        .unwrap();
+    let undone = w.reconstruct(&y).unwrap();
+    assert!(plain.max_abs_diff(&undone).unwrap() < 1e-9);
+    assert_eq!(fit.whitened(0.0).unwrap_err(), PcaError::Ridge(0.0));
 }
