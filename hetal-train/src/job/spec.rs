@@ -269,8 +269,8 @@ impl JobSpec {
         if !(self.weight_scale.is_finite() && self.weight_scale >= 1.0) {
             return Err(bad("weight_scale", "must be a finite number ≥ 1"));
         }
-        if !(self.logit_bound > 0.0 && self.logit_bound <= crate::softmax::HETAL_LOGIT_BOUND) {
-            return Err(bad("logit_bound", "must lie in (0, 128]"));
+        if let Err(e) = crate::softmax::check_logit_bound(self.logit_bound) {
+            return Err(bad("logit_bound", &e.to_string()));
         }
         Ok(())
     }

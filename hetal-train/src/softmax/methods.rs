@@ -228,6 +228,16 @@ pub fn softmax<E: Engine>(
     softmax_scaled(engine, logits, method, 1.0, method.supported_range())
 }
 
+/// Checks a bound on the logits' magnitude for [`softmax_scaled`]: it
+/// must lie in `(0, HETAL_LOGIT_BOUND]` ([`LinalgError::LogitBound`]).
+pub fn check_logit_bound(bound: f64) -> LinalgResult<()> {
+    if bound > 0.0 && bound <= HETAL_LOGIT_BOUND {
+        Ok(())
+    } else {
+        Err(LinalgError::LogitBound(bound))
+    }
+}
+
 /// [`softmax`] of `logit_scale ·` the encrypted values: the trainer keeps
 /// logits divided by the weights' scale, and the HETAL methods fold the
 /// factor into their first constant product (no level). The other methods
@@ -246,9 +256,7 @@ pub fn softmax_scaled<E: Engine>(
     logit_scale: f64,
     logit_bound: f64,
 ) -> LinalgResult<BlockMatrix<E::Ct>> {
-    if !(logit_bound > 0.0 && logit_bound <= HETAL_LOGIT_BOUND) {
-        return Err(LinalgError::LogitBound(logit_bound));
-    }
+    check_logit_bound(logit_bound)?;
     let cover = Coverage::of(logit_bound);
     let Layout::Horizontal { period } = logits.layout() else {
         return Err(LinalgError::LayoutMismatch {

@@ -11,7 +11,7 @@ mod methods;
 pub mod poly;
 mod rows;
 
-pub use methods::{softmax, softmax_scaled, SoftmaxMethod, HETAL_LOGIT_BOUND};
+pub use methods::{check_logit_bound, softmax, softmax_scaled, SoftmaxMethod, HETAL_LOGIT_BOUND};
 
 use crate::engine::Complex;
 use crate::linalg::{Matrix, TileShape};
