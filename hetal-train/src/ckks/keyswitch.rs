@@ -20,10 +20,12 @@ mod avx512;
 #[cfg(all(test, target_arch = "x86_64"))]
 mod kernel_tests;
 mod kernels;
+mod moddown;
 
 #[cfg(target_arch = "x86_64")]
 use kernels::inner_simd;
 use kernels::{convert_on, Operands};
+pub(crate) use moddown::{mod_down, product_mod_down, product_mod_down_rescale, SwitchProduct};
 
 /// Fast base conversion from a set of source primes to a set of target
 /// primes (indices in the Q-then-P basis of the [`Context`]):
@@ -348,28 +350,8 @@ impl PreparedKey {
     }
 }
 
-/// Inner product of the raised digits with a key, at `level`: returns the
-/// pair over the extended basis (NTT).
-pub(crate) fn inner_product(
-    ctx: &Context,
-    level: usize,
-    digits: &[RnsPoly],
-    key: &PreparedKey,
-) -> (RnsPoly, RnsPoly) {
-    let n = ctx.n();
-    let ext = level + 1 + ctx.p_len();
-    let mut out0 = RnsPoly::zero(n, ext);
-    let mut out1 = RnsPoly::zero(n, ext);
-    out0.data_mut()
-        .par_chunks_mut(n)
-        .zip(out1.data_mut().par_chunks_mut(n))
-        .enumerate()
-        .for_each(|(t, (o0, o1))| inner_product_limb(ctx, level, digits, key, t, o0, o1));
-    (out0, out1)
-}
-
-/// Limb `t` of [`inner_product`] (the extended basis at `level`), written
-/// into `o0` and `o1`.
+/// Limb `t` (of the extended basis at `level`) of the inner product of the
+/// raised digits with a key, written into `o0` and `o1` (NTT).
 pub(crate) fn inner_product_limb(
     ctx: &Context,
     level: usize,
@@ -410,125 +392,49 @@ fn inner_portable(
     o1: &mut [u64],
 ) {
     // The evaluator admits at most 8 digits: at most 8 products below
-    // 2^124 each, so the sums cannot overflow a u128.
-    for k in 0..o0.len() {
+    // 2^124 each, so the sums cannot overflow a u128. A block of outputs at
+    // a time: independent carry chains instead of two, and fixed-size
+    // slices without bounds checks.
+    let terms = d.len().min(b.len()).min(a.len());
+    let n = o0.len();
+    let body = n - n % IP_LANES;
+    let block = |s: &[u64], at: usize| -> [u64; IP_LANES] {
+        s[at..at + IP_LANES]
+            .try_into()
+            .expect("a block of IP_LANES words")
+    };
+    for at in (0..body).step_by(IP_LANES) {
+        let (mut acc0, mut acc1) = ([0u128; IP_LANES], [0u128; IP_LANES]);
+        for j in 0..terms {
+            let (dj, bj, aj) = (block(d[j], at), block(b[j], at), block(a[j], at));
+            for l in 0..IP_LANES {
+                let v = u128::from(dj[l]);
+                acc0[l] += v * u128::from(bj[l]);
+                acc1[l] += v * u128::from(aj[l]);
+            }
+        }
+        for l in 0..IP_LANES {
+            o0[at + l] = m.reduce_u128(acc0[l]);
+            o1[at + l] = m.reduce_u128(acc1[l]);
+        }
+    }
+    for k in body..n {
         let (mut acc0, mut acc1) = (0u128, 0u128);
-        for ((dj, bj), aj) in d.iter().zip(b).zip(a) {
-            let v = dj[k] as u128;
-            acc0 += v * bj[k] as u128;
-            acc1 += v * aj[k] as u128;
+        for j in 0..terms {
+            let v = u128::from(d[j][k]);
+            acc0 += v * u128::from(b[j][k]);
+            acc1 += v * u128::from(a[j][k]);
         }
         o0[k] = m.reduce_u128(acc0);
         o1[k] = m.reduce_u128(acc1);
     }
 }
 
-/// ModDown: `x` over the extended basis at `level` (NTT) divided by P and
-/// rounded, over the Q primes `0..=level` (NTT).
-pub(crate) fn mod_down(ctx: &Context, tables: &LevelTables, level: usize, x: &RnsPoly) -> RnsPoly {
-    divide_round(ctx, &tables.moddown, &tables.p_inv, level, x)
-}
-
-/// ModDown followed by a rescale, sharing NTTs: `x` over the extended
-/// basis at `level ≥ 1` (NTT) divided by P and rounded, then divided by
-/// `q_level` and rounded, over the Q primes `0..level` (NTT). By linearity of
-/// the NTT, each remaining limb needs one forward NTT instead of two; the
-/// result is bit-identical to [`mod_down`] then a rescale.
-pub(crate) fn mod_down_rescale(
-    ctx: &Context,
-    tables: &LevelTables,
-    level: usize,
-    x: &RnsPoly,
-) -> RnsPoly {
-    let n = ctx.n();
-    let conv = &tables.moddown;
-    let mut p_coeff: Vec<u64> = x.data()[(level + 1) * n..].to_vec();
-    p_coeff
-        .par_chunks_mut(n)
-        .zip(conv.src.par_iter())
-        .for_each(|(limb, &i)| ctx.table(i).inverse(limb));
-    let src: Vec<&[u64]> = p_coeff.chunks(n).collect();
-    let y = conv.premultiply(ctx, &src, n);
-    // The ModDown result on the last limb, coefficient domain.
-    let ml = ctx.modulus(level);
-    let mut last = vec![0u64; n];
-    conv.convert_limb(ctx, &y, level, &mut last);
-    let mut x_last = x.limb(level).to_vec();
-    ctx.table(level).inverse(&mut x_last);
-    let (w, ws) = tables.p_inv[level];
-    for (r, &v) in last.iter_mut().zip(&x_last) {
-        *r = ml.mul_shoup(ml.sub(v, *r), w, ws);
-    }
-    let (ql, half) = (ml.value(), ml.value() >> 1);
-    let mut out = RnsPoly::zero(n, level);
-    out.data_mut()
-        .par_chunks_mut(n)
-        .enumerate()
-        .for_each(|(i, limb)| {
-            let m = ctx.modulus(i);
-            conv.convert_limb(ctx, &y, i, limb);
-            // w = conv_i·P^{-1} + (centred last limb mod q_i), then one NTT.
-            let (pw, pws) = tables.p_inv[i];
-            let ql_mod = m.reduce(ql);
-            for (o, &r) in limb.iter_mut().zip(&last) {
-                let t = m.reduce(r);
-                let t = if r > half { m.sub(t, ql_mod) } else { t };
-                *o = m.add(m.mul_shoup(*o, pw, pws), t);
-            }
-            ctx.table(i).forward(limb);
-            let (a, a_s) = tables.pq_inv[i];
-            let (b, b_s) = tables.ql_inv[i];
-            for (o, &v) in limb.iter_mut().zip(x.limb(i)) {
-                *o = m.sub(m.mul_shoup(v, a, a_s), m.mul_shoup(*o, b, b_s));
-            }
-        });
-    out
-}
-
-/// `(x − [x]_S)/S` for the product `S` of `conv`'s sources, on `conv`'s
-/// targets (the Q primes `0..targets`), NTT domain; `inv` holds `S^{-1}`
-/// per target.
-fn divide_round(
-    ctx: &Context,
-    conv: &BaseConv,
-    inv: &[(u64, u64)],
-    level: usize,
-    x: &RnsPoly,
-) -> RnsPoly {
-    let n = ctx.n();
-    let q_len = ctx.q_len();
-    let pos = |qp: usize| {
-        if qp < q_len {
-            qp
-        } else {
-            level + 1 + (qp - q_len)
-        }
-    };
-    let mut s_coeff = vec![0u64; conv.src.len() * n];
-    s_coeff
-        .par_chunks_mut(n)
-        .zip(conv.src.par_iter())
-        .for_each(|(limb, &i)| {
-            limb.copy_from_slice(x.limb(pos(i)));
-            ctx.table(i).inverse(limb);
-        });
-    let src: Vec<&[u64]> = s_coeff.chunks(n).collect();
-    let y = conv.premultiply(ctx, &src, n);
-    let mut out = RnsPoly::zero(n, conv.dst.len());
-    out.data_mut()
-        .par_chunks_mut(n)
-        .enumerate()
-        .for_each(|(i, limb)| {
-            conv.convert_limb(ctx, &y, i, limb);
-            ctx.table(i).forward(limb);
-            let m = ctx.modulus(i);
-            let (w, ws) = inv[i];
-            for (o, &v) in limb.iter_mut().zip(x.limb(i)) {
-                *o = m.mul_shoup(m.sub(v, *o), w, ws);
-            }
-        });
-    out
-}
+/// Outputs per block of [`inner_portable`]. At 5 digits of a 61-bit prime on
+/// an AMD EPYC core, with the operands in cache, 8 took 0.40x the time of
+/// one output at a time and 4 took 0.5–0.55x; with operands read from
+/// memory, as in a key switch, the gain shrinks to about 4 %.
+const IP_LANES: usize = 8;
 
 #[cfg(test)]
 mod tests;

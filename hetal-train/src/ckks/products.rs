@@ -7,7 +7,7 @@ use hetal_nostd::math::montgomery::montgomery_mul;
 use hetal_nostd::ring::RnsPoly;
 use rayon::prelude::*;
 
-use super::keyswitch::{inner_product, mod_down_rescale, mod_up, PreparedKey};
+use super::keyswitch::{mod_up, product_mod_down_rescale, PreparedKey, SwitchProduct};
 use super::{EvalError, EvalResult, Evaluator};
 
 /// A factor of [`Evaluator::linear_combination`]: a constant or a
@@ -206,26 +206,15 @@ impl Evaluator {
         let (d0, d1, d2) = self.tensor(a, b, level);
         let tables = &self.levels[level];
         let digits = mod_up(&self.ctx, tables, level, &d2);
-        let (mut e0, mut e1) = inner_product(&self.ctx, level, &digits, key);
-        // e_k += P·d_k on the Q limbs (the P limbs of P·d_k are zero), so
-        // that ModDown returns d_k + key-switched part, then rescale.
-        let n = self.ctx.n();
-        for (e, d) in [(&mut e0, &d0), (&mut e1, &d1)] {
-            e.data_mut()[..(level + 1) * n]
-                .par_chunks_mut(n)
-                .enumerate()
-                .for_each(|(i, limb)| {
-                    let m = self.ctx.modulus(i);
-                    let (w, ws) = tables.p_mod[i];
-                    for (x, &v) in limb.iter_mut().zip(d.limb(i)) {
-                        *x = m.add(*x, m.mul_shoup(v, w, ws));
-                    }
-                });
-        }
-        let (c0, c1) = rayon::join(
-            || mod_down_rescale(&self.ctx, tables, level, &e0),
-            || mod_down_rescale(&self.ctx, tables, level, &e1),
-        );
+        // P·d_k joins the product's Q limbs, so that ModDown returns d_k
+        // plus the key-switched part, then rescale.
+        let prod = SwitchProduct {
+            level,
+            digits: &digits,
+            key,
+            plus: Some((&d0, &d1)),
+        };
+        let (c0, c1) = product_mod_down_rescale(&self.ctx, tables, &prod);
         let scale = a.scale * b.scale / self.ctx.modulus(level).value() as f64;
         Ok(self.make(a, level - 1, scale, c0, c1))
     }

@@ -7,7 +7,7 @@ use hetal_nostd::math::galois::{
 };
 use hetal_nostd::ring::{Context, RnsPoly};
 
-use super::keyswitch::{inner_product, mod_down, mod_up, PreparedKey};
+use super::keyswitch::{mod_up, product_mod_down, PreparedKey, SwitchProduct};
 use super::{EvalError, EvalResult, Evaluator};
 
 /// The NTT-slot permutation of the automorphism `g`: slot `k` of `σ(x)` is
@@ -38,12 +38,13 @@ impl Evaluator {
         digits: &[RnsPoly],
         key: &PreparedKey,
     ) -> (RnsPoly, RnsPoly) {
-        let tables = &self.levels[level];
-        let (e0, e1) = inner_product(&self.ctx, level, digits, key);
-        rayon::join(
-            || mod_down(&self.ctx, tables, level, &e0),
-            || mod_down(&self.ctx, tables, level, &e1),
-        )
+        let prod = SwitchProduct {
+            level,
+            digits,
+            key,
+            plus: None,
+        };
+        product_mod_down(&self.ctx, &self.levels[level], &prod)
     }
 
     /// Moves the NTT slots of every limb of `p` by the automorphism of

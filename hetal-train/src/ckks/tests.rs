@@ -284,7 +284,9 @@ fn a_sum_of_rotations_decrypts_to_the_rotations_added() {
 /// The Galois key is kept moved by σ^{-1} and σ applied after the switch;
 /// the result must be the textbook automorphism bit for bit: the switch of
 /// σ(c1) with the key as generated (regenerated here from the same seed,
-/// not taken from the evaluator), plus σ(c0). Rotations at two levels and
+/// not taken from the evaluator), plus σ(c0). The switch is taken in its
+/// textbook steps (inner product as whole polynomials, then ModDown), which
+/// the evaluator's fused inner product and ModDown must equal as well. Rotations at two levels and
 /// the conjugation, whose primes (36- to 61-bit, below and above every
 /// SIMD bound) cover both sides of each kernel.
 #[test]
@@ -316,8 +318,21 @@ fn automorphism_after_the_switch_is_the_textbook_one_bit_for_bit() {
                 s.ev.permute_in_place(&mut q, &perm);
                 q
             };
-            let l = level + 1;
-            let (k0, k1) = s.ev.key_switch(level, &permuted(c1), &textbook);
+            let (l, n) = (level + 1, s.ctx.n());
+            // The switch in its textbook steps: ModUp, the inner product
+            // as whole polynomials, ModDown of each part.
+            let tables = &s.ev.levels[level];
+            let digits = keyswitch::mod_up(&s.ctx, tables, level, &permuted(c1));
+            let ext = l + s.ctx.p_len();
+            let (mut e0, mut e1) = (RnsPoly::zero(n, ext), RnsPoly::zero(n, ext));
+            for t in 0..ext {
+                let (o0, o1) = (e0.limb_mut(t), e1.limb_mut(t));
+                keyswitch::inner_product_limb(&s.ctx, level, &digits, &textbook, t, o0, o1);
+            }
+            let k0 = keyswitch::mod_down(&s.ctx, tables, level, &e0);
+            let k1 = keyswitch::mod_down(&s.ctx, tables, level, &e1);
+            let fused = s.ev.key_switch(level, &permuted(c1), &textbook);
+            assert_eq!(fused, (k0.clone(), k1.clone()), "g = {g}, level {level}");
             let c0 =
                 s.ev.zip_limbs(&permuted(&ct.c0), &k0, l, |m, u, v| m.add(u, v));
             let got =

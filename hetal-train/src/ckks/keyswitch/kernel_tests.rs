@@ -188,3 +188,49 @@ fn inner_product_matches_portable_on_every_path() {
         );
     }
 }
+
+/// The portable inner product against exact `u128` arithmetic: moduli on
+/// both sides of the SIMD bounds up to 2^61, 1 to 8 digits, key parts
+/// longer than the digits, random inputs and inputs at `q − 1`, and
+/// lengths that are and are not a multiple of its block.
+#[test]
+fn portable_inner_product_is_exact() {
+    let mut rng = stream(31);
+    for q in [
+        (1u64 << 40) + 15,
+        (1 << 49) - 1,
+        (1 << 56) - 5,
+        (1 << 61) - 1,
+    ] {
+        let m = Modulus::new(q).unwrap();
+        for n in [64, 36, 5] {
+            for digits in 1..=8 {
+                let mut poly = |count: usize| -> Vec<Vec<u64>> {
+                    (0..count)
+                        .map(|j| {
+                            (0..n)
+                                .map(|k| if (j + k) % 3 == 0 { q - 1 } else { rng() % q })
+                                .collect()
+                        })
+                        .collect()
+                };
+                let (d, b, a) = (poly(digits), poly(digits + 1), poly(digits + 1));
+                let expect = |key: &[Vec<u64>]| -> Vec<u64> {
+                    (0..n)
+                        .map(|k| {
+                            let acc = (0..digits).fold(0u128, |acc, j| {
+                                acc + u128::from(d[j][k]) * u128::from(key[j][k])
+                            });
+                            (acc % u128::from(q)) as u64
+                        })
+                        .collect()
+                };
+                let (mut o0, mut o1) = (vec![0; n], vec![0; n]);
+                inner_portable(&m, &view(&d), &view(&b), &view(&a), &mut o0, &mut o1);
+                let case = format!("q = {q}, n = {n}, {digits} digits");
+                assert_eq!(o0, expect(&b), "{case}");
+                assert_eq!(o1, expect(&a), "{case}");
+            }
+        }
+    }
+}
