@@ -96,7 +96,7 @@ impl SwitchProduct<'_> {
 
     /// The premultiplied P limbs of both parts (ModDown's base-conversion
     /// sources).
-    fn p_sources(&self, ctx: &Context, tables: &LevelTables) -> (Vec<u64>, Vec<u64>) {
+    fn p_sources(&self, ctx: &Context, tables: &LevelTables) -> [Vec<u64>; 2] {
         let n = ctx.n();
         let conv = &tables.moddown;
         let mut p0 = vec![0u64; conv.src.len() * n];
@@ -110,24 +110,27 @@ impl SwitchProduct<'_> {
                 ctx.table(qp).inverse(l0);
                 ctx.table(qp).inverse(l1);
             });
-        rayon::join(
+        let (y0, y1) = rayon::join(
             || conv.premultiply(ctx, &p0.chunks(n).collect::<Vec<_>>(), n),
             || conv.premultiply(ctx, &p1.chunks(n).collect::<Vec<_>>(), n),
-        )
+        );
+        [y0, y1]
     }
 }
 
-/// ModDown of both parts of `prod`, over the Q primes `0..=level` (NTT).
-pub(crate) fn product_mod_down(
+/// Both parts over the Q primes `0..limbs` (NTT): limb `i` of part `k` is
+/// written by `finish(i, k, out, e)`, `e` being limb `i` of part `k` of the
+/// product, computed into a scratch limb just before.
+fn by_q_limb(
     ctx: &Context,
     tables: &LevelTables,
     prod: &SwitchProduct,
+    limbs: usize,
+    finish: impl Fn(usize, usize, &mut [u64], &[u64]) + Sync,
 ) -> (RnsPoly, RnsPoly) {
     let n = ctx.n();
-    let conv = &tables.moddown;
-    let (y0, y1) = prod.p_sources(ctx, tables);
-    let mut c0 = RnsPoly::zero(n, prod.level + 1);
-    let mut c1 = RnsPoly::zero(n, prod.level + 1);
+    let mut c0 = RnsPoly::zero(n, limbs);
+    let mut c1 = RnsPoly::zero(n, limbs);
     c0.data_mut()
         .par_chunks_mut(n)
         .zip(c1.data_mut().par_chunks_mut(n))
@@ -136,18 +139,30 @@ pub(crate) fn product_mod_down(
             || (vec![0u64; n], vec![0u64; n]),
             |(e0, e1), (i, (o0, o1))| {
                 prod.limb(ctx, tables, i, e0, e1);
-                let m = ctx.modulus(i);
-                let (w, ws) = tables.p_inv[i];
-                for (o, e, y) in [(o0, &*e0, &y0), (o1, &*e1, &y1)] {
-                    conv.convert_limb(ctx, y, i, o);
-                    ctx.table(i).forward(o);
-                    for (x, &v) in o.iter_mut().zip(e.iter()) {
-                        *x = m.mul_shoup(m.sub(v, *x), w, ws);
-                    }
-                }
+                finish(i, 0, o0, e0);
+                finish(i, 1, o1, e1);
             },
         );
     (c0, c1)
+}
+
+/// ModDown of both parts of `prod`, over the Q primes `0..=level` (NTT).
+pub(crate) fn product_mod_down(
+    ctx: &Context,
+    tables: &LevelTables,
+    prod: &SwitchProduct,
+) -> (RnsPoly, RnsPoly) {
+    let conv = &tables.moddown;
+    let y = prod.p_sources(ctx, tables);
+    by_q_limb(ctx, tables, prod, prod.level + 1, |i, k, o, e| {
+        let m = ctx.modulus(i);
+        let (w, ws) = tables.p_inv[i];
+        conv.convert_limb(ctx, &y[k], i, o);
+        ctx.table(i).forward(o);
+        for (x, &v) in o.iter_mut().zip(e) {
+            *x = m.mul_shoup(m.sub(v, *x), w, ws);
+        }
+    })
 }
 
 /// ModDown of both parts of `prod` (at `level ≥ 1`) followed by a rescale,
@@ -162,7 +177,7 @@ pub(crate) fn product_mod_down_rescale(
 ) -> (RnsPoly, RnsPoly) {
     let (n, level) = (ctx.n(), prod.level);
     let conv = &tables.moddown;
-    let (y0, y1) = prod.p_sources(ctx, tables);
+    let y = prod.p_sources(ctx, tables);
     // The ModDown result on the last limb, coefficient domain.
     let ml = ctx.modulus(level);
     let (mut x0, mut x1) = (vec![0u64; n], vec![0u64; n]);
@@ -177,37 +192,25 @@ pub(crate) fn product_mod_down_rescale(
         }
         r
     };
-    let (last0, last1) = rayon::join(|| last(x0, &y0), || last(x1, &y1));
+    let (last0, last1) = rayon::join(|| last(x0, &y[0]), || last(x1, &y[1]));
+    let last = [last0, last1];
     let (ql, half) = (ml.value(), ml.value() >> 1);
-    let mut c0 = RnsPoly::zero(n, level);
-    let mut c1 = RnsPoly::zero(n, level);
-    c0.data_mut()
-        .par_chunks_mut(n)
-        .zip(c1.data_mut().par_chunks_mut(n))
-        .enumerate()
-        .for_each_init(
-            || (vec![0u64; n], vec![0u64; n]),
-            |(e0, e1), (i, (o0, o1))| {
-                prod.limb(ctx, tables, i, e0, e1);
-                let m = ctx.modulus(i);
-                let (pw, pws) = tables.p_inv[i];
-                let (a, a_s) = tables.pq_inv[i];
-                let (b, b_s) = tables.ql_inv[i];
-                let ql_mod = m.reduce(ql);
-                for (o, e, y, last) in [(o0, &*e0, &y0, &last0), (o1, &*e1, &y1, &last1)] {
-                    conv.convert_limb(ctx, y, i, o);
-                    // conv_i·P^{-1} + (centred last limb mod q_i), then one NTT.
-                    for (o, &r) in o.iter_mut().zip(last) {
-                        let t = m.reduce(r);
-                        let t = if r > half { m.sub(t, ql_mod) } else { t };
-                        *o = m.add(m.mul_shoup(*o, pw, pws), t);
-                    }
-                    ctx.table(i).forward(o);
-                    for (o, &v) in o.iter_mut().zip(e.iter()) {
-                        *o = m.sub(m.mul_shoup(v, a, a_s), m.mul_shoup(*o, b, b_s));
-                    }
-                }
-            },
-        );
-    (c0, c1)
+    by_q_limb(ctx, tables, prod, level, |i, k, o, e| {
+        let m = ctx.modulus(i);
+        let (pw, pws) = tables.p_inv[i];
+        let (a, a_s) = tables.pq_inv[i];
+        let (b, b_s) = tables.ql_inv[i];
+        let ql_mod = m.reduce(ql);
+        conv.convert_limb(ctx, &y[k], i, o);
+        // conv_i·P^{-1} + (centred last limb mod q_i), then one NTT.
+        for (o, &r) in o.iter_mut().zip(&last[k]) {
+            let t = m.reduce(r);
+            let t = if r > half { m.sub(t, ql_mod) } else { t };
+            *o = m.add(m.mul_shoup(*o, pw, pws), t);
+        }
+        ctx.table(i).forward(o);
+        for (o, &v) in o.iter_mut().zip(e) {
+            *o = m.sub(m.mul_shoup(v, a, a_s), m.mul_shoup(*o, b, b_s));
+        }
+    })
 }
