@@ -286,9 +286,10 @@ fn a_sum_of_rotations_decrypts_to_the_rotations_added() {
 /// σ(c1) with the key as generated (regenerated here from the same seed,
 /// not taken from the evaluator), plus σ(c0). The switch is taken in its
 /// textbook steps (inner product as whole polynomials, then ModDown), which
-/// the evaluator's fused inner product and ModDown must equal as well. Rotations at two levels and
-/// the conjugation, whose primes (36- to 61-bit, below and above every
-/// SIMD bound) cover both sides of each kernel.
+/// the evaluator's fused inner product and ModDown must equal as well.
+/// Rotations at two levels and the conjugation, whose primes (36- to
+/// 61-bit, below and above every SIMD bound) cover both sides of each
+/// kernel.
 #[test]
 fn automorphism_after_the_switch_is_the_textbook_one_bit_for_bit() {
     let (steps, seed) = ([3, -70], 11);

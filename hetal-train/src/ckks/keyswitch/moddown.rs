@@ -53,16 +53,27 @@ fn divide_round(
     out.data_mut()
         .par_chunks_mut(n)
         .enumerate()
-        .for_each(|(i, limb)| {
-            conv.convert_limb(ctx, &y, i, limb);
-            ctx.table(i).forward(limb);
-            let m = ctx.modulus(i);
-            let (w, ws) = inv[i];
-            for (o, &v) in limb.iter_mut().zip(x.limb(i)) {
-                *o = m.mul_shoup(m.sub(v, *o), w, ws);
-            }
-        });
+        .for_each(|(i, limb)| divide_limb(ctx, conv, &y, i, inv[i], x.limb(i), limb));
     out
+}
+
+/// ModDown's step on target limb `i` (NTT): `o = (x − conv_i(y))·inv`, with
+/// `y` the premultiplied sources and `inv = S^{-1} mod q_i`.
+fn divide_limb(
+    ctx: &Context,
+    conv: &BaseConv,
+    y: &[u64],
+    i: usize,
+    (w, ws): (u64, u64),
+    x: &[u64],
+    o: &mut [u64],
+) {
+    conv.convert_limb(ctx, y, i, o);
+    ctx.table(i).forward(o);
+    let m = ctx.modulus(i);
+    for (o, &v) in o.iter_mut().zip(x) {
+        *o = m.mul_shoup(m.sub(v, *o), w, ws);
+    }
 }
 
 /// The product of a key switch at `level`: the raised digits times the key
@@ -155,13 +166,7 @@ pub(crate) fn product_mod_down(
     let conv = &tables.moddown;
     let y = prod.p_sources(ctx, tables);
     by_q_limb(ctx, tables, prod, prod.level + 1, |i, k, o, e| {
-        let m = ctx.modulus(i);
-        let (w, ws) = tables.p_inv[i];
-        conv.convert_limb(ctx, &y[k], i, o);
-        ctx.table(i).forward(o);
-        for (x, &v) in o.iter_mut().zip(e) {
-            *x = m.mul_shoup(m.sub(v, *x), w, ws);
-        }
+        divide_limb(ctx, conv, &y[k], i, tables.p_inv[i], e, o);
     })
 }
 
